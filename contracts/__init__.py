@@ -1,0 +1,1 @@
+"""Liandong's shared data standard: event contracts, topic names and jurisdiction codes."""

@@ -1,0 +1,52 @@
+"""Every event of the data standard, and the registry from CloudEvents type to model."""
+
+from contracts.events.base import Event
+from contracts.events.demand import (
+    Channel,
+    Citizen,
+    DemandClassified,
+    DemandReceived,
+    DemandStatus,
+    DemandStatusChanged,
+    DemandTriaged,
+    DemandType,
+    Location,
+    Urgency,
+)
+from contracts.events.feedback import DemandEvaluated, Satisfaction
+from contracts.events.task import ReplyResult, TaskAssigned, TaskReplied, TaskRole, TaskSigned
+
+EVENT_MODELS: tuple[type[Event], ...] = (
+    DemandReceived,
+    DemandClassified,
+    DemandTriaged,
+    DemandStatusChanged,
+    TaskAssigned,
+    TaskSigned,
+    TaskReplied,
+    DemandEvaluated,
+)
+EVENT_TYPES: dict[str, type[Event]] = {model.TYPE: model for model in EVENT_MODELS}
+
+__all__ = [
+    "EVENT_MODELS",
+    "EVENT_TYPES",
+    "Channel",
+    "Citizen",
+    "DemandClassified",
+    "DemandEvaluated",
+    "DemandReceived",
+    "DemandStatus",
+    "DemandStatusChanged",
+    "DemandTriaged",
+    "DemandType",
+    "Event",
+    "Location",
+    "ReplyResult",
+    "Satisfaction",
+    "TaskAssigned",
+    "TaskReplied",
+    "TaskRole",
+    "TaskSigned",
+    "Urgency",
+]

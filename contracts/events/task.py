@@ -1,0 +1,80 @@
+"""Events of a task on its department's chain topic. No personal data: the lead reads the
+citizen's contact through the task API, where the data list is enforced per caller."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from contracts import topics
+from contracts.events.base import Event
+from contracts.events.demand import DemandType, Urgency
+from contracts.jurisdiction import UnitCode
+
+
+class TaskRole(StrEnum):
+    lead = "lead"  # 主办
+    co_handler = "co_handler"  # 协办
+
+
+class ReplyResult(StrEnum):
+    resolved = "resolved"  # 已解决
+    explained = "explained"  # 已解释说明
+    not_resolvable = "not_resolvable"  # 暂不具备解决条件
+
+
+class TaskEvent(Event):
+    """Common part of every task event: which task, which department, where."""
+
+    task_id: UUID
+    department_id: str
+    unit_code: UnitCode = Field(description="the unit of the department that owns the task")
+
+    def topic(self) -> str:
+        return topics.tasks_topic(self.unit_code)
+
+    def key(self) -> str:
+        return str(self.task_id)
+
+    def subject(self) -> str:
+        return f"task/{self.task_id}"
+
+    def target_unit_code(self) -> str | None:
+        return self.unit_code
+
+    def target_department_id(self) -> str | None:
+        return self.department_id
+
+
+class TaskAssigned(TaskEvent):
+    TYPE: ClassVar[str] = "cn.liandong.task.assigned.v1"
+
+    role: TaskRole
+    department_name: str
+    demand_unit_code: UnitCode = Field(description="where the demand is")
+    matter_code: str
+    demand_type: DemandType
+    urgency: Urgency
+    content: str
+    address: str | None
+    sign_due_at: AwareDatetime
+    reply_due_at: AwareDatetime
+    lists_version: str
+    rule: str = Field(description="the power-list rule that chose this department")
+
+
+class TaskSigned(TaskEvent):
+    TYPE: ClassVar[str] = "cn.liandong.task.signed.v1"
+
+    actor: str
+
+
+class TaskReplied(TaskEvent):
+    TYPE: ClassVar[str] = "cn.liandong.task.replied.v1"
+
+    actor: str
+    result: ReplyResult
+    reply_text: str = Field(description="the answer shown to the citizen")

@@ -1,0 +1,1 @@
+"""Liandong's four services, the runtime they share and the `liandong` command."""

@@ -1,0 +1,1 @@
+"""Classification: turns demand text and location into matter, type, urgency and unit."""

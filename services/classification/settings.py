@@ -1,0 +1,16 @@
+"""Classification settings (env prefix LIANDONG_CLASSIFICATION_)."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from contracts.lists import SAMPLE_LISTS
+from services.runtime.settings import ServiceSettings
+
+
+class ClassificationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LIANDONG_CLASSIFICATION_")
+
+    port: int = 8001
+    lists_path: Path = Field(default=SAMPLE_LISTS, description="the three lists (JSON)")

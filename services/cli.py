@@ -1,0 +1,210 @@
+"""`liandong`: run the system or one service, migrate, create topics, export contracts, tokens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.runtime.logging import configure_logging
+
+    name = args.service
+    app_module = __import__(f"services.{name}.app", fromlist=["create_app"])
+    settings_module = __import__(f"services.{name}.settings", fromlist=["x"])
+    settings_class = next(
+        getattr(settings_module, attr)
+        for attr in dir(settings_module)
+        if attr.endswith("Settings") and attr != "ServiceSettings"
+    )
+    settings = settings_class()
+    configure_logging(service=name, level=settings.log_level)
+    app = app_module.create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # our request log omits query strings (tracking tokens)
+        log_config=None,
+        timeout_graceful_shutdown=15,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _run(_args: argparse.Namespace) -> int:
+    from services.runtime.launcher import run_system
+
+    return run_system()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from services.runtime.launcher import LauncherSettings, async_url
+    from services.runtime.migrations import SERVICES, upgrade
+
+    settings = LauncherSettings()
+    if settings.database_url is None:
+        print("DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    for service in args.services or SERVICES:
+        upgrade(service, async_url(settings.database_url))
+        print(f"migrated {service}")
+    return 0
+
+
+def _revision(args: argparse.Namespace) -> int:
+    from alembic import command
+
+    from services.runtime.launcher import LauncherSettings, async_url
+    from services.runtime.migrations import alembic_config
+
+    settings = LauncherSettings()
+    if settings.database_url is None:
+        print("DATABASE_URL is not set (an up-to-date database to compare with)", file=sys.stderr)
+        return 2
+    config = alembic_config(args.service, async_url(settings.database_url))
+    command.revision(config, message=args.message, autogenerate=True, rev_id=args.rev_id)
+    return 0
+
+
+def _topics(args: argparse.Namespace) -> int:
+    from contracts.lists import load_lists
+    from contracts.topics import all_topics
+    from services.runtime.kafka import create_topics
+    from services.runtime.launcher import LauncherSettings
+
+    settings = LauncherSettings()
+    names = all_topics(u.code for u in load_lists(args.lists).units)
+    if args.dry_run:
+        print("\n".join(names))
+        return 0
+    if settings.kafka_bootstrap_servers is None:
+        print("KAFKA_BOOTSTRAP_SERVERS is not set", file=sys.stderr)
+        return 2
+    asyncio.run(
+        create_topics(settings.kafka_bootstrap_servers, names, partitions=settings.topic_partitions)
+    )
+    print(f"{len(names)} topics present")
+    return 0
+
+
+def _contracts(args: argparse.Namespace) -> int:
+    from contracts.schema_export import SCHEMA_DIR, render_schemas, write_schemas
+
+    if args.check:
+        stale = [
+            name
+            for name, text in render_schemas().items()
+            if not (SCHEMA_DIR / name).exists()
+            or (SCHEMA_DIR / name).read_text(encoding="utf-8") != text
+        ]
+        if stale:
+            print(f"out of date: {', '.join(stale)}; run `make contracts`", file=sys.stderr)
+            return 1
+        print("contracts/schemas is up to date")
+        return 0
+    for path in write_schemas():
+        print(f"wrote {path}")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from services.runtime.auth import Role, issue_token
+    from services.runtime.launcher import LauncherSettings, _auth_secret
+
+    secret = _auth_secret(LauncherSettings())
+    role = Role(args.role)
+    token = issue_token(
+        secret,
+        sub=args.subject or f"{role.value}:{args.id}",
+        role=role,
+        now=datetime.now(UTC),
+        department_id=args.id if role is Role.department else None,
+        unit_code=args.id if role is Role.coordinator else None,
+    )
+    print(token)
+    return 0
+
+
+def _lists(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from contracts.lists import load_lists
+
+    try:
+        lists = load_lists(args.path)
+    except ValidationError as exc:
+        print(f"invalid lists: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"lists {lists.version}: {len(lists.units)} units, {len(lists.departments)} departments, "
+        f"{len(lists.matters)} matters, {len(lists.power)} power rules - valid"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from contracts.lists import SAMPLE_LISTS
+    from services.runtime.migrations import SERVICES
+
+    parser = argparse.ArgumentParser(prog="liandong", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser(
+        "run", help="the whole system (embedded infrastructure unless configured)"
+    ).set_defaults(func=_run)
+    serve = sub.add_parser("serve", help="one service")
+    serve.add_argument("service", choices=SERVICES)
+    serve.set_defaults(func=_serve)
+
+    migrate = sub.add_parser(
+        "migrate", help="apply the migrations of the given services (default all)"
+    )
+    migrate.add_argument("services", nargs="*", choices=[*SERVICES, []])
+    migrate.set_defaults(func=_migrate)
+
+    revision = sub.add_parser("revision", help="autogenerate a migration for one service")
+    revision.add_argument("service", choices=SERVICES)
+    revision.add_argument("-m", "--message", required=True)
+    revision.add_argument("--rev-id", default=None)
+    revision.set_defaults(func=_revision)
+
+    topics = sub.add_parser("topics", help="create the pipeline, dead-letter and chain topics")
+    topics.add_argument("--lists", type=Path, default=SAMPLE_LISTS)
+    topics.add_argument("--dry-run", action="store_true", help="print the names only")
+    topics.set_defaults(func=_topics)
+
+    contracts = sub.add_parser("contracts", help="write the JSON Schemas of every event")
+    contracts.add_argument(
+        "--check", action="store_true", help="fail if the committed files are stale"
+    )
+    contracts.set_defaults(func=_contracts)
+
+    token = sub.add_parser("token", help="issue a staff bearer token (uses LIANDONG_AUTH_SECRET)")
+    token.add_argument("role", choices=["department", "coordinator", "operator"])
+    token.add_argument("id", help="department id, coordinator unit code, or operator name")
+    token.add_argument("--subject", default=None, help="who acts (defaults to role:id)")
+    token.set_defaults(func=_token)
+
+    lists = sub.add_parser("lists", help="validate the three lists")
+    lists.add_argument("path", nargs="?", type=Path, default=SAMPLE_LISTS)
+    lists.set_defaults(func=_lists)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

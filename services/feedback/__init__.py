@@ -1,0 +1,1 @@
+"""Feedback: the citizen evaluates the reply; the evaluation closes the loop."""

@@ -1,0 +1,150 @@
+"""Intake's HTTP API: submit a demand (idempotent), follow it with the tracking token."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from sqlalchemy.exc import IntegrityError
+
+from contracts.events import Channel, Citizen, DemandReceived, DemandStatus, Location
+from services.intake import repository
+from services.intake.models import Demand
+from services.intake.schemas import DemandAccepted, DemandIn, DemandView, TimelineItem
+from services.runtime.auth import tracking_token, tracking_token_matches
+from services.runtime.http import RuntimeDep
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/v1/demands", tags=["demands"])
+
+
+def _accepted(runtime: RuntimeDep, demand: Demand) -> DemandAccepted:
+    token = tracking_token(runtime.settings.auth_secret.get_secret_value(), str(demand.id))
+    return DemandAccepted(
+        demand_id=demand.id,
+        tracking_token=token,
+        status=DemandStatus(demand.status),
+        tracking_url=f"/v1/demands/{demand.id}?token={token}",
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DemandAccepted,
+    summary="Submit a demand",
+    responses={
+        200: {"description": "replay of an earlier request with the same Idempotency-Key"},
+        409: {"description": "the Idempotency-Key was used with a different body"},
+        413: {"description": "body too large"},
+        422: {"description": "invalid fields, each named with its reason"},
+    },
+)
+async def submit_demand(
+    body: DemandIn,
+    runtime: RuntimeDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> DemandAccepted:
+    request_sha256 = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    if idempotency_key is not None:
+        async with runtime.sessions() as session:
+            earlier = await repository.get_demand_by_idempotency_key(session, idempotency_key)
+        if earlier is not None:
+            return _replay(runtime, earlier, request_sha256, response)
+
+    now = runtime.clock.now()
+    demand = Demand(
+        id=uuid.uuid4(),
+        channel=body.channel.value,
+        content=body.content,
+        demand_type=body.demand_type.value if body.demand_type else None,
+        unit_code=body.location.unit_code,
+        address=body.location.address,
+        lat=body.location.lat,
+        lon=body.location.lon,
+        citizen_name=body.citizen.name,
+        citizen_phone=body.citizen.phone,
+        idempotency_key=idempotency_key,
+        request_sha256=request_sha256,
+        status=DemandStatus.received.value,
+        department_name=None,
+        received_at=now,
+        updated_at=now,
+    )
+    event = DemandReceived(
+        demand_id=demand.id,
+        occurred_at=now,
+        channel=body.channel,
+        content=body.content,
+        demand_type=body.demand_type,
+        location=Location(**body.location.model_dump()),
+        citizen=Citizen(**body.citizen.model_dump()),
+    )
+    try:
+        async with runtime.sessions() as session, session.begin():
+            await repository.add_demand(session, demand)
+            await runtime.outbox.put(session, event)
+    except IntegrityError:
+        # Two requests with one key raced; the other one won.
+        if idempotency_key is None:
+            raise
+        async with runtime.sessions() as session:
+            earlier = await repository.get_demand_by_idempotency_key(session, idempotency_key)
+        if earlier is None:
+            raise
+        return _replay(runtime, earlier, request_sha256, response)
+    runtime.outbox.notify()
+    log.info("demand received", demand_id=str(demand.id), channel=demand.channel)
+    return _accepted(runtime, demand)
+
+
+def _replay(
+    runtime: RuntimeDep, earlier: Demand, request_sha256: str, response: Response
+) -> DemandAccepted:
+    if earlier.request_sha256 != request_sha256:
+        raise HTTPException(409, "this Idempotency-Key was already used with a different body")
+    response.status_code = 200
+    return _accepted(runtime, earlier)
+
+
+@router.get(
+    "/{demand_id}",
+    response_model=DemandView,
+    summary="Follow a demand: status, handling department and timeline",
+    responses={404: {"description": "no such demand, or the token does not match"}},
+)
+async def track_demand(
+    demand_id: uuid.UUID,
+    runtime: RuntimeDep,
+    token: Annotated[str, Query(min_length=8, max_length=64, description="the tracking token")],
+) -> DemandView:
+    secret = runtime.settings.auth_secret.get_secret_value()
+    # A wrong token and an unknown id answer alike, so ids cannot be probed.
+    if not tracking_token_matches(secret, str(demand_id), token):
+        raise HTTPException(404, "no demand with this id and token")
+    async with runtime.sessions() as session:
+        demand = await repository.get_demand(session, demand_id, with_timeline=True)
+    if demand is None:
+        raise HTTPException(404, "no demand with this id and token")
+    return DemandView(
+        demand_id=demand.id,
+        status=DemandStatus(demand.status),
+        channel=Channel(demand.channel),
+        content=demand.content,
+        department_name=demand.department_name,
+        received_at=demand.received_at,
+        updated_at=demand.updated_at,
+        timeline=[
+            TimelineItem(
+                status=DemandStatus(e.status),
+                department_name=e.department_name,
+                note=e.note,
+                occurred_at=e.occurred_at,
+            )
+            for e in demand.timeline
+        ],
+    )

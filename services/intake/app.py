@@ -1,0 +1,26 @@
+"""Intake entrypoint: `liandong serve intake`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from contracts import topics
+from services.intake.api import router
+from services.intake.handlers import HANDLERS
+from services.intake.models import tables
+from services.intake.settings import IntakeSettings
+from services.runtime.clock import Clock
+from services.runtime.http import create_service_app
+from services.runtime.service import Runtime
+
+
+def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()
+    runtime = Runtime(service="intake", settings=settings, tables=tables, clock=clock)
+    runtime.consume([topics.DEMAND_STATUS], HANDLERS)
+    return create_service_app(
+        runtime,
+        title="Liandong intake",
+        description="Front ends submit public demands here and citizens follow them.",
+        routers=[router],
+    )

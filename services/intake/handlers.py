@@ -1,0 +1,42 @@
+"""Intake keeps the citizen-visible status and timeline from `demand.status`."""
+
+from __future__ import annotations
+
+import structlog
+
+from contracts.events import DemandStatusChanged, Event
+from services.intake import repository
+from services.intake.models import TimelineEntry
+from services.runtime.kafka import Delivery, Handler
+
+log = structlog.get_logger(__name__)
+
+
+async def record_status(delivery: Delivery, event: DemandStatusChanged) -> None:
+    demand = await repository.lock_demand(delivery.session, event.demand_id)
+    if demand is None:
+        # Not fatal: the status stream may carry demands from another intake deployment.
+        log.warning("status for an unknown demand ignored")
+        return
+    await repository.add_timeline_entry(
+        delivery.session,
+        TimelineEntry(
+            demand_id=demand.id,
+            status=event.status.value,
+            department_name=event.department_name,
+            note=event.note,
+            occurred_at=event.occurred_at,
+        ),
+    )
+    # Events of one demand share a partition, so they arrive in order; the guard still keeps
+    # the newest status if a producer ever re-sends an older event.
+    if event.occurred_at >= demand.updated_at:
+        demand.status = event.status.value
+        demand.updated_at = event.occurred_at
+        if event.department_name:
+            demand.department_name = event.department_name
+
+
+HANDLERS: dict[type[Event], Handler] = {
+    DemandStatusChanged: record_status,
+}

@@ -1,0 +1,58 @@
+"""Intake's tables in schema `intake`: demands, their citizen-visible timeline, outbox, inbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, MetaData, String, Text, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.runtime.service import ServiceTables
+
+metadata = MetaData(schema="intake")
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Demand(Base):
+    __tablename__ = "demands"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str] = mapped_column(Text)
+    demand_type: Mapped[str | None] = mapped_column(String(32))
+    unit_code: Mapped[str | None] = mapped_column(String(12))
+    address: Mapped[str | None] = mapped_column(String(500))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    citizen_name: Mapped[str | None] = mapped_column(String(100))
+    citizen_phone: Mapped[str | None] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    department_name: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        order_by="TimelineEntry.id", lazy="raise", back_populates="demand"
+    )
+
+
+class TimelineEntry(Base):
+    __tablename__ = "timeline"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("demands.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    department_name: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    demand: Mapped[Demand] = relationship(back_populates="timeline", lazy="raise")
+
+
+tables = ServiceTables(metadata)

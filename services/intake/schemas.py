@@ -1,0 +1,78 @@
+"""Intake's HTTP request and response bodies (the wire; events live in contracts/)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.events import Channel, DemandStatus, DemandType
+from contracts.jurisdiction import UnitCode
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_code: UnitCode | None = Field(default=None, examples=["330502001016"])
+    address: str | None = Field(default=None, min_length=2, max_length=500)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _something_given(self) -> LocationIn:
+        if (
+            self.unit_code is None
+            and self.address is None
+            and (self.lat is None or self.lon is None)
+        ):
+            raise ValueError("give a unit_code, an address, or both lat and lon")
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together")
+        return self
+
+
+class CitizenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,19}$")
+
+
+class DemandIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    content: str = Field(
+        min_length=5, max_length=4000, description="the demand in the citizen's words"
+    )
+    demand_type: DemandType | None = None
+    location: LocationIn
+    citizen: CitizenIn = Field(default_factory=CitizenIn)
+
+
+class DemandAccepted(BaseModel):
+    demand_id: uuid.UUID
+    tracking_token: str = Field(description="give it back as ?token= to follow the demand")
+    status: DemandStatus
+    tracking_url: str
+
+
+class TimelineItem(BaseModel):
+    status: DemandStatus
+    department_name: str | None
+    note: str | None
+    occurred_at: datetime
+
+
+class DemandView(BaseModel):
+    """What the citizen may see: no personal data, no internal notes."""
+
+    demand_id: uuid.UUID
+    status: DemandStatus
+    channel: Channel
+    content: str
+    department_name: str | None
+    received_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineItem]

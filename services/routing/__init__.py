@@ -1,0 +1,1 @@
+"""Routing: dispatches classified demands to departments and runs the task life cycle."""

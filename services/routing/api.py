@@ -1,0 +1,124 @@
+"""The department API: a department token sees and acts on its own tasks only."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing import repository, service
+from services.routing.models import Task
+from services.routing.schemas import ReplyIn, TaskView
+from services.routing.state import TaskState, TransitionRefused
+from services.runtime.auth import CurrentPrincipal, Principal, Role
+from services.runtime.http import RuntimeDep
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "no or invalid bearer token"},
+    403: {"description": "the token is not a department's"},
+    404: {"description": "no such task for this department"},
+}
+
+
+def department_of(principal: CurrentPrincipal) -> Principal:
+    if principal.role is not Role.department or principal.department_id is None:
+        raise HTTPException(403, "this API is for department tokens")
+    return principal
+
+
+Department = Annotated[Principal, Depends(department_of)]
+
+
+@router.get("", response_model=list[TaskView], summary="The department's tasks", responses=_ERRORS)
+async def list_tasks(
+    runtime: RuntimeDep,
+    department: Department,
+    state: TaskState | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TaskView]:
+    assert department.department_id is not None
+    async with runtime.sessions() as session:
+        tasks = await repository.tasks_of_department(
+            session,
+            department.department_id,
+            state=state.value if state else None,
+            limit=limit,
+            offset=offset,
+        )
+    return [TaskView.of(t) for t in tasks]
+
+
+@router.get("/{task_id}", response_model=TaskView, summary="One task", responses=_ERRORS)
+async def get_task(task_id: uuid.UUID, runtime: RuntimeDep, department: Department) -> TaskView:
+    async with runtime.sessions() as session:
+        task = await repository.get_task(session, task_id)
+    if task is None or task.department_id != department.department_id:
+        raise HTTPException(404, "no such task for this department")
+    return TaskView.of(task)
+
+
+_ACTION_ERRORS = {**_ERRORS, 409: {"description": "the state machine does not allow it; says why"}}
+
+
+async def _act(
+    runtime: RuntimeDep, use_case: Callable[[AsyncSession], Awaitable[Task]]
+) -> TaskView:
+    """Run one task action in its own transaction and map domain refusals to HTTP."""
+    try:
+        async with runtime.sessions() as session, session.begin():
+            task = await use_case(session)
+    except service.TaskNotFound as exc:
+        raise HTTPException(404, "no such task for this department") from exc
+    except TransitionRefused as exc:
+        raise HTTPException(409, str(exc)) from exc
+    runtime.outbox.notify()
+    return TaskView.of(task)
+
+
+@router.post(
+    "/{task_id}/sign",
+    response_model=TaskView,
+    summary="Sign (签收) the task",
+    responses=_ACTION_ERRORS,
+)
+async def sign(task_id: uuid.UUID, runtime: RuntimeDep, department: Department) -> TaskView:
+    assert department.department_id is not None
+    sign_task = partial(
+        service.sign_task,
+        outbox=runtime.outbox,
+        task_id=task_id,
+        department_id=department.department_id,
+        actor=department.sub,
+        now=runtime.clock.now(),
+    )
+    return await _act(runtime, sign_task)
+
+
+@router.post(
+    "/{task_id}/reply",
+    response_model=TaskView,
+    summary="Reply (办结) with the result",
+    responses=_ACTION_ERRORS,
+)
+async def reply(
+    task_id: uuid.UUID, body: ReplyIn, runtime: RuntimeDep, department: Department
+) -> TaskView:
+    assert department.department_id is not None
+    reply_task = partial(
+        service.reply_task,
+        outbox=runtime.outbox,
+        task_id=task_id,
+        department_id=department.department_id,
+        actor=department.sub,
+        result=body.result,
+        reply_text=body.reply_text,
+        now=runtime.clock.now(),
+    )
+    return await _act(runtime, reply_task)

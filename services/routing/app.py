@@ -1,0 +1,28 @@
+"""Routing entrypoint: `liandong serve routing`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from contracts import topics
+from contracts.lists import load_lists
+from services.routing.api import router
+from services.routing.handlers import make_handlers
+from services.routing.models import tables
+from services.routing.settings import RoutingSettings
+from services.runtime.clock import Clock
+from services.runtime.http import create_service_app
+from services.runtime.service import Runtime
+
+
+def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or RoutingSettings()
+    lists = load_lists(settings.lists_path)
+    runtime = Runtime(service="routing", settings=settings, tables=tables, clock=clock)
+    runtime.consume([topics.DEMAND_CLASSIFIED, topics.DEMAND_EVALUATED], make_handlers(lists))
+    return create_service_app(
+        runtime,
+        title="Liandong routing",
+        description="Departments sign and reply to their tasks; the power list decides the owner.",
+        routers=[router],
+    )

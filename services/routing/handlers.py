@@ -1,0 +1,22 @@
+"""Routing's Kafka handlers: classified demands become tasks; evaluations close them."""
+
+from __future__ import annotations
+
+from contracts.events import DemandClassified, DemandEvaluated, Event
+from contracts.lists import Lists
+from services.routing import service
+from services.runtime.kafka import Delivery, Handler
+
+
+def make_handlers(lists: Lists) -> dict[type[Event], Handler]:
+    async def dispatch_demand(delivery: Delivery, event: DemandClassified) -> None:
+        await service.dispatch_demand(
+            delivery.session, delivery.outbox, lists, event, now=delivery.clock.now()
+        )
+
+    async def close_after_evaluation(delivery: Delivery, event: DemandEvaluated) -> None:
+        await service.close_after_evaluation(
+            delivery.session, delivery.outbox, event, now=delivery.clock.now()
+        )
+
+    return {DemandClassified: dispatch_demand, DemandEvaluated: close_after_evaluation}

@@ -1,0 +1,66 @@
+"""Routing's tables in schema `routing`: tasks, their audited transitions, outbox, inbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.runtime.service import ServiceTables
+
+metadata = MetaData(schema="routing")
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("demand_id", "role", "department_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[str] = mapped_column(String(100), index=True)
+    department_name: Mapped[str] = mapped_column(String(200))
+    unit_code: Mapped[str] = mapped_column(String(12))
+    demand_unit_code: Mapped[str] = mapped_column(String(12))
+    matter_code: Mapped[str] = mapped_column(String(40))
+    demand_type: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(500))
+    citizen_name: Mapped[str | None] = mapped_column(String(100))
+    citizen_phone: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    # Bumped on every transition; the fencing token of timers and concurrent writers.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    sign_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reply_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reply_result: Mapped[str | None] = mapped_column(String(32))
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    lists_version: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TaskTransition(Base):
+    """Audit trail: who moved the task, when, from where to where and why."""
+
+    __tablename__ = "task_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+tables = ServiceTables(metadata)

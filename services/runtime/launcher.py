@@ -1,0 +1,249 @@
+"""`liandong run`: infrastructure (embedded unless configured), migrations, topics, and the four
+services as separate processes; Ctrl-C stops everything in reverse order.
+
+`ServiceProcesses` is also what the end-to-end tests use to start the services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.lists import load_lists
+from contracts.topics import all_topics
+from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+from services.runtime.kafka import create_topics
+from services.runtime.migrations import SERVICES, upgrade_all
+
+DEFAULT_PORTS = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
+
+
+class LauncherSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    auth_secret: str | None = Field(default=None, validation_alias="LIANDONG_AUTH_SECRET")
+    state_dir: Path = Field(default=Path(".liandong"), validation_alias="LIANDONG_STATE_DIR")
+    topic_partitions: int = Field(default=3, ge=1, validation_alias="LIANDONG_TOPIC_PARTITIONS")
+
+
+@dataclass
+class Infrastructure:
+    database_url: str
+    kafka_bootstrap_servers: str
+    embedded_kafka: bool
+    _postgres: EmbeddedPostgres | None = None
+    _kafka: EmbeddedKafka | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "DATABASE_URL": self.database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+        }
+        if self.embedded_kafka:
+            env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # tansu refuses the idempotent producer
+        return env
+
+    def stop(self) -> None:
+        if self._kafka is not None:
+            self._kafka.stop()
+        if self._postgres is not None:
+            self._postgres.stop()
+
+
+def start_infrastructure(
+    *,
+    database_url: str | None,
+    kafka_bootstrap_servers: str | None,
+    state_dir: Path,
+    durable: bool = True,
+) -> Infrastructure:
+    postgres = kafka = None
+    try:
+        if database_url is None:
+            postgres = EmbeddedPostgres(state_dir / "pgdata", durable=durable)
+            database_url = postgres.start()
+        if kafka_bootstrap_servers is None:
+            kafka = EmbeddedKafka(state_dir / "tansu.log")
+            kafka_bootstrap_servers = kafka.start()
+    except BaseException:
+        if postgres is not None:
+            postgres.stop()
+        raise
+    return Infrastructure(database_url, kafka_bootstrap_servers, kafka is not None, postgres, kafka)
+
+
+def async_url(database_url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+asyncpg://" + database_url[len(prefix) :]
+    return database_url
+
+
+def prepare(infra: Infrastructure, *, partitions: int, lists_path: Path | None = None) -> list[str]:
+    """Migrate every schema and create every topic of the configured city."""
+    upgrade_all(async_url(infra.database_url))
+    lists = load_lists(lists_path) if lists_path else load_lists()
+    names = all_topics(u.code for u in lists.units)
+    asyncio.run(create_topics(infra.kafka_bootstrap_servers, names, partitions=partitions))
+    return names
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class ServiceProcesses:
+    """The four services, each its own `liandong serve` process."""
+
+    def __init__(self, env: Mapping[str, str], *, log_dir: Path | None = None) -> None:
+        self.env = dict(env)
+        self.log_dir = log_dir
+        self.running: dict[str, ServiceProcess] = {}
+
+    def start(
+        self, name: str, *, port: int, extra_env: Mapping[str, str] | None = None
+    ) -> ServiceProcess:
+        env = {**self.env, f"LIANDONG_{name.upper()}_PORT": str(port), **(extra_env or {})}
+        output: int | object = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = (self.log_dir / f"{name}.log").open("ab")
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "services.cli", "serve", name],
+            env=env,
+            stdout=output,  # type: ignore[arg-type]
+            stderr=subprocess.STDOUT if output is not None else None,
+        )
+        self.running[name] = ServiceProcess(name, port, process)
+        return self.running[name]
+
+    def wait_ready(self, *, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        for service in self.running.values():
+            while True:
+                if service.process.poll() is not None:
+                    raise RuntimeError(f"{service.name} exited with {service.process.returncode}")
+                ready_url = f"{service.url}/health/ready"  # always http://127.0.0.1
+                with (
+                    contextlib.suppress(OSError),
+                    urllib.request.urlopen(ready_url, timeout=2) as response,  # noqa: S310
+                ):
+                    if response.status == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{service.name} not ready within {timeout_s}s")
+                time.sleep(0.2)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no shutdown hook runs, as in a crash."""
+        service = self.running.pop(name)
+        service.process.kill()
+        service.process.wait()
+
+    def stop(self, name: str | None = None, *, timeout_s: float = 20) -> None:
+        names = [name] if name else list(self.running)
+        for each in names:
+            self.running[each].process.send_signal(signal.SIGTERM)
+        for each in names:
+            service = self.running.pop(each)
+            try:
+                service.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+                service.process.wait()
+
+
+def _auth_secret(settings: LauncherSettings) -> str:
+    if settings.auth_secret:
+        return settings.auth_secret
+    path = settings.state_dir / "auth-secret"
+    if not path.exists():
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@contextlib.contextmanager
+def _interrupts_as_exit() -> Iterator[None]:
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_system() -> int:
+    settings = LauncherSettings()
+    print("Liandong: starting infrastructure ...", flush=True)
+    infra = start_infrastructure(
+        database_url=settings.database_url,
+        kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+        state_dir=settings.state_dir,
+    )
+    processes: ServiceProcesses | None = None
+    try:
+        with _interrupts_as_exit():
+            topics = prepare(infra, partitions=settings.topic_partitions)
+            env = {**os.environ, **infra.env(), "LIANDONG_AUTH_SECRET": _auth_secret(settings)}
+            processes = ServiceProcesses(env, log_dir=None)
+            for name in SERVICES:
+                port = int(os.environ.get(f"LIANDONG_{name.upper()}_PORT", DEFAULT_PORTS[name]))
+                processes.start(name, port=port)
+            processes.wait_ready()
+            _print_banner(infra, processes, topics)
+            while all(p.process.poll() is None for p in processes.running.values()):
+                time.sleep(0.5)
+            print("Liandong: a service exited; stopping everything.", flush=True)
+            return 1
+    except KeyboardInterrupt:
+        print("\nLiandong: stopping ...", flush=True)
+        return 0
+    finally:
+        if processes is not None:
+            processes.stop()
+        infra.stop()
+        print("Liandong: stopped.", flush=True)
+
+
+def _print_banner(infra: Infrastructure, processes: ServiceProcesses, topics: list[str]) -> None:
+    lines = [
+        "",
+        "Liandong is running (Ctrl-C stops everything)",
+        f"  PostgreSQL  {infra.database_url}",
+        f"  Kafka       {infra.kafka_bootstrap_servers}"
+        + ("  (embedded tansu)" if infra.embedded_kafka else ""),
+        f"  topics      {len(topics)} created",
+    ]
+    for service in processes.running.values():
+        lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
+    lines.append(
+        "  department token: .venv/bin/liandong token department 330502000000.urban-management"
+    )
+    print("\n".join(lines) + "\n", flush=True)

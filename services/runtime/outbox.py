@@ -1,0 +1,174 @@
+"""Transactional outbox: events are rows written with the state change, published by a relay.
+
+The relay publishes in id order and marks rows sent. Only one relay per schema publishes at a
+time (a transaction-scoped advisory lock), so per-key order holds with several replicas.
+Delivery is at-least-once; consumers de-duplicate by event id (the inbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from typing import Any
+
+import structlog
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.envelope import encode
+from contracts.events import Event
+from services.runtime.db import SessionFactory
+
+log = structlog.get_logger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    table = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("event_type", String(200), nullable=False),
+        Column("topic", String(249), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("headers", JSONB, nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+    )
+    Index(
+        "ix_outbox_unpublished",
+        table.c.id,
+        postgresql_where=table.c.published_at.is_(None),
+    )
+    return table
+
+
+class Outbox:
+    """Writes events into the service's outbox table inside the caller's transaction."""
+
+    def __init__(self, table: Table, *, source: str) -> None:
+        self.table = table
+        self.source = source
+        self.pending = asyncio.Event()
+
+    async def put(self, session: AsyncSession, event: Event) -> uuid.UUID:
+        event_id = uuid.uuid4()
+        message = encode(event, source=self.source, event_id=str(event_id))
+        await session.execute(
+            self.table.insert().values(
+                event_id=event_id,
+                event_type=event.TYPE,
+                topic=message.topic,
+                key=message.key.decode(),
+                headers=[[name, value.decode()] for name, value in message.headers],
+                value=message.value,
+            )
+        )
+        return event_id
+
+    def notify(self) -> None:
+        """Wake the relay after a commit, so events leave at once instead of at the next poll."""
+        self.pending.set()
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        sessions: SessionFactory,
+        producer: Any,
+        interval_s: float,
+        batch_size: int,
+    ) -> None:
+        self.outbox = outbox
+        self.sessions = sessions
+        self.producer = producer
+        self.interval_s = interval_s
+        self.batch_size = batch_size
+        self.healthy = True
+        schema = outbox.table.schema or "public"
+        # A stable 63-bit advisory lock id per schema.
+        self._lock_id = (
+            int.from_bytes(hashlib.sha256(f"outbox:{schema}".encode()).digest()[:8]) >> 1
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = self.interval_s
+        while not stop.is_set():
+            try:
+                published = await self.publish_batch()
+                self.healthy = True
+                backoff = self.interval_s
+            except Exception:
+                self.healthy = False
+                log.exception("outbox relay failed, will retry")
+                published = 0
+                backoff = min(backoff * 2, 10.0)
+            if published:
+                continue
+            self.outbox.pending.clear()
+            waiters = [
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(self.outbox.pending.wait()),
+            ]
+            await asyncio.wait(waiters, timeout=backoff, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+        # Drain what was committed before shutdown.
+        try:
+            while await self.publish_batch():
+                pass
+        except Exception:
+            log.exception("outbox relay could not drain on shutdown; rows stay for the next start")
+
+    async def publish_batch(self) -> int:
+        table = self.outbox.table
+        async with self.sessions() as session, session.begin():
+            locked = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_id)))
+            if not locked:
+                return 0
+            rows = (
+                await session.execute(
+                    select(table.c.id, table.c.topic, table.c.key, table.c.headers, table.c.value)
+                    .where(table.c.published_at.is_(None))
+                    .order_by(table.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            futures = [
+                await self.producer.send(
+                    row.topic,
+                    value=row.value,
+                    key=row.key.encode(),
+                    headers=[(name, value.encode()) for name, value in row.headers],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+            await session.execute(
+                update(table)
+                .where(table.c.id.in_([row.id for row in rows]))
+                .values(published_at=text("now()"))
+            )
+        log.debug("outbox published", count=len(rows))
+        return len(rows)

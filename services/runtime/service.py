@@ -1,0 +1,122 @@
+"""The running parts of one service process: database, producer, outbox relay and consumers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
+from sqlalchemy import MetaData, text
+
+from contracts.events import Event
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.db import create_engine, create_session_factory
+from services.runtime.inbox import inbox_table
+from services.runtime.kafka import ConsumerLoop, Handler, create_producer
+from services.runtime.outbox import Outbox, OutboxRelay, outbox_table
+from services.runtime.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+class ServiceTables:
+    """The outbox and inbox every service keeps in its own schema."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.outbox = outbox_table(metadata)
+        self.inbox = inbox_table(metadata)
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        service: str,
+        settings: ServiceSettings,
+        tables: ServiceTables,
+        clock: Clock | None = None,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.engine = create_engine(settings.async_database_url)
+        self.sessions = create_session_factory(self.engine)
+        self.tables = tables
+        self.outbox = Outbox(tables.outbox, source=f"/liandong/{service}")
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumers: list[ConsumerLoop] = []
+        self._subscriptions: list[tuple[tuple[str, ...], Mapping[type[Event], Handler]]] = []
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def consume(self, topics: Iterable[str], handlers: Mapping[type[Event], Handler]) -> None:
+        """Register a consumer (group `liandong-<service>`) before start."""
+        self._subscriptions.append((tuple(topics), handlers))
+
+    async def start(self) -> None:
+        self.producer = create_producer(self.settings)
+        await self._start_producer(self.producer)
+        self.relay = OutboxRelay(
+            outbox=self.outbox,
+            sessions=self.sessions,
+            producer=self.producer,
+            interval_s=self.settings.relay_interval_ms / 1000,
+            batch_size=self.settings.relay_batch_size,
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
+        for topics, handlers in self._subscriptions:
+            loop = ConsumerLoop(
+                name=f"liandong-{self.service}",
+                topics=topics,
+                handlers=handlers,
+                sessions=self.sessions,
+                inbox=self.tables.inbox,
+                outbox=self.outbox,
+                producer=self.producer,
+                settings=self.settings,
+                clock=self.clock,
+            )
+            self.consumers.append(loop)
+            self._tasks.append(asyncio.create_task(loop.run(self._stop), name=f"consumer-{topics}"))
+        log.info("service started", port=self.settings.port)
+
+    async def _start_producer(self, producer: AIOKafkaProducer) -> None:
+        delay = 0.5
+        for _ in range(20):
+            try:
+                await producer.start()
+                return
+            except KafkaConnectionError:
+                log.warning("kafka not reachable, retrying", delay_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5)
+        await producer.start()
+
+    async def stop(self) -> None:
+        """Finish the record in hand, commit, leave the group, drain the outbox, close."""
+        self._stop.set()
+        results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for task, result in zip(self._tasks, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                log.error("task ended with an error", task=task.get_name(), error=repr(result))
+        if self.producer is not None:
+            await self.producer.stop()
+        await self.engine.dispose()
+        log.info("service stopped")
+
+    async def readiness(self) -> dict[str, bool]:
+        checks: dict[str, bool] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("select 1"))
+            checks["database"] = True
+        except Exception:
+            checks["database"] = False
+        checks["outbox_relay"] = self.relay is not None and self.relay.healthy
+        for loop in self.consumers:
+            checks[f"consumer:{','.join(loop.topics)}"] = loop.healthy
+        return checks

@@ -1,0 +1,62 @@
+"""Settings common to every service. Each service subclasses with its own env prefix.
+
+The infrastructure variables are shared and unprefixed (`DATABASE_URL`,
+`KAFKA_BOOTSTRAP_SERVERS`, `LIANDONG_AUTH_SECRET`), so one environment drives all services.
+Nothing else in the code base reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    database_url: str = Field(
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL URL, e.g. postgresql://user:pass@host:5432/liandong",
+    )
+    kafka_bootstrap_servers: str = Field(
+        validation_alias="KAFKA_BOOTSTRAP_SERVERS", description="host:port[,host:port]"
+    )
+    kafka_enable_idempotence: bool = Field(
+        default=True,
+        validation_alias="KAFKA_ENABLE_IDEMPOTENCE",
+        description="idempotent producer (off for the embedded broker, which refuses it)",
+    )
+    auth_secret: SecretStr = Field(
+        validation_alias="LIANDONG_AUTH_SECRET",
+        min_length=16,
+        description="HMAC key for staff bearer tokens",
+    )
+    log_level: str = Field(default="INFO", validation_alias="LIANDONG_LOG_LEVEL")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(default=64 * 1024, description="larger request bodies get 413")
+
+    consumer_max_attempts: int = Field(
+        default=5, ge=1, description="tries of a failing handler before the dead-letter topic"
+    )
+    consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    relay_interval_ms: int = Field(default=500, ge=10, description="outbox poll when idle")
+    relay_batch_size: int = Field(default=200, ge=1)
+
+    fault_pause_before_offset_commit_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="fault injection for tests: sleep between the database commit and the "
+        "offset commit, so a crash there can be shown to change nothing",
+    )
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL with the asyncpg driver, whatever scheme the operator gave."""
+        url = self.database_url
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
