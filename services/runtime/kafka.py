@@ -169,7 +169,12 @@ class ConsumerLoop:
         await consumer.commit({partition: offset})
 
     async def _consume(self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event) -> None:
-        structlog.contextvars.unbind_contextvars("demand_id", "event_id", "event_type")
+        try:
+            await self._consume_bound(record, stop)
+        finally:
+            structlog.contextvars.unbind_contextvars("demand_id", "event_id", "event_type")
+
+    async def _consume_bound(self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event) -> None:
         try:
             envelope, event = self._decode(record)
         except PoisonMessage as exc:

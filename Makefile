@@ -1,0 +1,56 @@
+# Liandong — every target builds .venv first; `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-contract test-integration test-e2e lint fmt contracts bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock)
+
+run: install ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+	$(BIN)/liandong run
+
+test: install ## Every test: unit, contract, integration and end-to-end
+	$(BIN)/pytest
+
+test-unit: install ## Domain rules with no infrastructure
+	$(BIN)/pytest tests/unit
+
+test-contract: install ## Committed JSON Schemas match contracts/
+	$(BIN)/pytest tests/contract
+
+test-integration: install ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
+	$(BIN)/pytest tests/integration
+
+test-e2e: install ## The four services as processes: HTTP in, topics out
+	$(BIN)/pytest tests/e2e
+
+lint: install ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+fmt: install ## Format and autofix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+contracts: install ## Write contracts/schemas/*.json from the event models
+	$(BIN)/liandong contracts
+
+bench: install ## End-to-end latency and throughput of demand -> assigned task (prints figures)
+	$(PY) -m tests.bench.pipeline
+
+clean: ## Remove .venv and local state (.liandong)
+	rm -rf $(VENV) .liandong .pytest_cache .mypy_cache .ruff_cache
