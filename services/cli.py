@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-
-warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
 
 
 def _serve(args: argparse.Namespace) -> int:

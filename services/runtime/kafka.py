@@ -174,7 +174,9 @@ class ConsumerLoop:
         finally:
             structlog.contextvars.unbind_contextvars("demand_id", "event_id", "event_type")
 
-    async def _consume_bound(self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event) -> None:
+    async def _consume_bound(
+        self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event
+    ) -> None:
         try:
             envelope, event = self._decode(record)
         except PoisonMessage as exc:

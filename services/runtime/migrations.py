@@ -26,6 +26,7 @@ def alembic_config(service: str, async_database_url: str) -> Config:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}")
     config = Config()
+    config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(_ROOT / "runtime" / "alembic"))
     config.set_main_option("version_locations", str(_ROOT / service / "migrations"))
     config.set_main_option("sqlalchemy.url", async_database_url.replace("%", "%%"))

@@ -26,8 +26,10 @@ def test_department_token_round_trips():
 
 def test_tampered_token_is_refused():
     token = issue_token(SECRET, sub="clerk-1", role=Role.department, department_id="d.1", now=NOW)
-    payload, signature = token.split(".")
-    forged = issue_token("other-secret-xxxxxxxx", sub="x", role=Role.department, department_id="d.2", now=NOW)
+    _payload, signature = token.split(".")
+    forged = issue_token(
+        "other-secret-xxxxxxxx", sub="x", role=Role.department, department_id="d.2", now=NOW
+    )
     with pytest.raises(InvalidToken, match="bad signature"):
         verify_token(SECRET, f"{forged.split('.')[0]}.{signature}", now=NOW)
     with pytest.raises(InvalidToken):
@@ -58,7 +60,12 @@ def test_personal_fields_are_redacted_from_log_events():
     event = redact_personal_data(
         None,
         "info",
-        {"event": "x", "citizen": {"name": "张三"}, "phone": "13812345678", "nested": {"name": "李四"}},
+        {
+            "event": "x",
+            "citizen": {"name": "张三"},
+            "phone": "13812345678",
+            "nested": {"name": "李四"},
+        },
     )
     rendered = json.dumps(event, ensure_ascii=False)
     assert "张三" not in rendered

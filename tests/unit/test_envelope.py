@@ -11,7 +11,9 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 def _status_event():
-    return DemandStatusChanged(demand_id=uuid.uuid4(), occurred_at=NOW, status=DemandStatus.assigned)
+    return DemandStatusChanged(
+        demand_id=uuid.uuid4(), occurred_at=NOW, status=DemandStatus.assigned
+    )
 
 
 def test_event_round_trips_through_binary_mode_headers():
@@ -49,7 +51,14 @@ def test_task_event_carries_unit_and_department_headers_and_task_key():
 
 def test_missing_headers_are_named():
     with pytest.raises(EnvelopeError, match="ce_id, ce_type"):
-        decode([("ce_specversion", b"1.0"), ("ce_source", b"x"), ("ce_time", NOW.isoformat().encode())], b"{}")
+        decode(
+            [
+                ("ce_specversion", b"1.0"),
+                ("ce_source", b"x"),
+                ("ce_time", NOW.isoformat().encode()),
+            ],
+            b"{}",
+        )
 
 
 def test_unknown_type_is_refused():

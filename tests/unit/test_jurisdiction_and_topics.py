@@ -22,11 +22,21 @@ def test_level_is_read_from_the_code(code, level):
 
 
 def test_chain_of_a_community_climbs_to_the_city():
-    assert chain_of("330502001002") == ["330502001002", "330502001000", "330502000000", "330500000000"]
+    assert chain_of("330502001002") == [
+        "330502001002",
+        "330502001000",
+        "330502000000",
+        "330500000000",
+    ]
 
 
 def test_chain_of_a_village_climbs_through_township_and_county():
-    assert chain_of("330521101203") == ["330521101203", "330521101000", "330521000000", "330500000000"]
+    assert chain_of("330521101203") == [
+        "330521101203",
+        "330521101000",
+        "330521000000",
+        "330500000000",
+    ]
 
 
 def test_parent_of_province_is_none():
@@ -76,7 +86,11 @@ def test_district_pattern_sees_only_its_own_topic():
 def test_topic_count_grows_with_districts_not_communities():
     communities = [f"330502001{n:03d}" for n in range(1, 200)]
     other_district = ["330503001001"]
-    chain = [t for t in all_topics(communities + other_district) if t.startswith(("tasks", "escalations"))]
+    chain = [
+        t
+        for t in all_topics(communities + other_district)
+        if t.startswith(("tasks", "escalations"))
+    ]
     assert chain == [
         "escalations.3305.330502",
         "escalations.3305.330503",

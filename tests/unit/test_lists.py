@@ -33,9 +33,16 @@ def test_every_matter_has_a_power_rule_and_every_rule_a_department_type():
 def test_a_list_with_dangling_references_does_not_load():
     doc = json.loads(SAMPLE_LISTS.read_text(encoding="utf-8"))
     doc["departments"].append(
-        {"id": "ghost.dept", "type": "no_such_type", "unit_code": "330502009000", "name": "幽灵部门"}
+        {
+            "id": "ghost.dept",
+            "type": "no_such_type",
+            "unit_code": "330502009000",
+            "name": "幽灵部门",
+        }
     )
-    doc["power"].append({"matter_code": "NOPE", "level": "district", "lead_type": "urban_management"})
+    doc["power"].append(
+        {"matter_code": "NOPE", "level": "district", "lead_type": "urban_management"}
+    )
     with pytest.raises(ValidationError) as info:
         Lists.model_validate(doc)
     message = str(info.value)

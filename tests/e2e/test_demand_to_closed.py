@@ -1,0 +1,281 @@
+"""Every service as its own process: a demand goes in over HTTP, the task comes out on the
+department's topic, the department signs and replies, the citizen evaluates, the demand closes."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from services.intake.models import Demand
+from services.runtime.auth import Role, issue_token
+from services.runtime.db import create_session_factory
+from services.runtime.embedded import free_port
+from services.runtime.launcher import ServiceProcesses
+from services.runtime.migrations import SERVICES
+from tests.conftest import AUTH_SECRET
+from tests.kafka_helpers import eventually, header, read_records
+
+NOISE_DEPT = "330502000000.urban-management"
+DEMAND = {
+    "channel": "hotline",
+    "content": "月河社区楼下烧烤店每晚噪音扰民到凌晨两点，多次反映未解决",
+    "location": {"unit_code": "330502001016"},
+    "citizen": {"name": "张三", "phone": "13812345678"},
+}
+
+
+@pytest.fixture(scope="module")
+def system(infra, tmp_path_factory):
+    processes = ServiceProcesses(infra.env(), log_dir=tmp_path_factory.mktemp("logs"))
+    for name in SERVICES:
+        processes.start(name, port=free_port())
+    processes.wait_ready(timeout_s=90)
+    urls = {name: p.url for name, p in processes.running.items()}
+    yield urls, processes.log_dir
+    processes.stop()
+
+
+def _token(department_id):
+    return issue_token(
+        AUTH_SECRET,
+        sub=f"clerk@{department_id}",
+        role=Role.department,
+        department_id=department_id,
+        now=datetime.now(UTC),
+    )
+
+
+async def _until_status(client, url, status):
+    async def check():
+        response = await client.get(url)
+        return (
+            response.json()
+            if response.status_code == 200 and response.json()["status"] == status
+            else None
+        )
+
+    return await eventually(check, timeout_s=30)
+
+
+async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(system, infra):
+    urls, log_dir = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(f"{urls['intake']}/v1/demands", json=DEMAND)
+        assert response.status_code == 201, response.text
+        accepted = response.json()
+        demand_id, token = accepted["demand_id"], accepted["tracking_token"]
+        track = f"{urls['intake']}/v1/demands/{demand_id}?token={token}"
+
+        # The department's consumer sees the task on its district topic, filtered by header.
+        [record] = await read_records(
+            infra.kafka_bootstrap_servers,
+            ["tasks.3305.330502"],
+            lambda r: (
+                header(r, "ce_demandid") == demand_id
+                and header(r, "ce_type") == "cn.liandong.task.assigned.v1"
+            ),
+        )
+        assert header(record, "ce_departmentid") == NOISE_DEPT
+        assert header(record, "ce_unitcode") == "330502000000"
+        task = json.loads(record.value)
+        assert task["matter_code"] == "ENV-NOISE"
+        assert task["rule"] == "power:ENV-NOISE@district->urban_management"
+        assert "13812345678" not in record.value.decode()
+        assert "张三" not in record.value.decode()
+        task_id = task["task_id"]
+
+        view = await _until_status(client, track, "assigned")
+        assert view["department_name"] == "吴兴区综合行政执法局"
+
+        routing = f"{urls['routing']}/v1/tasks/{task_id}"
+        lead = {"Authorization": f"Bearer {_token(NOISE_DEPT)}"}
+        other = {"Authorization": f"Bearer {_token('330502000000.housing-construction')}"}
+
+        assert (await client.get(routing, headers=other)).status_code == 404
+        assert (await client.get(routing)).status_code == 401
+        mine = await client.get(f"{urls['routing']}/v1/tasks", headers=lead)
+        assert task_id in [t["task_id"] for t in mine.json()]
+        detail = (await client.get(routing, headers=lead)).json()
+        assert detail["citizen"] == {
+            "name": "张三",
+            "phone": "13812345678",
+        }  # the lead sees the contact
+
+        early = await client.post(
+            f"{routing}/reply", headers=lead, json={"result": "resolved", "reply_text": "已处理"}
+        )
+        assert early.status_code == 409
+        assert "sign the task before replying" in early.json()["detail"]
+
+        assert (await client.post(f"{routing}/sign", headers=other)).status_code == 404
+        signed = await client.post(f"{routing}/sign", headers=lead)
+        assert signed.status_code == 200
+        assert signed.json()["state"] == "signed"
+        reply_text = "已责令烧烤店22点后停止营业并安装隔音设施，执法队员将夜间回查。"
+        replied = await client.post(
+            f"{routing}/reply", headers=lead, json={"result": "resolved", "reply_text": reply_text}
+        )
+        assert replied.status_code == 200
+        assert replied.json()["state"] == "replied"
+
+        evaluation_url = f"{urls['feedback']}/v1/demands/{demand_id}/evaluation"
+        assert (
+            await client.post(
+                f"{evaluation_url}?token=wrong-token-123",
+                json={"resolved": True, "satisfaction": "satisfied"},
+            )
+        ).status_code == 404
+
+        async def evaluate():
+            response = await client.post(
+                f"{evaluation_url}?token={token}",
+                json={"resolved": True, "satisfaction": "satisfied", "comment": "很快"},
+            )
+            return response if response.status_code == 201 else None
+
+        await eventually(evaluate, timeout_s=30)
+        again = await client.post(
+            f"{evaluation_url}?token={token}", json={"resolved": True, "satisfaction": "satisfied"}
+        )
+        assert again.status_code == 409
+
+        closed = await _until_status(client, track, "closed")
+        assert [step["status"] for step in closed["timeline"]] == [
+            "received",
+            "assigned",
+            "signed",
+            "replied",
+            "closed",
+        ]
+        assert closed["timeline"][3]["note"] == reply_text
+        assert "citizen" not in closed
+        assert "13812345678" not in json.dumps(closed)
+
+    for name in SERVICES:
+        log = (log_dir / f"{name}.log").read_text(encoding="utf-8")
+        assert "13812345678" not in log, f"{name} logged a phone number"
+        assert "张三" not in log, f"{name} logged a citizen name"
+        assert token not in log, f"{name} logged a tracking token"
+
+
+async def test_text_without_a_known_matter_goes_to_triage(system):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        body = DEMAND | {"content": "请问新生儿医保卡在哪里办理，需要带什么材料"}
+        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=body)).json()
+        view = await _until_status(
+            client,
+            f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}",
+            "triage",
+        )
+    assert view["timeline"][-1]["note"]
+
+
+async def test_address_text_is_located_to_its_community(system, infra):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        body = {
+            "channel": "app",
+            "content": "小区门口垃圾桶满了好几天没人清运",
+            "location": {"address": "吴兴区朝阳街道车站社区3幢"},
+        }
+        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=body)).json()
+        view = await _until_status(
+            client,
+            f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}",
+            "assigned",
+        )
+    assert view["department_name"] == "朝阳街道办事处"
+
+
+async def test_invalid_demand_names_each_field(system):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{urls['intake']}/v1/demands",
+            json={
+                "channel": "fax",
+                "content": "短",
+                "location": {"unit_code": "3305"},
+                "citizen": {"phone": "abc"},
+            },
+        )
+    assert response.status_code == 422
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert {
+        "body.channel",
+        "body.content",
+        "body.location.unit_code",
+        "body.citizen.phone",
+    } <= fields
+    assert all(error["reason"] for error in response.json()["errors"])
+
+
+async def test_location_is_required_in_some_form(system):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{urls['intake']}/v1/demands",
+            json={"channel": "web", "content": "路灯不亮很久了", "location": {}},
+        )
+    assert response.status_code == 422
+    assert "unit_code, an address, or both lat and lon" in response.text
+
+
+async def test_oversized_body_is_refused_with_413(system):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        body = DEMAND | {"content": "噪" * 100_000}
+        response = await client.post(f"{urls['intake']}/v1/demands", json=body)
+    assert response.status_code == 413
+
+
+async def test_same_idempotency_key_gives_the_same_demand_once(system, engine):
+    urls, _ = system
+    key = f"hotline-call-{uuid.uuid4()}"
+    async with httpx.AsyncClient(timeout=10) as client:
+        first = await client.post(
+            f"{urls['intake']}/v1/demands", json=DEMAND, headers={"Idempotency-Key": key}
+        )
+        second = await client.post(
+            f"{urls['intake']}/v1/demands", json=DEMAND, headers={"Idempotency-Key": key}
+        )
+        changed = await client.post(
+            f"{urls['intake']}/v1/demands",
+            json=DEMAND | {"content": "另一件事情：路面破损"},
+            headers={"Idempotency-Key": key},
+        )
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["demand_id"] == second.json()["demand_id"]
+    assert first.json()["tracking_token"] == second.json()["tracking_token"]
+    assert changed.status_code == 409
+    async with create_session_factory(engine)() as session:
+        stored = await session.scalar(
+            select(func.count()).select_from(Demand).where(Demand.idempotency_key == key)
+        )
+    assert stored == 1
+
+
+async def test_wrong_tracking_token_reveals_nothing(system):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=DEMAND)).json()
+        wrong = await client.get(
+            f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token=not-the-right-one"
+        )
+        unknown = await client.get(
+            f"{urls['intake']}/v1/demands/{uuid.uuid4()}?token=not-the-right-one"
+        )
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json() == unknown.json()
+
+
+async def test_every_service_documents_its_api(system):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name, url in urls.items():
+            spec = (await client.get(f"{url}/openapi.json")).json()
+            assert "/health/ready" in spec["paths"], name

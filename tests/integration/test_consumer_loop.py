@@ -1,0 +1,172 @@
+"""The consumer loop on a real broker and database: dead letters, retries, redelivery."""
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts.envelope import encode
+from contracts.events import DemandStatus, DemandStatusChanged
+from contracts.topics import dlq
+from services.intake.models import tables
+from services.runtime.clock import FixedClock
+from services.runtime.db import create_session_factory
+from services.runtime.kafka import ConsumerLoop, create_topics
+from services.runtime.outbox import Outbox
+from services.runtime.settings import ServiceSettings
+from tests.conftest import AUTH_SECRET
+from tests.kafka_helpers import eventually, header, produce, read_records
+
+NOW = datetime(2026, 11, 26, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+async def topic(infra):
+    name = f"test.loop-{uuid.uuid4().hex[:8]}"
+    await create_topics(infra.kafka_bootstrap_servers, [name, dlq(name)], partitions=1)
+    return name
+
+
+def _settings(infra, **overrides):
+    return ServiceSettings(
+        database_url=infra.database_url,
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        kafka_enable_idempotence=not infra.embedded_kafka,
+        auth_secret=AUTH_SECRET,
+        consumer_max_attempts=3,
+        consumer_retry_backoff_ms=10,
+        consumer_session_timeout_ms=6000,
+        **overrides,
+    )
+
+
+async def _run_loop(infra, engine, topic, handler):
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.kafka_bootstrap_servers, enable_idempotence=False
+    )
+    await producer.start()
+    loop = ConsumerLoop(
+        name=f"test-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        handlers={DemandStatusChanged: handler},
+        sessions=create_session_factory(engine),
+        inbox=tables.inbox,
+        outbox=Outbox(tables.outbox, source="/test"),
+        producer=producer,
+        settings=_settings(infra),
+        clock=FixedClock(NOW),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+
+    async def finish():
+        stop.set()
+        await task
+        await producer.stop()
+
+    return loop, finish
+
+
+def _status_message(topic, demand_id=None):
+    event = DemandStatusChanged(
+        demand_id=demand_id or uuid.uuid4(), occurred_at=NOW, status=DemandStatus.signed
+    )
+    message = encode(event, source="/test")
+    return event, message
+
+
+async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
+    infra, engine, topic
+):
+    seen = []
+
+    async def handler(delivery, event):
+        seen.append(event.demand_id)
+
+    bootstrap = infra.kafka_bootstrap_servers
+    good_event, good = _status_message(topic)
+    _, template = _status_message(topic)
+    unknown_type = [
+        (k, b"cn.liandong.unknown.v1" if k == "ce_type" else v) for k, v in template.headers
+    ]
+    bad_body = json.loads(template.value) | {"status": "teleported"}
+    await produce(bootstrap, topic, value=b"not json at all", key=b"k", headers=[])
+    await produce(bootstrap, topic, value=template.value, key=b"k", headers=unknown_type)
+    await produce(
+        bootstrap, topic, value=json.dumps(bad_body).encode(), key=b"k", headers=template.headers
+    )
+    await produce(bootstrap, topic, value=good.value, key=good.key, headers=good.headers)
+
+    loop, finish = await _run_loop(infra, engine, topic, handler)
+    try:
+        await eventually(lambda: loop.processed == 1 and loop.dead_lettered == 3)
+    finally:
+        await finish()
+    assert seen == [good_event.demand_id]
+    dead = await read_records(bootstrap, [dlq(topic)], lambda r: True, count=3)
+    errors = [str(header(r, "dlq_error")) for r in dead]
+    assert "missing CloudEvents headers" in errors[0]
+    assert "unknown event type" in errors[1]
+    assert '"field": "status"' in errors[2]
+    assert all(header(r, "dlq_topic") == topic for r in dead)
+    assert [header(r, "dlq_offset") for r in dead] == ["0", "1", "2"]
+    assert dead[1].value == template.value  # the original bytes are kept for replay
+
+
+async def test_failing_handler_is_retried_then_dead_lettered(infra, engine, topic):
+    calls = {"flaky": 0, "broken": 0}
+    flaky_event, flaky = _status_message(topic)
+    broken_event, broken = _status_message(topic)
+
+    async def handler(delivery, event):
+        if event.demand_id == flaky_event.demand_id:
+            calls["flaky"] += 1
+            if calls["flaky"] == 1:
+                raise ValueError("first try fails")
+        if event.demand_id == broken_event.demand_id:
+            calls["broken"] += 1
+            raise ValueError("always fails")
+
+    for message in (broken, flaky):
+        await produce(
+            infra.kafka_bootstrap_servers,
+            topic,
+            value=message.value,
+            key=message.key,
+            headers=message.headers,
+        )
+    loop, finish = await _run_loop(infra, engine, topic, handler)
+    try:
+        await eventually(lambda: loop.processed == 1 and loop.dead_lettered == 1)
+    finally:
+        await finish()
+    assert calls == {"flaky": 2, "broken": 3}
+    [dead] = await read_records(infra.kafka_bootstrap_servers, [dlq(topic)], lambda r: True)
+    assert header(dead, "dlq_error") == "ValueError: always fails"
+    assert header(dead, "dlq_attempts") == "3"
+
+
+async def test_redelivered_event_changes_nothing(infra, engine, topic):
+    calls = []
+
+    async def handler(delivery, event):
+        calls.append(delivery.envelope.id)
+
+    _, message = _status_message(topic)
+    for _ in range(3):  # the same event id three times, as after a producer retry
+        await produce(
+            infra.kafka_bootstrap_servers,
+            topic,
+            value=message.value,
+            key=message.key,
+            headers=message.headers,
+        )
+    loop, finish = await _run_loop(infra, engine, topic, handler)
+    try:
+        await eventually(lambda: loop.processed == 3)
+    finally:
+        await finish()
+    assert calls == [message.envelope.id]
