@@ -1,6 +1,7 @@
 """Kill routing with SIGKILL between its database commit and its offset commit: the event is
 delivered again after the restart, the inbox recognises it, and the demand has one task."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from services.runtime.launcher import ServiceProcesses
 from tests.kafka_helpers import eventually, produce
 
 GROUP = "liandong-routing"
+SESSION_TIMEOUT_S = 6
 
 
 async def _committed_offset(bootstrap, partition):
@@ -51,7 +53,10 @@ async def test_sigkill_after_effect_before_offset_commit_leaves_exactly_one_task
         citizen=Citizen(name="王五", phone="13900000000"),
     )
     message = encode(event, source="/test")
-    env = {**infra.env(), "LIANDONG_ROUTING_CONSUMER_SESSION_TIMEOUT_MS": "6000"}
+    env = {
+        **infra.env(),
+        "LIANDONG_ROUTING_CONSUMER_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_S * 1000),
+    }
     processes = ServiceProcesses(env, log_dir=tmp_path)
     try:
         processes.start(
@@ -79,14 +84,17 @@ async def test_sigkill_after_effect_before_offset_commit_leaves_exactly_one_task
             await _committed_offset(infra.kafka_bootstrap_servers, partition) <= offset
         )  # ... the offset not
         processes.kill("routing")
-
+        # Restart once the broker has expired the dead member (the session timeout), as an
+        # orchestrator's restart would; tansu does not expire a dead member of a group that
+        # another member has joined meanwhile (README, known limits of the embedded broker).
+        await asyncio.sleep(SESSION_TIMEOUT_S + 2)
         processes.start("routing", port=free_port())
         processes.wait_ready()
 
         async def offset_committed():
             return await _committed_offset(infra.kafka_bootstrap_servers, partition) > offset
 
-        await eventually(offset_committed, timeout_s=60, interval_s=0.5)
+        await eventually(offset_committed, timeout_s=90, interval_s=0.5)
     finally:
         processes.stop()
 
