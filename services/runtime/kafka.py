@@ -126,7 +126,8 @@ class ConsumerLoop:
             auto_offset_reset="earliest",
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=max(self.settings.consumer_session_timeout_ms // 5, 500),
-            max_poll_records=50,
+            max_poll_records=100,
+            fetch_max_wait_ms=100,  # latency: a waiting fetch returns within 100 ms
         )
         await self._start_with_retry(consumer, stop)
         self.healthy = True
@@ -135,11 +136,16 @@ class ConsumerLoop:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500)
                 for partition, records in batch.items():
+                    next_offset = None
                     for record in records:
                         if stop.is_set():
                             break
                         await self._consume(record, stop)
-                        await self._commit(consumer, partition, record.offset + 1)
+                        next_offset = record.offset + 1
+                    # One offset commit per partition batch, always after the records' own
+                    # database commits; a crash in between redelivers them to the inbox.
+                    if next_offset is not None:
+                        await self._commit(consumer, partition, next_offset)
         finally:
             self.healthy = False
             # Leaves the group, so the partitions move to another member at once.
