@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,14 +16,8 @@ def _serve(args: argparse.Namespace) -> int:
     from services.runtime.logging import configure_logging
 
     name = args.service
-    app_module = __import__(f"services.{name}.app", fromlist=["create_app"])
-    settings_module = __import__(f"services.{name}.settings", fromlist=["x"])
-    settings_class = next(
-        getattr(settings_module, attr)
-        for attr in dir(settings_module)
-        if attr.endswith("Settings") and attr != "ServiceSettings"
-    )
-    settings = settings_class()
+    app_module = importlib.import_module(f"services.{name}.app")
+    settings = app_module.SETTINGS_CLASS()
     configure_logging(service=name, level=settings.log_level)
     app = app_module.create_app(settings)
     config = uvicorn.Config(
@@ -50,6 +45,10 @@ def _migrate(args: argparse.Namespace) -> int:
     settings = LauncherSettings()
     if settings.database_url is None:
         print("DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    unknown = sorted(set(args.services) - set(SERVICES))
+    if unknown:
+        print(f"unknown services {unknown}; choose from {list(SERVICES)}", file=sys.stderr)
         return 2
     for service in args.services or SERVICES:
         upgrade(service, async_url(settings.database_url))
@@ -165,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser(
         "migrate", help="apply the migrations of the given services (default all)"
     )
-    migrate.add_argument("services", nargs="*", choices=[*SERVICES, []])
+    migrate.add_argument("services", nargs="*", metavar="service", help=", ".join(SERVICES))
     migrate.set_defaults(func=_migrate)
 
     revision = sub.add_parser("revision", help="autogenerate a migration for one service")

@@ -13,6 +13,8 @@ from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
 from services.runtime.service import Runtime
 
+SETTINGS_CLASS = ClassificationSettings
+
 
 def create_app(
     settings: ClassificationSettings | None = None, clock: Clock | None = None

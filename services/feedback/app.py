@@ -13,6 +13,8 @@ from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
 from services.runtime.service import Runtime
 
+SETTINGS_CLASS = FeedbackSettings
+
 
 def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or FeedbackSettings()

@@ -13,6 +13,8 @@ from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
 from services.runtime.service import Runtime
 
+SETTINGS_CLASS = IntakeSettings
+
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()

@@ -14,6 +14,8 @@ from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
 from services.runtime.service import Runtime
 
+SETTINGS_CLASS = RoutingSettings
+
 
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()

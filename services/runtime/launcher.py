@@ -136,6 +136,9 @@ class ServiceProcesses:
             env=env,
             stdout=output,  # type: ignore[arg-type]
             stderr=subprocess.STDOUT if output is not None else None,
+            # Its own session: a terminal's Ctrl-C reaches only the launcher, which then stops
+            # each service once, with SIGTERM, and waits for its graceful shutdown.
+            start_new_session=True,
         )
         self.running[name] = ServiceProcess(name, port, process)
         return self.running[name]

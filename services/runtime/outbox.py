@@ -113,6 +113,8 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         backoff = self.interval_s
         while not stop.is_set():
+            # Cleared before reading, so a commit notified during the read is not missed.
+            self.outbox.pending.clear()
             try:
                 published = await self.publish_batch()
                 self.healthy = True
@@ -124,7 +126,6 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10.0)
             if published:
                 continue
-            self.outbox.pending.clear()
             waiters = [
                 asyncio.ensure_future(stop.wait()),
                 asyncio.ensure_future(self.outbox.pending.wait()),
