@@ -130,25 +130,31 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lists(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
+def _lists_check(args: argparse.Namespace) -> int:
+    from collections import Counter
 
-    from contracts.lists import load_lists
+    from contracts.lists import ListsInvalid, load_lists
 
     try:
         lists = load_lists(args.path)
-    except ValidationError as exc:
-        print(f"invalid lists: {exc}", file=sys.stderr)
+    except ListsInvalid as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} problem(s) in {args.path}", file=sys.stderr)
         return 1
-    print(
-        f"lists {lists.version}: {len(lists.units)} units, {len(lists.departments)} departments, "
-        f"{len(lists.matters)} matters, {len(lists.power)} power rules - valid"
-    )
+    levels = Counter(unit.level.value for unit in lists.units)
+    print(f"lists {lists.version} ({args.path}) are valid")
+    print("  units        " + ", ".join(f"{n} {level}" for level, n in levels.items()))
+    print(f"  departments  {len(lists.departments)} of {len(lists.department_types)} types")
+    print(f"  matters      {len(lists.matters)}")
+    print(f"  power list   {len(lists.rules)} rules, {len(lists.overrides)} unit overrides")
+    years = ", ".join(map(str, sorted(lists.calendar.published_years)))
+    print(f"  calendar     holidays published for {years}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from contracts.lists import SAMPLE_LISTS
+    from contracts.lists import DEFAULT_LISTS
     from services.runtime.migrations import SERVICES
 
     parser = argparse.ArgumentParser(prog="liandong", description=__doc__)
@@ -174,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     revision.set_defaults(func=_revision)
 
     topics = sub.add_parser("topics", help="create the pipeline, dead-letter and chain topics")
-    topics.add_argument("--lists", type=Path, default=SAMPLE_LISTS)
+    topics.add_argument("--lists", type=Path, default=DEFAULT_LISTS)
     topics.add_argument("--dry-run", action="store_true", help="print the names only")
     topics.set_defaults(func=_topics)
 
@@ -190,9 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--subject", default=None, help="who acts (defaults to role:id)")
     token.set_defaults(func=_token)
 
-    lists = sub.add_parser("lists", help="validate the three lists")
-    lists.add_argument("path", nargs="?", type=Path, default=SAMPLE_LISTS)
-    lists.set_defaults(func=_lists)
+    lists = sub.add_parser("lists", help="the three lists")
+    lists_sub = lists.add_subparsers(dest="lists_command", required=True)
+    check = lists_sub.add_parser("check", help="validate a lists directory; every problem listed")
+    check.add_argument("path", nargs="?", type=Path, default=DEFAULT_LISTS)
+    check.set_defaults(func=_lists_check)
     return parser
 
 

@@ -21,7 +21,9 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ClassificationSettings()
     lists = load_lists(settings.lists_path)
-    runtime = Runtime(service="classification", settings=settings, tables=tables, clock=clock)
+    runtime = Runtime(
+        service="classification", settings=settings, tables=tables, clock=clock, lists=lists
+    )
     runtime.consume([topics.DEMAND_RECEIVED], make_handlers(lists))
     return create_service_app(
         runtime,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.events import DemandType, Location, Urgency
-from contracts.jurisdiction import Level
+from contracts.jurisdiction import Level, chain_of, level_of
 from contracts.lists import Lists, Matter, Unit
 
 # Cues that make any demand critical (特急): dispatched at once with the shortest limits.
@@ -27,8 +27,6 @@ CRITICAL_CUES = (
     "电线断落",
     "溺水",
 )
-
-_NAME_SUFFIXES = ("社区居委会", "村居委会", "居委会", "村委会", "社区", "街道", "镇", "乡")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,28 +48,37 @@ class NotConfident(Exception):
 
 
 def classify_matter(lists: Lists, content: str) -> MatterAnswer:
-    scored: list[tuple[int, Matter, list[str]]] = []
-    for matter in lists.matters:
-        hits = [k for k in matter.keywords if k in content]
-        if hits:
-            scored.append((len(hits), matter, hits))
-    if not scored:
+    hits = [(matter, k) for matter in lists.matters for k in matter.keywords if k in content]
+    if not hits:
         raise NotConfident("no matter keyword in the text")
-    scored.sort(key=lambda item: item[0], reverse=True)
-    best_hits, best, keywords = scored[0]
-    if len(scored) > 1 and scored[1][0] == best_hits:
-        tied = ", ".join(m.code for n, m, _ in scored if n == best_hits)
+    # The longest keyword wins over the words inside it: 天然气泄漏 is the emergency, not the
+    # everyday 天然气 matter that merely shares its first characters.
+    matched = {k for _, k in hits}
+    hits = [(m, k) for m, k in hits if not any(k != other and k in other for other in matched)]
+    scores: dict[str, tuple[int, Matter, list[str]]] = {}
+    for matter, keyword in hits:
+        score, _, keywords = scores.get(matter.code, (0, matter, []))
+        scores[matter.code] = (score + len(keyword), matter, [*keywords, keyword])
+    ranked = sorted(scores.values(), key=lambda item: item[0], reverse=True)
+    best_score, best, keywords = ranked[0]
+    if len(ranked) > 1 and ranked[1][0] == best_score:
+        tied = ", ".join(m.code for n, m, _ in ranked if n == best_score)
         raise NotConfident(f"keywords match several matters equally: {tied}")
-    # Rule confidence grows with distinct keyword hits; one hit is a fair but thin signal.
-    confidence = min(0.95, 0.7 + 0.1 * (best_hits - 1))
-    return MatterAnswer(best, confidence, f"keywords:{','.join(keywords)}")
+    # Rule confidence grows with the matched text and the margin over the runner-up.
+    margin = best_score - (ranked[1][0] if len(ranked) > 1 else 0)
+    confidence = min(0.95, 0.6 + 0.05 * margin)
+    return MatterAnswer(best, round(confidence, 3), f"keywords:{','.join(keywords)}")
 
 
-def _name_variants(name: str) -> set[str]:
+def _name_variants(unit: Unit) -> set[str]:
+    """How an address may name the unit: 车站社区居委会 -> 车站社区, 织里镇 -> 织里."""
+    name = unit.name
     variants = {name}
-    for suffix in _NAME_SUFFIXES:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+    for suffix in ("居委会", "村委会", "委员会"):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 3:
             variants.add(name[: -len(suffix)])
+    if unit.level is Level.street and name.endswith(("镇", "乡")) and len(name) >= 3:
+        variants.add(name[:-1])
     return variants
 
 
@@ -87,21 +94,39 @@ def locate(lists: Lists, location: Location) -> UnitAnswer:
 
 
 def _locate_address(lists: Lists, address: str) -> UnitAnswer:
-    matches = [
-        unit
-        for unit in lists.units
-        if unit.level in (Level.street, Level.community)
-        and any(v in address for v in _name_variants(unit.name))
-    ]
-    communities = [u for u in matches if u.level is Level.community]
-    candidates = communities or matches
-    if not candidates:
-        raise NotConfident("the address names no known street, township, community or village")
-    if len(candidates) > 1:
-        names = ", ".join(u.name for u in candidates)
-        raise NotConfident(f"the address matches several units equally: {names}")
-    unit = candidates[0]
-    return UnitAnswer(unit, 0.9 if unit.level is Level.community else 0.8, "address name match")
+    found: dict[str, str] = {}  # unit code -> the longest name variant the address contains
+    for unit in lists.units:
+        if unit.level is Level.city:
+            continue
+        for variant in _name_variants(unit):
+            if variant in address and len(variant) > len(found.get(unit.code, "")):
+                found[unit.code] = variant
+    # A name inside a longer matched name is not a match of its own (朝阳 in 朝阳街道).
+    texts = set(found.values())
+    found = {c: v for c, v in found.items() if not any(v != o and v in o for o in texts)}
+    if not found:
+        raise NotConfident(
+            "the address names no known district, street, township, community or village"
+        )
+
+    def support(code: str) -> int:
+        """How many units above this one the address also names: 吴兴区朝阳街道车站社区 -> 2."""
+        return sum(1 for ancestor in chain_of(code)[1:] if ancestor in found)
+
+    for level, confidence in ((Level.community, 0.85), (Level.street, 0.8), (Level.district, 0.6)):
+        candidates = [code for code in found if level_of(code) is level]
+        if not candidates:
+            continue
+        best = max(map(support, candidates))
+        top = [code for code in candidates if support(code) == best]
+        if len(top) > 1:
+            names = ", ".join(lists.units_by_code[c].name for c in top)
+            raise NotConfident(f"the address matches several units equally: {names}")
+        unit = lists.units_by_code[top[0]]
+        return UnitAnswer(
+            unit, min(0.95, confidence + 0.05 * best), f"address names {found[unit.code]}"
+        )
+    raise NotConfident("the address names no known unit")  # unreachable: found is not empty
 
 
 def urgency_of(content: str, matter: Matter) -> tuple[Urgency, str | None]:

@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from contracts.lists import SAMPLE_LISTS
+from contracts.lists import DEFAULT_LISTS
 from services.runtime.settings import ServiceSettings
 
 
@@ -13,4 +13,4 @@ class ClassificationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LIANDONG_CLASSIFICATION_")
 
     port: int = 8001
-    lists_path: Path = Field(default=SAMPLE_LISTS, description="the three lists (JSON)")
+    lists_path: Path = Field(default=DEFAULT_LISTS, description="directory of the three lists")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from contracts import topics
+from contracts.lists import load_lists
+from services.intake import catalogue
 from services.intake.api import router
 from services.intake.handlers import HANDLERS
 from services.intake.models import tables
@@ -18,11 +20,12 @@ SETTINGS_CLASS = IntakeSettings
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    runtime = Runtime(service="intake", settings=settings, tables=tables, clock=clock)
+    lists = load_lists(settings.lists_path)
+    runtime = Runtime(service="intake", settings=settings, tables=tables, clock=clock, lists=lists)
     runtime.consume([topics.DEMAND_STATUS], HANDLERS)
     return create_service_app(
         runtime,
         title="Liandong intake",
         description="Front ends submit public demands here and citizens follow them.",
-        routers=[router],
+        routers=[router, catalogue.router],
     )

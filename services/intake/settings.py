@@ -1,7 +1,11 @@
 """Intake settings (env prefix LIANDONG_INTAKE_)."""
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from contracts.lists import DEFAULT_LISTS
 from services.runtime.settings import ServiceSettings
 
 
@@ -9,3 +13,4 @@ class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LIANDONG_INTAKE_")
 
     port: int = 8000
+    lists_path: Path = Field(default=DEFAULT_LISTS, description="directory of the three lists")

@@ -52,7 +52,7 @@ async def list_tasks(
             limit=limit,
             offset=offset,
         )
-    return [TaskView.of(t) for t in tasks]
+    return [TaskView.of(t, runtime.lists.data_list) for t in tasks]
 
 
 @router.get("/{task_id}", response_model=TaskView, summary="One task", responses=_ERRORS)
@@ -61,7 +61,7 @@ async def get_task(task_id: uuid.UUID, runtime: RuntimeDep, department: Departme
         task = await repository.get_task(session, task_id)
     if task is None or task.department_id != department.department_id:
         raise HTTPException(404, "no such task for this department")
-    return TaskView.of(task)
+    return TaskView.of(task, runtime.lists.data_list)
 
 
 _ACTION_ERRORS = {**_ERRORS, 409: {"description": "the state machine does not allow it; says why"}}
@@ -79,7 +79,7 @@ async def _act(
     except TransitionRefused as exc:
         raise HTTPException(409, str(exc)) from exc
     runtime.outbox.notify()
-    return TaskView.of(task)
+    return TaskView.of(task, runtime.lists.data_list)
 
 
 @router.post(

@@ -20,7 +20,7 @@ SETTINGS_CLASS = RoutingSettings
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     lists = load_lists(settings.lists_path)
-    runtime = Runtime(service="routing", settings=settings, tables=tables, clock=clock)
+    runtime = Runtime(service="routing", settings=settings, tables=tables, clock=clock, lists=lists)
     runtime.consume([topics.DEMAND_CLASSIFIED, topics.DEMAND_EVALUATED], make_handlers(lists))
     return create_service_app(
         runtime,

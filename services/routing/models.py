@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.runtime.service import ServiceTables
@@ -39,7 +49,10 @@ class Task(Base):
     # Bumped on every transition; the fencing token of timers and concurrent writers.
     version: Mapped[int] = mapped_column(Integer, default=1)
     sign_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_contact_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reply_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Computed past the published holiday calendar (plain weekdays): recompute when it is out.
+    deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_result: Mapped[str | None] = mapped_column(String(32))
     reply_text: Mapped[str | None] = mapped_column(Text)
     lists_version: Mapped[str] = mapped_column(String(64))

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import ReplyResult, TaskRole
+from contracts.lists import DataList
 from services.routing.models import Task
 from services.routing.state import TaskState
 
@@ -18,59 +19,71 @@ class CitizenContact(BaseModel):
 
 
 class TaskView(BaseModel):
+    """A task as the caller's role may see it under the data list: a field the role may not
+    see is null (the citizen's contact is shown to the lead department only)."""
+
     task_id: uuid.UUID
-    demand_id: uuid.UUID
     role: TaskRole
-    state: TaskState
-    version: int
-    department_id: str
-    department_name: str
-    demand_unit_code: str
-    matter_code: str
-    demand_type: str
-    urgency: str
-    content: str
-    address: str | None
-    citizen: CitizenContact | None = Field(
-        description="the citizen's contact; the data list shows it to the lead department only"
+    demand_id: uuid.UUID | None = None
+    state: TaskState | None = None
+    version: int | None = None
+    department_id: str | None = None
+    department_name: str | None = None
+    demand_unit_code: str | None = None
+    matter_code: str | None = None
+    demand_type: str | None = None
+    urgency: str | None = None
+    content: str | None = None
+    address: str | None = None
+    citizen: CitizenContact | None = None
+    sign_due_at: datetime | None = None
+    first_contact_due_at: datetime | None = None
+    reply_due_at: datetime | None = None
+    deadlines_provisional: bool | None = Field(
+        default=None, description="computed past the published holiday calendar"
     )
-    sign_due_at: datetime
-    reply_due_at: datetime
-    reply_result: ReplyResult | None
-    reply_text: str | None
-    rule: str
-    lists_version: str
-    created_at: datetime
-    updated_at: datetime
+    reply_result: ReplyResult | None = None
+    reply_text: str | None = None
+    rule: str | None = Field(
+        default=None, description="the power-list rule that chose the department"
+    )
+    lists_version: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
     @classmethod
-    def of(cls, task: Task) -> TaskView:
-        is_lead = task.role == TaskRole.lead.value
+    def of(cls, task: Task, data_list: DataList) -> TaskView:
+        payload = {
+            "task_id": task.id,
+            "role": TaskRole(task.role),
+            "demand_id": task.demand_id,
+            "state": TaskState(task.state),
+            "version": task.version,
+            "department_id": task.department_id,
+            "department_name": task.department_name,
+            "demand_unit_code": task.demand_unit_code,
+            "matter_code": task.matter_code,
+            "demand_type": task.demand_type,
+            "urgency": task.urgency,
+            "content": task.content,
+            "address": task.address,
+            "citizen": CitizenContact(name=task.citizen_name, phone=task.citizen_phone),
+            "sign_due_at": task.sign_due_at,
+            "first_contact_due_at": task.first_contact_due_at,
+            "reply_due_at": task.reply_due_at,
+            "deadlines_provisional": task.deadlines_provisional,
+            "reply_result": ReplyResult(task.reply_result) if task.reply_result else None,
+            "reply_text": task.reply_text,
+            "rule": task.rule,
+            "lists_version": task.lists_version,
+            "created_at": task.created_at,
+            "updated_at": task.updated_at,
+        }
+        visible = data_list.apply(task.role, payload)
         return cls(
             task_id=task.id,
-            demand_id=task.demand_id,
             role=TaskRole(task.role),
-            state=TaskState(task.state),
-            version=task.version,
-            department_id=task.department_id,
-            department_name=task.department_name,
-            demand_unit_code=task.demand_unit_code,
-            matter_code=task.matter_code,
-            demand_type=task.demand_type,
-            urgency=task.urgency,
-            content=task.content,
-            address=task.address,
-            citizen=CitizenContact(name=task.citizen_name, phone=task.citizen_phone)
-            if is_lead
-            else None,
-            sign_due_at=task.sign_due_at,
-            reply_due_at=task.reply_due_at,
-            reply_result=ReplyResult(task.reply_result) if task.reply_result else None,
-            reply_text=task.reply_text,
-            rule=task.rule,
-            lists_version=task.lists_version,
-            created_at=task.created_at,
-            updated_at=task.updated_at,
+            **{k: v for k, v in visible.items() if k not in ("task_id", "role")},
         )
 
 

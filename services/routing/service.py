@@ -20,9 +20,9 @@ from contracts.events import (
     TaskRole,
     TaskSigned,
 )
-from contracts.lists import Lists
+from contracts.lists import Lists, NoOwner
 from services.routing import repository
-from services.routing.dispatch import NoOwner, choose_lead, deadlines
+from services.routing.dispatch import deadlines
 from services.routing.models import Task, TaskTransition
 from services.routing.state import TaskAction, TaskState, next_state
 from services.runtime.outbox import Outbox
@@ -41,7 +41,7 @@ async def dispatch_demand(
 ) -> Task | None:
     """Create the lead task for a classified demand and publish it on the department's topic."""
     try:
-        assignment = choose_lead(lists, matter_code=event.matter_code, unit_code=event.unit_code)
+        ownership = lists.owner(event.matter_code, event.unit_code)
     except NoOwner as exc:
         log.warning("no owner for demand", reason=str(exc))
         await outbox.put(
@@ -55,7 +55,7 @@ async def dispatch_demand(
         )
         return None
     due = deadlines(lists, matter_code=event.matter_code, urgency=event.urgency, now=now)
-    department = assignment.department
+    department = ownership.lead
     task = Task(
         id=uuid.uuid4(),
         demand_id=event.demand_id,
@@ -74,11 +74,13 @@ async def dispatch_demand(
         state=TaskState.assigned.value,
         version=1,
         sign_due_at=due.sign_due_at,
+        first_contact_due_at=due.first_contact_due_at,
         reply_due_at=due.reply_due_at,
+        deadlines_provisional=due.provisional,
         reply_result=None,
         reply_text=None,
-        lists_version=assignment.lists_version,
-        rule=assignment.rule,
+        lists_version=lists.version,
+        rule=ownership.rule,
         created_at=now,
         updated_at=now,
     )
@@ -91,7 +93,7 @@ async def dispatch_demand(
             from_state=None,
             to_state=task.state,
             actor=SYSTEM_ACTOR,
-            reason=assignment.rule,
+            reason=ownership.rule,
             at=now,
         ),
     )
@@ -113,8 +115,8 @@ async def dispatch_demand(
             address=event.address,
             sign_due_at=due.sign_due_at,
             reply_due_at=due.reply_due_at,
-            lists_version=assignment.lists_version,
-            rule=assignment.rule,
+            lists_version=lists.version,
+            rule=ownership.rule,
         ),
     )
     await outbox.put(
@@ -128,7 +130,11 @@ async def dispatch_demand(
         ),
     )
     log.info(
-        "task assigned", task_id=str(task.id), department_id=department.id, rule=assignment.rule
+        "task assigned",
+        task_id=str(task.id),
+        department_id=department.id,
+        rule=ownership.rule,
+        deadlines_provisional=due.provisional,
     )
     return task
 

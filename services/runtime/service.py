@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import MetaData, text
 
 from contracts.events import Event
+from contracts.lists import Lists
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.db import create_engine, create_session_factory
 from services.runtime.inbox import inbox_table
@@ -38,8 +39,10 @@ class Runtime:
         settings: ServiceSettings,
         tables: ServiceTables,
         clock: Clock | None = None,
+        lists: Lists | None = None,
     ) -> None:
         self.service = service
+        self._lists = lists
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.engine = create_engine(settings.async_database_url)
@@ -52,6 +55,13 @@ class Runtime:
         self._subscriptions: list[tuple[tuple[str, ...], Mapping[type[Event], Handler]]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+
+    @property
+    def lists(self) -> Lists:
+        """The validated lists snapshot this service loaded at start."""
+        if self._lists is None:
+            raise RuntimeError(f"{self.service} was started without the lists")
+        return self._lists
 
     def consume(self, topics: Iterable[str], handlers: Mapping[type[Event], Handler]) -> None:
         """Register a consumer (group `liandong-<service>`) before start."""

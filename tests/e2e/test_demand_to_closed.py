@@ -18,7 +18,7 @@ from services.runtime.migrations import SERVICES
 from tests.conftest import AUTH_SECRET
 from tests.kafka_helpers import eventually, header, read_records
 
-NOISE_DEPT = "330502000000.urban-management"
+NOISE_DEPT = "330502000000.urban_management"
 DEMAND = {
     "channel": "hotline",
     "content": "月河社区楼下烧烤店每晚噪音扰民到凌晨两点，多次反映未解决",
@@ -81,8 +81,9 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
         assert header(record, "ce_departmentid") == NOISE_DEPT
         assert header(record, "ce_unitcode") == "330502000000"
         task = json.loads(record.value)
-        assert task["matter_code"] == "ENV-NOISE"
-        assert task["rule"] == "power:ENV-NOISE@district->urban_management"
+        assert task["matter_code"] == "ENV-NOISE-LIFE"
+        assert task["rule"] == "power:ENV-NOISE-LIFE@district->urban_management"
+        assert task["lists_version"].startswith("huzhou-")
         assert "13812345678" not in record.value.decode()
         assert "张三" not in record.value.decode()
         task_id = task["task_id"]
@@ -92,17 +93,15 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
 
         routing = f"{urls['routing']}/v1/tasks/{task_id}"
         lead = {"Authorization": f"Bearer {_token(NOISE_DEPT)}"}
-        other = {"Authorization": f"Bearer {_token('330502000000.housing-construction')}"}
+        other = {"Authorization": f"Bearer {_token('330502000000.housing_construction')}"}
 
         assert (await client.get(routing, headers=other)).status_code == 404
         assert (await client.get(routing)).status_code == 401
         mine = await client.get(f"{urls['routing']}/v1/tasks", headers=lead)
         assert task_id in [t["task_id"] for t in mine.json()]
         detail = (await client.get(routing, headers=lead)).json()
-        assert detail["citizen"] == {
-            "name": "张三",
-            "phone": "13812345678",
-        }  # the lead sees the contact
+        assert detail["citizen"] == {"name": "张三", "phone": "13812345678"}  # the lead only
+        assert detail["sign_due_at"] <= detail["first_contact_due_at"] <= detail["reply_due_at"]
 
         early = await client.post(
             f"{routing}/reply", headers=lead, json={"result": "resolved", "reply_text": "已处理"}
@@ -164,7 +163,7 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
 async def test_text_without_a_known_matter_goes_to_triage(system):
     urls, _ = system
     async with httpx.AsyncClient(timeout=10) as client:
-        body = DEMAND | {"content": "请问新生儿医保卡在哪里办理，需要带什么材料"}
+        body = DEMAND | {"content": "我想表扬一下你们的工作人员态度很好"}
         accepted = (await client.post(f"{urls['intake']}/v1/demands", json=body)).json()
         view = await _until_status(
             client,
@@ -279,3 +278,26 @@ async def test_every_service_documents_its_api(system):
         for name, url in urls.items():
             spec = (await client.get(f"{url}/openapi.json")).json()
             assert "/health/ready" in spec["paths"], name
+
+
+async def test_front_ends_read_the_lists(system):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10, base_url=urls["intake"]) as client:
+        found = (await client.get("/v1/units", params={"q": "车站社区"})).json()
+        assert "330502002009" in [u["code"] for u in found]
+        unit = (await client.get("/v1/units/330502002009")).json()
+        assert [u["name"] for u in unit["chain"]] == [
+            "车站社区居委会",
+            "朝阳街道",
+            "吴兴区",
+            "湖州市",
+        ]
+        children = (await client.get("/v1/units/330502000000/children")).json()
+        assert len(children) == 19
+        departments = (await client.get("/v1/departments", params={"unit": "330502000000"})).json()
+        assert "吴兴区综合行政执法局" in [d["name"] for d in departments]
+        matter = (await client.get("/v1/matters/ENV-NOISE-LIFE")).json()
+        assert matter["limits"]["normal"]["sign"] == "2 working_hours"
+        assert matter["legal_basis"]
+        assert len((await client.get("/v1/matters")).json()) >= 80
+        assert (await client.get("/v1/units/330599000000")).status_code == 404

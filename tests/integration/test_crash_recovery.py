@@ -42,7 +42,7 @@ async def test_sigkill_after_effect_before_offset_commit_leaves_exactly_one_task
     event = DemandClassified(
         demand_id=demand_id,
         occurred_at=datetime.now(UTC),
-        matter_code="ENV-NOISE",
+        matter_code="ENV-NOISE-LIFE",
         demand_type=DemandType.complaint,
         urgency=Urgency.normal,
         unit_code="330502001016",

@@ -1,72 +1,88 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from contracts.events import DemandType, Location, Urgency
-from contracts.lists import load_lists
+from contracts.lists import NoOwner, load_lists
 from services.classification import rules
-from services.routing.dispatch import NoOwner, choose_lead, deadlines
+from services.routing.dispatch import deadlines
 
 LISTS = load_lists()
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_noise_in_a_community_goes_to_the_district_law_enforcement_bureau():
-    assignment = choose_lead(LISTS, matter_code="ENV-NOISE", unit_code="330502001016")
-    assert assignment.department.name == "吴兴区综合行政执法局"
-    assert assignment.rule == "power:ENV-NOISE@district->urban_management"
-    assert assignment.lists_version == LISTS.version
+    ownership = LISTS.owner("ENV-NOISE-LIFE", "330502001016")
+    assert ownership.lead.name == "吴兴区综合行政执法局"
+    assert ownership.rule == "power:ENV-NOISE-LIFE@district->urban_management"
+    assert [d.name for d in ownership.co_handlers] == ["湖州市公安局吴兴分局"]
 
 
 def test_garbage_goes_directly_to_the_street_of_the_community():
-    assignment = choose_lead(LISTS, matter_code="CITY-GARBAGE", unit_code="330502002009")
-    assert assignment.department.name == "朝阳街道办事处"
-    assignment = choose_lead(LISTS, matter_code="CITY-GARBAGE", unit_code="330502100011")
-    assert assignment.department.name == "织里镇人民政府"
+    assert LISTS.owner("CITY-GARBAGE", "330502002009").lead.name == "朝阳街道办事处"
+
+
+def test_a_unit_override_replaces_the_rule_beneath_that_unit_only():
+    ownership = LISTS.owner("CITY-GARBAGE", "330502100011")  # a village of 织里镇
+    assert ownership.rule == "override:CITY-GARBAGE@330502100000->urban_management"
+    assert ownership.lead.name == "吴兴区综合行政执法局"
+    assert LISTS.owner("CITY-GARBAGE", "330502101001").lead.name == "八里店镇人民政府"
+
+
+def test_county_departments_are_named_as_the_county_names_them():
+    assert LISTS.owner("ENV-NOISE-LIFE", "330521001001").co_handlers[0].name == "德清县公安局"
 
 
 def test_unknown_matter_has_no_owner():
     with pytest.raises(NoOwner, match="not in the catalogue"):
-        choose_lead(LISTS, matter_code="NOPE", unit_code="330502001016")
+        LISTS.owner("NOPE", "330502001016")
 
 
 def test_demand_above_the_handling_level_has_no_owner():
     with pytest.raises(NoOwner, match="above the handling level"):
-        choose_lead(LISTS, matter_code="CITY-GARBAGE", unit_code="330502000000")
+        LISTS.owner("CITY-GARBAGE", "330502000000")
 
 
-def test_deadlines_follow_the_matter_limits_for_the_urgency():
-    now = datetime(2026, 11, 26, 9, tzinfo=UTC)
-    due = deadlines(LISTS, matter_code="ENV-NOISE", urgency=Urgency.critical, now=now)
-    assert due.sign_due_at == now + timedelta(minutes=30)
-    assert due.reply_due_at == now + timedelta(hours=24)
+def test_deadlines_follow_the_matter_limits_and_the_calendar():
+    # Friday 27 Nov 2026 16:00 Shanghai, a normal noise complaint: sign within 2 working hours.
+    now = datetime(2026, 11, 27, 16, tzinfo=SHANGHAI).astimezone(UTC)
+    due = deadlines(LISTS, matter_code="ENV-NOISE-LIFE", urgency=Urgency.normal, now=now)
+    assert due.sign_due_at.astimezone(SHANGHAI) == datetime(2026, 11, 30, 9, tzinfo=SHANGHAI)
+    assert due.reply_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 4, 16, tzinfo=SHANGHAI)
+    assert due.provisional is False
+    critical = deadlines(LISTS, matter_code="ENV-NOISE-LIFE", urgency=Urgency.critical, now=now)
+    assert (critical.sign_due_at - now).total_seconds() == 30 * 60
 
 
 def test_keywords_choose_the_matter_and_name_the_rule():
-    answer = rules.classify_matter(LISTS, "楼上每天晚上装修噪音太大，严重扰民")
-    assert answer.matter.code == "ENV-NOISE"
-    assert answer.rule == "keywords:噪音,扰民"
+    answer = rules.classify_matter(LISTS, "楼下广场舞音响太大，每晚扰民")
+    assert answer.matter.code == "ENV-NOISE-LIFE"
+    assert answer.rule == "keywords:广场舞,音响,扰民"
     assert 0 < answer.confidence <= 0.95
+
+
+def test_the_longest_keyword_wins_over_words_inside_it():
+    assert (
+        rules.classify_matter(LISTS, "家里天然气泄漏了有很大的味道").matter.code
+        == "SAFETY-GAS-LEAK"
+    )
 
 
 def test_text_without_keywords_is_not_guessed():
     with pytest.raises(rules.NotConfident, match="no matter keyword"):
-        rules.classify_matter(LISTS, "请问社保卡怎么补办")
+        rules.classify_matter(LISTS, "我想表扬一下你们的工作人员态度很好")
 
 
-def test_tied_keywords_are_not_guessed():
-    with pytest.raises(rules.NotConfident, match="several matters"):
-        rules.classify_matter(LISTS, "物业不管垃圾")
+def test_address_naming_district_street_and_community_locates_the_community():
+    answer = rules.locate(LISTS, Location(address="吴兴区朝阳街道车站社区3幢"))
+    assert answer.unit.code == "330502002009"
+    assert answer.confidence == 0.95
 
 
-def test_address_naming_a_community_locates_it():
-    answer = rules.locate(LISTS, Location(address="湖州市吴兴区月河社区南街12号"))
-    assert answer.unit.code == "330502001016"
-    assert answer.how == "address name match"
-
-
-def test_address_naming_only_a_street_locates_the_street():
-    answer = rules.locate(LISTS, Location(address="朝阳街道某路口"))
-    assert answer.unit.code == "330502002000"
+def test_a_name_inside_a_longer_name_does_not_count():
+    # 朝阳 is also a community and a village elsewhere; the address names 朝阳街道.
+    assert rules.locate(LISTS, Location(address="朝阳街道某路口")).unit.code == "330502002000"
 
 
 def test_ambiguous_or_unknown_address_is_not_guessed():
@@ -78,16 +94,16 @@ def test_ambiguous_or_unknown_address_is_not_guessed():
 
 def test_unit_code_outside_the_registry_is_not_accepted():
     with pytest.raises(rules.NotConfident, match="not in the jurisdiction registry"):
-        rules.locate(LISTS, Location(unit_code="330503001001"))
+        rules.locate(LISTS, Location(unit_code="330599001001"))
 
 
 def test_critical_cue_overrides_the_matter_urgency():
-    matter = LISTS.matters_by_code["HOUSING-PROPERTY"]
+    matter = LISTS.matters_by_code["HOUSING-PROPERTY-MGMT"]
     assert rules.urgency_of("小区电梯故障有人被困", matter) == (Urgency.critical, "被困")
-    assert rules.urgency_of("物业费太贵", matter) == (Urgency.normal, None)
+    assert rules.urgency_of("物业费太贵", matter) == (matter.urgency, None)
 
 
 def test_given_demand_type_wins_over_the_matter_default():
-    matter = LISTS.matters_by_code["ENV-NOISE"]
+    matter = LISTS.matters_by_code["ENV-NOISE-LIFE"]
     assert rules.demand_type_of(DemandType.suggestion, matter) is DemandType.suggestion
-    assert rules.demand_type_of(None, matter) is DemandType.complaint
+    assert rules.demand_type_of(None, matter) is matter.demand_types[0]

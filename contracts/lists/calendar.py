@@ -1,0 +1,150 @@
+"""Business calendar: working hours, Chinese public holidays and adjusted working days, and
+deadline arithmetic in the city's time zone (results in UTC).
+
+Holidays come from the lists' holiday files (State Council notices, one row per date). Past the
+published years the calendar falls back to plain weekdays and flags the deadline provisional:
+it never refuses to compute one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class LimitUnit(StrEnum):
+    working_hours = "working_hours"
+    working_days = "working_days"
+    calendar_hours = "calendar_hours"
+
+
+_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(working_hours|working_days|calendar_hours)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimit:
+    """A stage's time limit, e.g. `2 working_hours`, `5 working_days`, `24 calendar_hours`."""
+
+    amount: float
+    unit: LimitUnit
+
+    @classmethod
+    def parse(cls, text: str) -> TimeLimit:
+        match = _LIMIT.match(text)
+        if match is None:
+            raise ValueError(
+                f"time limit {text!r} is not '<number> working_hours|working_days|calendar_hours'"
+            )
+        amount = float(match.group(1))
+        if amount <= 0:
+            raise ValueError(f"time limit {text!r} must be positive")
+        unit = LimitUnit(match.group(2))
+        if unit is LimitUnit.working_days and amount != int(amount):
+            raise ValueError(f"time limit {text!r}: working days are whole days")
+        return cls(amount, unit)
+
+    def __str__(self) -> str:
+        amount = int(self.amount) if self.amount == int(self.amount) else self.amount
+        return f"{amount} {self.unit.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    at: datetime  # UTC
+    provisional: bool  # computed past the published holiday data
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingPeriod:
+    start: time
+    end: time
+
+
+class BusinessCalendar:
+    def __init__(
+        self,
+        *,
+        timezone: str,
+        working_periods: list[WorkingPeriod],
+        holidays: set[date],
+        adjusted_workdays: set[date],
+        published_years: set[int],
+    ) -> None:
+        if not working_periods:
+            raise ValueError("a business calendar needs at least one working period")
+        self.zone = ZoneInfo(timezone)
+        self.periods = sorted(working_periods, key=lambda p: p.start)
+        self.holidays = holidays
+        self.adjusted_workdays = adjusted_workdays
+        self.published_years = published_years
+
+    def is_published(self, day: date) -> bool:
+        return day.year in self.published_years
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.adjusted_workdays:
+            return True
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5
+
+    def add(self, start: datetime, limit: TimeLimit) -> Deadline:
+        if start.tzinfo is None:
+            raise ValueError("deadlines start from an aware datetime")
+        if limit.unit is LimitUnit.calendar_hours:
+            at = start.astimezone(UTC) + timedelta(hours=limit.amount)
+            return Deadline(at, provisional=False)
+        local = start.astimezone(self.zone)
+        if limit.unit is LimitUnit.working_hours:
+            end, days = self._add_working_time(local, timedelta(hours=limit.amount))
+        else:
+            end, days = self._add_working_days(local, int(limit.amount))
+        provisional = any(not self.is_published(d) for d in days)
+        return Deadline(end.astimezone(UTC), provisional)
+
+    def _periods_of(self, day: date) -> list[tuple[datetime, datetime]]:
+        return [
+            (datetime.combine(day, p.start, self.zone), datetime.combine(day, p.end, self.zone))
+            for p in self.periods
+        ]
+
+    def _add_working_time(
+        self, local: datetime, remaining: timedelta
+    ) -> tuple[datetime, list[date]]:
+        day = local.date()
+        seen: list[date] = []
+        cursor = local
+        for _ in range(3660):  # ten years of days: a calendar with no working day is a bug
+            seen.append(day)
+            if self.is_working_day(day):
+                for start, end in self._periods_of(day):
+                    if cursor >= end:
+                        continue
+                    begin = max(cursor, start)
+                    available = end - begin
+                    if remaining <= available:
+                        return begin + remaining, seen
+                    remaining -= available
+                    cursor = end
+            day += timedelta(days=1)
+            cursor = datetime.combine(day, time.min, self.zone)
+        raise RuntimeError("no working time found within ten years")
+
+    def _add_working_days(self, local: datetime, days: int) -> tuple[datetime, list[date]]:
+        # Start inside working time: a demand received at night counts from the next morning.
+        start, seen = self._add_working_time(local, timedelta(0))
+        day = start.date()
+        counted = 0
+        for _ in range(3660):
+            day += timedelta(days=1)
+            seen.append(day)
+            if self.is_working_day(day):
+                counted += 1
+                if counted == days:
+                    return datetime.combine(
+                        day, start.timetz().replace(tzinfo=None), self.zone
+                    ), seen
+        raise RuntimeError("no working day found within ten years")

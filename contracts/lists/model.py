@@ -1,0 +1,215 @@
+"""The three lists as one validated, versioned snapshot: jurisdiction registry, departments,
+matter catalogue, power list, data list and business calendar. Built only by the loader."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from contracts.events import DemandType, Urgency
+from contracts.jurisdiction import Level, chain_of, level_of
+from contracts.lists.calendar import BusinessCalendar, TimeLimit
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    code: str
+    name: str
+
+    @property
+    def level(self) -> Level:
+        return level_of(self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentType:
+    code: str
+    name: str
+    templates: Mapping[Level, str | Mapping[str, str]]
+
+    @property
+    def levels(self) -> frozenset[Level]:
+        return frozenset(self.templates)
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    id: str
+    type: str
+    unit_code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageLimits:
+    sign: TimeLimit
+    first_contact: TimeLimit
+    reply: TimeLimit
+
+
+@dataclass(frozen=True, slots=True)
+class Matter:
+    code: str
+    name: str
+    category: str
+    demand_types: tuple[DemandType, ...]
+    keywords: tuple[str, ...]
+    examples: tuple[str, ...]
+    urgency: Urgency
+    limits_profile: str
+    limits: Mapping[Urgency, StageLimits]
+    handling_level: Level
+    legal_basis: str
+
+    @property
+    def demand_type(self) -> DemandType:
+        """The default type: the first the matter covers."""
+        return self.demand_types[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PowerRule:
+    """(matter, level) -> lead type and co-handler types; `lead None` means explicitly no owner."""
+
+    matter_code: str
+    level: Level
+    lead: str | None
+    co_handlers: tuple[str, ...] = ()
+    same_as: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """Replaces the rule for one unit and everything beneath it."""
+
+    matter_code: str
+    unit_code: str
+    level: Level
+    lead: str
+    co_handlers: tuple[str, ...]
+    reason: str
+
+
+class NoOwner(Exception):
+    """No department owns this matter here; the coordinator of the level must act."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    lead: Department
+    co_handlers: tuple[Department, ...]
+    level: Level
+    rule: str  # which rule decided, stamped on the routing decision
+
+
+@dataclass(frozen=True, slots=True)
+class DataList:
+    """Which demand fields each role may see (数据清单)."""
+
+    fields: Mapping[str, str]
+    roles: Mapping[str, frozenset[str]]
+
+    def apply(self, role: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The payload with only the fields `role` may see; unknown fields are dropped too."""
+        allowed = self.roles.get(role)
+        if allowed is None:
+            raise KeyError(f"the data list has no role {role!r}")
+        return {key: value for key, value in payload.items() if key in allowed}
+
+
+@dataclass(frozen=True)
+class Lists:
+    version: str
+    city_code: str
+    units: tuple[Unit, ...]
+    department_types: Mapping[str, DepartmentType]
+    departments: tuple[Department, ...]
+    matters: tuple[Matter, ...]
+    rules: Mapping[tuple[str, Level], PowerRule]
+    overrides: tuple[Override, ...]
+    data_list: DataList
+    calendar: BusinessCalendar
+
+    @cached_property
+    def units_by_code(self) -> dict[str, Unit]:
+        return {u.code: u for u in self.units}
+
+    @cached_property
+    def matters_by_code(self) -> dict[str, Matter]:
+        return {m.code: m for m in self.matters}
+
+    @cached_property
+    def departments_by_id(self) -> dict[str, Department]:
+        return {d.id: d for d in self.departments}
+
+    @cached_property
+    def _departments_by_type_unit(self) -> dict[tuple[str, str], Department]:
+        return {(d.type, d.unit_code): d for d in self.departments}
+
+    @cached_property
+    def _children(self) -> dict[str, list[Unit]]:
+        children: dict[str, list[Unit]] = {}
+        for unit in self.units:
+            if unit.code != self.city_code:
+                children.setdefault(chain_of(unit.code)[1], []).append(unit)
+        return children
+
+    def children(self, code: str) -> list[Unit]:
+        return list(self._children.get(code, []))
+
+    def department_of_type(self, dept_type: str, unit_code: str) -> Department | None:
+        return self._departments_by_type_unit.get((dept_type, unit_code))
+
+    def departments_of_unit(self, unit_code: str) -> list[Department]:
+        return [d for d in self.departments if d.unit_code == unit_code]
+
+    def rule(self, matter_code: str, level: Level) -> PowerRule | None:
+        """The rule for a matter at a level, following `same_as` (the loader refuses cycles)."""
+        rule = self.rules.get((matter_code, level))
+        while rule is not None and rule.same_as is not None:
+            rule = self.rules.get((rule.same_as, level))
+        return rule
+
+    def owner(self, matter_code: str, unit_code: str) -> Ownership:
+        """Who leads and who co-handles a matter arising at a unit (直派 at the handling level)."""
+        matter = self.matters_by_code.get(matter_code)
+        if matter is None:
+            raise NoOwner(f"matter {matter_code} is not in the catalogue {self.version}")
+        chain = chain_of(unit_code)
+        for code in chain:  # the most specific override wins
+            for override in self.overrides:
+                if override.matter_code == matter_code and override.unit_code == code:
+                    return self._resolve(
+                        chain, override.level, override.lead, override.co_handlers,
+                        f"override:{matter_code}@{code}->{override.lead}",
+                    )  # fmt: skip
+        level = matter.handling_level
+        rule = self.rule(matter_code, level)
+        if rule is None:
+            raise NoOwner(f"the power list has no rule for {matter_code} at level {level.value}")
+        if rule.lead is None:
+            raise NoOwner(rule.reason or f"no department owns {matter_code} at level {level.value}")
+        return self._resolve(
+            chain,
+            level,
+            rule.lead,
+            rule.co_handlers,
+            f"power:{matter_code}@{level.value}->{rule.lead}",
+        )
+
+    def _resolve(
+        self, chain: list[str], level: Level, lead: str, co_handlers: tuple[str, ...], rule: str
+    ) -> Ownership:
+        target = next((code for code in chain if level_of(code) is level), None)
+        if target is None:
+            raise NoOwner(f"unit {chain[0]} lies above the handling level {level.value}")
+        department = self.department_of_type(lead, target)
+        if department is None:
+            raise NoOwner(f"no {lead} department at unit {target}")
+        co = tuple(
+            d for d in (self.department_of_type(t, target) for t in co_handlers) if d is not None
+        )
+        return Ownership(lead=department, co_handlers=co, level=level, rule=rule)

@@ -1,0 +1,178 @@
+"""Read API over the three lists for front ends and operators: units, departments, matters.
+Public information (the lists are published by the city); no personal data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from contracts.jurisdiction import Level, chain_of
+from contracts.lists import Department, Lists, Matter, Unit
+from services.runtime.http import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["lists"])
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    level: Level
+    parent_code: str | None
+
+    @classmethod
+    def of(cls, unit: Unit) -> UnitOut:
+        chain = chain_of(unit.code)
+        return cls(
+            code=unit.code,
+            name=unit.name,
+            level=unit.level,
+            parent_code=chain[1] if len(chain) > 1 else None,
+        )
+
+
+class UnitDetail(UnitOut):
+    chain: list[UnitOut]
+    children: int
+
+
+class DepartmentOut(BaseModel):
+    id: str
+    type: str
+    type_name: str
+    unit_code: str
+    name: str
+
+
+class StageLimitsOut(BaseModel):
+    sign: str
+    first_contact: str
+    reply: str
+
+
+class MatterOut(BaseModel):
+    code: str
+    name: str
+    category: str
+    demand_types: list[str]
+    keywords: list[str]
+    examples: list[str]
+    urgency: str
+    handling_level: Level
+    limits: dict[str, StageLimitsOut]
+    legal_basis: str
+
+    @classmethod
+    def of(cls, matter: Matter) -> MatterOut:
+        return cls(
+            code=matter.code,
+            name=matter.name,
+            category=matter.category,
+            demand_types=[t.value for t in matter.demand_types],
+            keywords=list(matter.keywords),
+            examples=list(matter.examples),
+            urgency=matter.urgency.value,
+            handling_level=matter.handling_level,
+            limits={
+                u.value: StageLimitsOut(
+                    sign=str(s.sign), first_contact=str(s.first_contact), reply=str(s.reply)
+                )
+                for u, s in matter.limits.items()
+            },
+            legal_basis=matter.legal_basis,
+        )
+
+
+def _department_out(lists: Lists, dept: Department) -> DepartmentOut:
+    type_name = lists.department_types[dept.type].name
+    return DepartmentOut(
+        id=dept.id, type=dept.type, type_name=type_name, unit_code=dept.unit_code, name=dept.name
+    )
+
+
+def _unit(lists: Lists, code: str) -> Unit:
+    unit = lists.units_by_code.get(code)
+    if unit is None:
+        raise HTTPException(404, f"no unit {code} in the registry of {lists.version}")
+    return unit
+
+
+@router.get("/units", response_model=list[UnitOut], summary="Search units by name or code")
+async def search_units(
+    runtime: RuntimeDep,
+    q: Annotated[
+        str | None, Query(max_length=50, description="part of the name, or a code prefix")
+    ] = None,
+    level: Level | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[UnitOut]:
+    found = []
+    for unit in runtime.lists.units:
+        if level is not None and unit.level is not level:
+            continue
+        if q and q not in unit.name and not unit.code.startswith(q):
+            continue
+        found.append(UnitOut.of(unit))
+        if len(found) >= limit:
+            break
+    return found
+
+
+@router.get(
+    "/units/{code}", response_model=UnitDetail, summary="A unit with its chain up to the city"
+)
+async def get_unit(code: str, runtime: RuntimeDep) -> UnitDetail:
+    lists = runtime.lists
+    unit = _unit(lists, code)
+    chain = [UnitOut.of(lists.units_by_code[c]) for c in chain_of(code)]
+    return UnitDetail(
+        **UnitOut.of(unit).model_dump(), chain=chain, children=len(lists.children(code))
+    )
+
+
+@router.get(
+    "/units/{code}/children", response_model=list[UnitOut], summary="The units directly beneath"
+)
+async def unit_children(code: str, runtime: RuntimeDep) -> list[UnitOut]:
+    _unit(runtime.lists, code)
+    return [UnitOut.of(u) for u in runtime.lists.children(code)]
+
+
+@router.get("/departments", response_model=list[DepartmentOut], summary="Departments of a unit")
+async def departments(
+    runtime: RuntimeDep,
+    unit: Annotated[str, Query(description="12-digit unit code")],
+    type: Annotated[str | None, Query(description="department type code")] = None,
+) -> list[DepartmentOut]:
+    lists = runtime.lists
+    _unit(lists, unit)
+    return [
+        _department_out(lists, d)
+        for d in lists.departments_of_unit(unit)
+        if type is None or d.type == type
+    ]
+
+
+@router.get("/matters", response_model=list[MatterOut], summary="The matter catalogue (事项清单)")
+async def matters(
+    runtime: RuntimeDep,
+    category: str | None = None,
+    q: Annotated[
+        str | None, Query(max_length=50, description="part of the name or a keyword")
+    ] = None,
+) -> list[MatterOut]:
+    return [
+        MatterOut.of(m)
+        for m in runtime.lists.matters
+        if (category is None or m.category == category)
+        and (q is None or q in m.name or any(q in k for k in m.keywords))
+    ]
+
+
+@router.get("/matters/{code}", response_model=MatterOut, summary="One matter")
+async def matter(code: str, runtime: RuntimeDep) -> MatterOut:
+    found = runtime.lists.matters_by_code.get(code)
+    if found is None:
+        raise HTTPException(404, f"no matter {code} in the catalogue {runtime.lists.version}")
+    return MatterOut.of(found)
