@@ -4,7 +4,7 @@ matter catalogue, power list, data list and business calendar. Built only by the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -17,10 +17,10 @@ from contracts.lists.calendar import BusinessCalendar, TimeLimit
 class Unit:
     code: str
     name: str
+    level: Level = field(init=False)
 
-    @property
-    def level(self) -> Level:
-        return level_of(self.code)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", level_of(self.code))  # derived once, from the code
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,6 +247,6 @@ def _print_banner(infra: Infrastructure, processes: ServiceProcesses, topics: li
     for service in processes.running.values():
         lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
     lines.append(
-        "  department token: .venv/bin/liandong token department 330502000000.urban-management"
+        "  department token: .venv/bin/liandong token department 330502000000.urban_management"
     )
     print("\n".join(lines) + "\n", flush=True)
