@@ -168,8 +168,8 @@ def load_lists_dir(root: Path) -> Lists:
     departments = _departments(c, units, types, city_code)
     profiles = _limit_profiles(c)
     matters, declared = _matters(c, profiles)
-    rules, overrides = _power(c, matters, declared, types, unit_codes)
-    _check_owners(c, rules, departments, units)
+    rules, overrides, rule_lines = _power(c, matters, declared, types, unit_codes)
+    _check_owners(c, rule_lines, rules, departments, units)
     data_list = _data_list(c)
     if c.errors or calendar is None:
         raise ListsInvalid(c.errors)
@@ -414,7 +414,7 @@ def _limit_profiles(c: _Collector) -> dict[str, dict[Urgency, StageLimits]]:
 
 def _matters(
     c: _Collector, profiles: dict[str, dict[Urgency, StageLimits]]
-) -> tuple[list[Matter], set[str]]:
+) -> tuple[list[Matter], dict[str, int | None]]:
     """The valid matters, and every code declared (rules naming an invalid matter stay quiet)."""
     name = "matters.yaml"
     data = c.yaml(name)
@@ -475,16 +475,16 @@ def _matters(
                 legal_basis=str(entry["legal_basis"]),
             )
         )
-    return matters, set(seen)
+    return matters, seen
 
 
 def _power(
     c: _Collector,
     matters: list[Matter],
-    declared: set[str],
+    declared: dict[str, int | None],
     types: dict[str, DepartmentType],
     unit_codes: set[str],
-) -> tuple[dict[tuple[str, Level], PowerRule], list[Override]]:
+) -> tuple[dict[tuple[str, Level], PowerRule], list[Override], dict[tuple[str, Level], int | None]]:
     name = "power.yaml"
     data = c.yaml(name)
     matter_codes = {m.code for m in matters}
@@ -557,7 +557,11 @@ def _power(
     for each in matters:
         if (each.code, each.handling_level) not in rules:
             level_name = each.handling_level.value
-            c.add(name, None, f"matter {each.code} has no owner: no rule at its level {level_name}")
+            c.add(
+                "matters.yaml",
+                declared.get(each.code),
+                f"matter {each.code} has no owner: no rule in power.yaml at its level {level_name}",
+            )
     overrides: list[Override] = []
     for line, entry in c.items(name, data, "overrides"):
         matter, unit, lead = (
@@ -585,11 +589,12 @@ def _power(
             c.add(name, line, f"{what}: give the 'reason' for the override")
             continue
         overrides.append(Override(matter, unit, level, lead, tuple(co), str(entry["reason"])))
-    return rules, overrides
+    return rules, overrides, lines
 
 
 def _check_owners(
     c: _Collector,
+    rule_lines: dict[tuple[str, Level], int | None],
     rules: dict[tuple[str, Level], PowerRule],
     departments: list[Department],
     units: list[Unit],
@@ -605,7 +610,7 @@ def _check_owners(
                 shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
                 c.add(
                     "power.yaml",
-                    None,
+                    rule_lines.get((matter, level)),
                     f"rule {matter}@{level.value}: "
                     f"no {dept_type} department at {len(missing)} unit(s): {shown}",
                 )
