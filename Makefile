@@ -5,7 +5,9 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-contract test-integration test-e2e lint fmt contracts bench clean
+MODEL  := services/classification/artifacts/category-model.joblib
+
+.PHONY: help install model eval-classifier bench-classifier run test test-unit test-contract test-integration test-e2e lint fmt contracts bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -19,10 +21,21 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock)
 
-run: install ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+$(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv services/classification/model.py
+	$(BIN)/liandong model train
+
+model: $(MODEL) ## Train the category model on the labelled citizen messages (about 30 s)
+
+eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1, top-3, triage share, unit resolution
+	$(BIN)/liandong model eval
+
+bench-classifier: $(MODEL) ## Demands per second per core of the whole classification step, and model load time
+	$(BIN)/liandong model bench
+
+run: $(MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: install ## Every test: unit, contract, integration and end-to-end
+test: $(MODEL) ## Every test: unit, contract, integration and end-to-end
 	$(BIN)/pytest
 
 test-unit: install ## Domain rules with no infrastructure
@@ -31,10 +44,10 @@ test-unit: install ## Domain rules with no infrastructure
 test-contract: install ## Committed JSON Schemas match contracts/
 	$(BIN)/pytest tests/contract
 
-test-integration: install ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
+test-integration: $(MODEL) ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
 	$(BIN)/pytest tests/integration
 
-test-e2e: install ## The four services as processes: HTTP in, topics out
+test-e2e: $(MODEL) ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
 
 lint: install ## ruff (lint and format check) and mypy
@@ -49,7 +62,7 @@ fmt: install ## Format and autofix with ruff
 contracts: install ## Write contracts/schemas/*.json from the event models
 	$(BIN)/liandong contracts
 
-bench: install ## End-to-end latency and throughput of demand -> assigned task (prints figures)
+bench: $(MODEL) ## End-to-end latency and throughput of demand -> assigned task (prints figures)
 	$(PY) -m tests.bench.pipeline
 
 clean: ## Remove .venv and local state (.liandong)

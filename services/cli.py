@@ -153,6 +153,61 @@ def _lists_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_train(_args: argparse.Namespace) -> int:
+    from contracts.lists import load_lists
+    from services.classification.model import DEFAULT_ARTIFACT, train_artifact
+
+    model, seconds = train_artifact(load_lists())
+    print(
+        f"trained {model.version} on all labelled messages in {seconds:.1f} s -> {DEFAULT_ARTIFACT}"
+    )
+    return 0
+
+
+def _model_eval(args: argparse.Namespace) -> int:
+    from contracts.lists import load_lists
+    from services.classification.evaluation import evaluate
+
+    evaluate(load_lists(), threshold=args.threshold)
+    return 0
+
+
+def _model_bench(args: argparse.Namespace) -> int:
+    from contracts.lists import load_lists
+    from services.classification.evaluation import bench
+    from services.classification.model import DEFAULT_ARTIFACT
+
+    bench(load_lists(), DEFAULT_ARTIFACT, count=args.count)
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    import csv
+
+    from contracts.lists import load_lists
+    from services.classification.classifier import Classifier, Undecided
+    from services.classification.model import DEFAULT_ARTIFACT, CategoryModel
+
+    classifier = Classifier(load_lists(), CategoryModel.load(DEFAULT_ARTIFACT))
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["id", "category", "matter", "confidence"])
+    with args.file.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            text = f"{row.get('title') or ''}。{row.get('text') or ''}"
+            categories = classifier.categories(text)
+            category = categories[0][0] if categories else ""
+            try:
+                decision = classifier.classify(text)
+                writer.writerow(
+                    [row["id"], category, decision.matter.code, f"{decision.confidence:.3f}"]
+                )
+            except Undecided:
+                writer.writerow(
+                    [row["id"], category, "", f"{categories[0][1]:.3f}" if categories else "0"]
+                )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from contracts.lists import DEFAULT_LISTS
     from services.runtime.migrations import SERVICES
@@ -195,6 +250,22 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("id", help="department id, coordinator unit code, or operator name")
     token.add_argument("--subject", default=None, help="who acts (defaults to role:id)")
     token.set_defaults(func=_token)
+
+    model = sub.add_parser("model", help="the category model of the classifier")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    model_sub.add_parser("train", help="train on every labelled message (make model)").set_defaults(
+        func=_model_train
+    )
+    evaluation = model_sub.add_parser("eval", help="train on a split, print held-out figures")
+    evaluation.add_argument("--threshold", type=float, default=0.5)
+    evaluation.set_defaults(func=_model_eval)
+    bench = model_sub.add_parser("bench", help="classification speed per core")
+    bench.add_argument("--count", type=int, default=3000)
+    bench.set_defaults(func=_model_bench)
+
+    classify = sub.add_parser("classify", help="CSV id,title,text -> id,category,matter,confidence")
+    classify.add_argument("file", type=Path)
+    classify.set_defaults(func=_classify)
 
     lists = sub.add_parser("lists", help="the three lists")
     lists_sub = lists.add_subparsers(dest="lists_command", required=True)

@@ -110,3 +110,14 @@ async def engine(infra: Infra) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(infra.async_database_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    """The classifier with the trained artifact (`make test` builds it first with `make model`)."""
+    from services.classification.classifier import Classifier
+    from services.classification.model import DEFAULT_ARTIFACT, CategoryModel
+
+    if not DEFAULT_ARTIFACT.exists():
+        pytest.fail(f"no category model at {DEFAULT_ARTIFACT}: run `make model` (make test does)")
+    return Classifier(load_lists(), CategoryModel.load(DEFAULT_ARTIFACT))

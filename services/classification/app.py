@@ -6,7 +6,10 @@ from fastapi import FastAPI
 
 from contracts import topics
 from contracts.lists import load_lists
+from services.classification import triage
+from services.classification.classifier import Classifier
 from services.classification.handlers import make_handlers
+from services.classification.model import CategoryModel
 from services.classification.models import tables
 from services.classification.settings import ClassificationSettings
 from services.runtime.clock import Clock
@@ -21,12 +24,22 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ClassificationSettings()
     lists = load_lists(settings.lists_path)
+    if not settings.model_path.exists():
+        raise SystemExit(f"no category model at {settings.model_path}: run `make model`")
+    classifier = Classifier(lists, CategoryModel.load(settings.model_path))
     runtime = Runtime(
         service="classification", settings=settings, tables=tables, clock=clock, lists=lists
     )
-    runtime.consume([topics.DEMAND_RECEIVED], make_handlers(lists))
+    handlers = make_handlers(
+        lists,
+        classifier,
+        matter_threshold=settings.matter_threshold,
+        unit_threshold=settings.unit_threshold,
+    )
+    runtime.consume([topics.DEMAND_RECEIVED], handlers)
     return create_service_app(
         runtime,
         title="Liandong classification",
-        description="Classifies demands into matter, type, urgency and unit; health and triage.",
+        description="Classifies demands into matter, type, urgency and unit; the triage queue.",
+        routers=[triage.router],
     )

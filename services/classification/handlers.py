@@ -1,78 +1,159 @@
-"""Classification consumes `demand.received` and answers with `demand.classified` or triage."""
+"""Classification consumes `demand.received` and answers with `demand.classified`, or sends the
+demand to triage when the matter or the unit is not certain enough to route on."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import (
+    Citizen,
     DemandClassified,
     DemandReceived,
     DemandStatus,
     DemandStatusChanged,
     DemandTriaged,
+    DemandType,
     Event,
+    Urgency,
 )
-from contracts.lists import Lists
+from contracts.lists import Lists, Matter
 from services.classification import rules
-from services.classification.models import Classification
+from services.classification.classifier import Classifier, Undecided
+from services.classification.models import Classification, TriageItem
 from services.runtime.kafka import Delivery, Handler
+from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 
 
-def make_handlers(lists: Lists) -> dict[type[Event], Handler]:
+async def publish_classified(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    demand_id: Any,
+    matter: Matter,
+    demand_type: DemandType,
+    urgency: Urgency,
+    unit_code: str,
+    confidence: float,
+    rule: str,
+    content: str,
+    address: str | None,
+    citizen: Citizen,
+    lists: Lists,
+    now: datetime,
+) -> None:
+    """Record the answer and emit `demand.classified`: the same for the model and an operator
+    (whose answer replaces the triage outcome recorded for the demand)."""
+    await session.merge(
+        Classification(
+            demand_id=demand_id,
+            outcome="classified",
+            matter_code=matter.code,
+            category=matter.category,
+            demand_type=demand_type.value,
+            urgency=urgency.value,
+            unit_code=unit_code,
+            confidence=confidence,
+            rule=rule[:300],
+            reason=None,
+            lists_version=lists.version,
+            classified_at=now,
+        )
+    )
+    await outbox.put(
+        session,
+        DemandClassified(
+            demand_id=demand_id,
+            occurred_at=now,
+            matter_code=matter.code,
+            demand_type=demand_type,
+            urgency=urgency,
+            unit_code=unit_code,
+            confidence=confidence,
+            rule=rule,
+            content=content,
+            address=address,
+            citizen=citizen,
+        ),
+    )
+
+
+def make_handlers(
+    lists: Lists, classifier: Classifier, *, matter_threshold: float, unit_threshold: float
+) -> dict[type[Event], Handler]:
     async def classify_demand(delivery: Delivery, event: DemandReceived) -> None:
         now = delivery.clock.now()
+        suggestions: dict[str, Any] = {}
         try:
-            matter = rules.classify_matter(lists, event.content)
+            decision = classifier.classify(event.content)
+            suggestions = {
+                "matter": decision.matter.code,
+                "confidence": decision.confidence,
+                "alternatives": decision.alternatives,
+                "categories": decision.categories,
+            }
             unit = rules.locate(lists, event.location)
-        except rules.NotConfident as exc:
-            await _send_to_triage(delivery, event, reason=str(exc), lists=lists)
-            return
-        urgency, cue = rules.urgency_of(event.content, matter.matter)
-        demand_type = rules.demand_type_of(event.demand_type, matter.matter)
-        rule = f"{matter.rule}; unit:{unit.how}" + (f"; critical cue:{cue}" if cue else "")
-        confidence = round(min(matter.confidence, unit.confidence), 3)
-        delivery.session.add(
-            Classification(
-                demand_id=event.demand_id,
-                outcome="classified",
-                matter_code=matter.matter.code,
-                demand_type=demand_type.value,
-                urgency=urgency.value,
-                unit_code=unit.unit.code,
-                confidence=confidence,
-                rule=rule,
-                reason=None,
-                lists_version=lists.version,
-                classified_at=now,
+            suggestions["unit"] = unit.unit.code
+            if decision.confidence < matter_threshold:
+                raise rules.NotConfident(
+                    f"matter {decision.matter.code} confidence {decision.confidence:.2f} "
+                    f"is below {matter_threshold:.2f}"
+                )
+            if unit.confidence < unit_threshold:
+                raise rules.NotConfident(
+                    f"unit {unit.unit.code} ({unit.how}) confidence {unit.confidence:.2f} "
+                    f"is below {unit_threshold:.2f}"
+                )
+        except Undecided as exc:
+            suggestions = {"alternatives": exc.alternatives, "categories": exc.categories}
+            await send_to_triage(
+                delivery, event, reason=str(exc), suggestions=suggestions, lists=lists
             )
-        )
-        await delivery.outbox.put(
+            return
+        except rules.NotConfident as exc:
+            await send_to_triage(
+                delivery, event, reason=str(exc), suggestions=suggestions, lists=lists
+            )
+            return
+        urgency, cue = rules.urgency_of(event.content, decision.matter)
+        rule = f"{decision.rule}; unit:{unit.how}" + (f"; critical cue:{cue}" if cue else "")
+        if decision.truncated:
+            rule += "; text cut at the length limit"
+        await publish_classified(
             delivery.session,
-            DemandClassified(
-                demand_id=event.demand_id,
-                occurred_at=now,
-                matter_code=matter.matter.code,
-                demand_type=demand_type,
-                urgency=urgency,
-                unit_code=unit.unit.code,
-                confidence=confidence,
-                rule=rule,
-                content=event.content,
-                address=event.location.address,
-                citizen=event.citizen,
-            ),
+            delivery.outbox,
+            demand_id=event.demand_id,
+            matter=decision.matter,
+            demand_type=rules.demand_type_of(event.demand_type, decision.matter),
+            urgency=urgency,
+            unit_code=unit.unit.code,
+            confidence=round(min(decision.confidence, unit.confidence), 3),
+            rule=rule,
+            content=event.content,
+            address=event.location.address,
+            citizen=event.citizen,
+            lists=lists,
+            now=now,
         )
         log.info(
-            "demand classified", matter=matter.matter.code, unit=unit.unit.code, urgency=urgency
+            "demand classified", matter=decision.matter.code, unit=unit.unit.code, urgency=urgency
         )
 
     return {DemandReceived: classify_demand}
 
 
-async def _send_to_triage(
-    delivery: Delivery, event: DemandReceived, *, reason: str, lists: Lists
+async def send_to_triage(
+    delivery: Delivery,
+    event: DemandReceived,
+    *,
+    reason: str,
+    suggestions: dict[str, Any],
+    lists: Lists,
 ) -> None:
     now = delivery.clock.now()
     delivery.session.add(
@@ -80,14 +161,32 @@ async def _send_to_triage(
             demand_id=event.demand_id,
             outcome="triage",
             matter_code=None,
+            category=None,
             demand_type=event.demand_type.value if event.demand_type else None,
             urgency=None,
             unit_code=event.location.unit_code,
             confidence=0.0,
-            rule="keyword rules",
+            rule="triage",
             reason=reason,
             lists_version=lists.version,
             classified_at=now,
+        )
+    )
+    delivery.session.add(
+        TriageItem(
+            demand_id=event.demand_id,
+            state="pending",
+            reason=reason,
+            content=event.content,
+            demand_type=event.demand_type.value if event.demand_type else None,
+            unit_code=event.location.unit_code,
+            address=event.location.address,
+            lat=event.location.lat,
+            lon=event.location.lon,
+            citizen_name=event.citizen.name,
+            citizen_phone=event.citizen.phone,
+            suggestions=suggestions,
+            created_at=now,
         )
     )
     await delivery.outbox.put(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.runtime.service import ServiceTables
@@ -27,10 +29,48 @@ class Classification(Base):
     urgency: Mapped[str | None] = mapped_column(String(16))
     unit_code: Mapped[str | None] = mapped_column(String(12))
     confidence: Mapped[float]
-    rule: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(300))
     reason: Mapped[str | None] = mapped_column(Text)
     lists_version: Mapped[str] = mapped_column(String(64))
     classified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TriageItem(Base):
+    """A demand waiting for an operator to classify it by hand (分拨)."""
+
+    __tablename__ = "triage_items"
+
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | classified
+    reason: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    demand_type: Mapped[str | None] = mapped_column(String(32))
+    unit_code: Mapped[str | None] = mapped_column(String(12))
+    address: Mapped[str | None] = mapped_column(String(500))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    citizen_name: Mapped[str | None] = mapped_column(String(100))
+    citizen_phone: Mapped[str | None] = mapped_column(String(32))
+    suggestions: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LabelledExample(Base):
+    """An operator's decision, kept as a training example for the next model."""
+
+    __tablename__ = "labelled_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    matter_code: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(32))
+    unit_code: Mapped[str] = mapped_column(String(12))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 tables = ServiceTables(metadata)

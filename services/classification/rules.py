@@ -47,36 +47,61 @@ class NotConfident(Exception):
     """The rules cannot answer; the reason is shown to the triage operator."""
 
 
-def classify_matter(lists: Lists, content: str) -> MatterAnswer:
+@dataclass(frozen=True, slots=True)
+class KeywordHit:
+    matter: Matter
+    score: int  # characters of distinct keywords matched
+    keywords: tuple[str, ...]
+
+
+def keyword_hits(lists: Lists, content: str) -> list[KeywordHit]:
+    """Matters whose keywords the text contains, best first."""
     hits = [(matter, k) for matter in lists.matters for k in matter.keywords if k in content]
-    if not hits:
-        raise NotConfident("no matter keyword in the text")
     # The longest keyword wins over the words inside it: 天然气泄漏 is the emergency, not the
     # everyday 天然气 matter that merely shares its first characters.
     matched = {k for _, k in hits}
     hits = [(m, k) for m, k in hits if not any(k != other and k in other for other in matched)]
-    scores: dict[str, tuple[int, Matter, list[str]]] = {}
+    scores: dict[str, KeywordHit] = {}
     for matter, keyword in hits:
-        score, _, keywords = scores.get(matter.code, (0, matter, []))
-        scores[matter.code] = (score + len(keyword), matter, [*keywords, keyword])
-    ranked = sorted(scores.values(), key=lambda item: item[0], reverse=True)
-    best_score, best, keywords = ranked[0]
-    if len(ranked) > 1 and ranked[1][0] == best_score:
-        tied = ", ".join(m.code for n, m, _ in ranked if n == best_score)
+        earlier = scores.get(matter.code)
+        if earlier is None:
+            scores[matter.code] = KeywordHit(matter, len(keyword), (keyword,))
+        else:
+            scores[matter.code] = KeywordHit(
+                matter, earlier.score + len(keyword), (*earlier.keywords, keyword)
+            )
+    return sorted(scores.values(), key=lambda h: h.score, reverse=True)
+
+
+def keyword_confidence(hits: list[KeywordHit], index: int = 0) -> float:
+    """Grows with the matched text and the margin over the runner-up."""
+    runner_up = max((h.score for i, h in enumerate(hits) if i != index), default=0)
+    margin = hits[index].score - runner_up
+    return round(min(0.95, max(0.3, 0.6 + 0.05 * margin)), 3)
+
+
+def classify_matter(lists: Lists, content: str) -> MatterAnswer:
+    """The keyword layer alone (the service combines it with the category model)."""
+    hits = keyword_hits(lists, content)
+    if not hits:
+        raise NotConfident("no matter keyword in the text")
+    if len(hits) > 1 and hits[1].score == hits[0].score:
+        tied = ", ".join(h.matter.code for h in hits if h.score == hits[0].score)
         raise NotConfident(f"keywords match several matters equally: {tied}")
-    # Rule confidence grows with the matched text and the margin over the runner-up.
-    margin = best_score - (ranked[1][0] if len(ranked) > 1 else 0)
-    confidence = min(0.95, 0.6 + 0.05 * margin)
-    return MatterAnswer(best, round(confidence, 3), f"keywords:{','.join(keywords)}")
+    return MatterAnswer(
+        hits[0].matter, keyword_confidence(hits), f"keywords:{','.join(hits[0].keywords)}"
+    )
 
 
 def _name_variants(unit: Unit) -> set[str]:
-    """How an address may name the unit: 车站社区居委会 -> 车站社区, 织里镇 -> 织里."""
+    """How an address may name the unit: 车站社区居委会 -> 车站社区, 凤凰村委会 -> 凤凰村,
+    织里镇 -> 织里."""
     name = unit.name
     variants = {name}
-    for suffix in ("居委会", "村委会", "委员会"):
-        if name.endswith(suffix) and len(name) - len(suffix) >= 3:
-            variants.add(name[: -len(suffix)])
+    if name.endswith("村委会"):
+        variants.add(name[: -len("村委会")] + "村")
+    elif name.endswith("居委会") and len(name) > len("居委会") + 2:
+        variants.add(name[: -len("居委会")])
     if unit.level is Level.street and name.endswith(("镇", "乡")) and len(name) >= 3:
         variants.add(name[:-1])
     return variants

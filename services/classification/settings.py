@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from contracts.lists import DEFAULT_LISTS
+from services.classification.model import DEFAULT_ARTIFACT
 from services.runtime.settings import ServiceSettings
 
 
@@ -14,3 +15,10 @@ class ClassificationSettings(ServiceSettings):
 
     port: int = 8001
     lists_path: Path = Field(default=DEFAULT_LISTS, description="directory of the three lists")
+    model_path: Path = Field(default=DEFAULT_ARTIFACT, description="category model (`make model`)")
+    matter_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="matter confidence below it goes to triage"
+    )
+    unit_threshold: float = Field(
+        default=0.7, ge=0, le=1, description="unit confidence below it goes to triage"
+    )

@@ -301,3 +301,74 @@ async def test_front_ends_read_the_lists(system):
         assert matter["legal_basis"]
         assert len((await client.get("/v1/matters")).json()) >= 80
         assert (await client.get("/v1/units/330599000000")).status_code == 404
+
+
+async def test_low_confidence_demand_is_triaged_classified_by_an_operator_and_reaches_a_department(
+    system, infra, engine
+):
+    from services.classification.models import LabelledExample
+
+    urls, _ = system
+    operator = {
+        "Authorization": "Bearer "
+        + issue_token(AUTH_SECRET, sub="operator:0042", role=Role.operator, now=datetime.now(UTC))
+    }
+    async with httpx.AsyncClient(timeout=10) as client:
+        body = DEMAND | {"content": "晚上楼上一直很吵，已经好几天了，希望有人管管"}
+        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=body)).json()
+        demand_id = accepted["demand_id"]
+        track = f"{urls['intake']}/v1/demands/{demand_id}?token={accepted['tracking_token']}"
+        await _until_status(client, track, "triage")
+
+        queue = f"{urls['classification']}/v1/triage"
+        assert (await client.get(queue)).status_code == 401
+        lead_token = {"Authorization": f"Bearer {_token(NOISE_DEPT)}"}
+        assert (await client.get(queue, headers=lead_token)).status_code == 403
+        pending = (await client.get(queue, headers=operator)).json()
+        [item] = [i for i in pending if i["demand_id"] == demand_id]
+        assert item["reason"]
+        assert "citizen_phone" not in item
+
+        wrong = await client.post(
+            f"{queue}/{demand_id}/classify",
+            headers=operator,
+            json={"matter_code": "NOPE", "unit_code": "330502001016"},
+        )
+        assert wrong.status_code == 422
+        decided = await client.post(
+            f"{queue}/{demand_id}/classify",
+            headers=operator,
+            json={"matter_code": "ENV-NOISE-LIFE", "unit_code": "330502001016"},
+        )
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["decided_by"] == "operator:0042"
+        again = await client.post(
+            f"{queue}/{demand_id}/classify",
+            headers=operator,
+            json={"matter_code": "ENV-NOISE-LIFE", "unit_code": "330502001016"},
+        )
+        assert again.status_code == 409
+
+        [record] = await read_records(
+            infra.kafka_bootstrap_servers,
+            ["tasks.3305.330502"],
+            lambda r: header(r, "ce_demandid") == demand_id,
+        )
+        assert header(record, "ce_departmentid") == NOISE_DEPT
+        view = await _until_status(client, track, "assigned")
+        assert view["department_name"] == "吴兴区综合行政执法局"
+        lead = await client.get(
+            f"{urls['routing']}/v1/tasks/{json.loads(record.value)['task_id']}", headers=lead_token
+        )
+        assert lead.json()["citizen"]["phone"] == "13812345678"  # the contact survived triage
+
+    async with create_session_factory(engine)() as session:
+        example = await session.scalar(
+            select(LabelledExample).where(LabelledExample.demand_id == uuid.UUID(demand_id))
+        )
+    assert example is not None
+    assert (example.matter_code, example.category, example.decided_by) == (
+        "ENV-NOISE-LIFE",
+        "环境保护",
+        "operator:0042",
+    )

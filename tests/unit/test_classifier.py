@@ -1,0 +1,54 @@
+"""The two layers together, with the trained category model."""
+
+import pytest
+
+from services.classification.classifier import Undecided
+from services.classification.model import MAX_CHARS
+
+
+def test_noise_complaint_gets_its_matter_with_the_category_behind_it(classifier):
+    decision = classifier.classify("月河社区楼下烧烤店每晚噪音扰民到凌晨两点，多次反映未解决")
+    assert decision.matter.code == "ENV-NOISE-LIFE"
+    assert decision.categories[0][0] == "环境保护"
+    assert 0.5 < decision.confidence <= 1
+    assert decision.rule.startswith("keywords:扰民; model:category-")
+
+
+def test_probabilities_of_the_categories_sum_to_one(classifier):
+    categories = classifier.categories("工地老板拖欠工资三个月不发")
+    assert categories[0][0] == "劳动和社会保障"
+    assert sum(p for _, p in categories) == pytest.approx(1, abs=1e-3)
+
+
+def test_the_alternatives_are_offered(classifier):
+    decision = classifier.classify("小区物业不管，电梯坏了，垃圾桶也满了")
+    assert decision.alternatives
+    assert decision.matter.code not in [code for code, _ in decision.alternatives]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "no Chinese"),
+        ("   \n\t ", "no Chinese"),
+        ("Hello, the street light outside my house is broken", "no Chinese"),
+        ("😀😀😀🙏", "no Chinese"),
+        ("我想表扬一下你们的工作人员态度很好", "no matter keyword"),
+    ],
+)
+def test_text_with_nothing_sensible_to_say_is_undecided_with_a_reason(classifier, text, reason):
+    with pytest.raises(Undecided, match=reason):
+        classifier.classify(text)
+
+
+def test_emoji_and_mixed_scripts_do_not_get_in_the_way(classifier):
+    assert (
+        classifier.classify("😀路灯不亮了 street light broken!!!").matter.code == "CITY-STREETLIGHT"
+    )
+
+
+def test_very_long_text_is_cut_and_flagged(classifier):
+    text = "小区门口垃圾桶满了好几天没人清运。" + "的" * (MAX_CHARS * 50)
+    decision = classifier.classify(text)
+    assert decision.truncated is True
+    assert decision.matter.code == "CITY-GARBAGE"
