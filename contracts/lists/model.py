@@ -120,7 +120,7 @@ class DataList:
         return {key: value for key, value in payload.items() if key in allowed}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: one snapshot is one object
 class Lists:
     version: str
     city_code: str

@@ -7,6 +7,7 @@ the rules cannot give with confidence is not guessed; the demand goes to triage.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from contracts.events import DemandType, Location, Urgency
 from contracts.jurisdiction import Level, chain_of, level_of
@@ -118,14 +119,26 @@ def locate(lists: Lists, location: Location) -> UnitAnswer:
     raise NotConfident("no unit code or address; the lists carry no unit areas for lat/lon yet")
 
 
-def _locate_address(lists: Lists, address: str) -> UnitAnswer:
-    found: dict[str, str] = {}  # unit code -> the longest name variant the address contains
+@lru_cache(maxsize=4)
+def _variant_index(lists: Lists) -> tuple[dict[str, list[str]], int]:
+    """Name variant -> unit codes, and the longest variant: built once per lists snapshot."""
+    index: dict[str, list[str]] = {}
     for unit in lists.units:
         if unit.level is Level.city:
             continue
         for variant in _name_variants(unit):
-            if variant in address and len(variant) > len(found.get(unit.code, "")):
-                found[unit.code] = variant
+            index.setdefault(variant, []).append(unit.code)
+    return index, max(map(len, index))
+
+
+def _locate_address(lists: Lists, address: str) -> UnitAnswer:
+    index, longest = _variant_index(lists)
+    found: dict[str, str] = {}  # unit code -> the longest name variant the address contains
+    for start in range(len(address)):
+        for end in range(start + 2, min(len(address), start + longest) + 1):
+            for code in index.get(address[start:end], ()):
+                if len(address[start:end]) > len(found.get(code, "")):
+                    found[code] = address[start:end]
     # A name inside a longer matched name is not a match of its own (朝阳 in 朝阳街道).
     texts = set(found.values())
     found = {c: v for c, v in found.items() if not any(v != o and v in o for o in texts)}

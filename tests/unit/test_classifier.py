@@ -52,3 +52,14 @@ def test_very_long_text_is_cut_and_flagged(classifier):
     decision = classifier.classify(text)
     assert decision.truncated is True
     assert decision.matter.code == "CITY-GARBAGE"
+
+
+def test_fast_probabilities_agree_with_scikit_learn(classifier):
+    texts = [
+        "小区门口垃圾桶满了好几天没人清运",
+        "工地老板拖欠工资三个月不发",
+        "孩子上学难，学位紧张",
+    ]
+    fast = classifier.model.probabilities(texts, classifier.segmenter)
+    reference = classifier.model.probabilities_reference(texts, classifier.segmenter)
+    assert abs(fast - reference).max() < 1e-9
