@@ -63,3 +63,19 @@ def test_fast_probabilities_agree_with_scikit_learn(classifier):
     fast = classifier.model.probabilities(texts, classifier.segmenter)
     reference = classifier.model.probabilities_reference(texts, classifier.segmenter)
     assert abs(fast - reference).max() < 1e-9
+
+
+def test_batch_tool_writes_category_matter_and_confidence(tmp_path, capsys, classifier):
+    from services.cli import main
+
+    source = tmp_path / "old.csv"
+    source.write_text(
+        "id,title,text\n1,垃圾没人清运,小区门口垃圾桶满了好几天没人清运\n2,表扬,工作人员态度很好\n3,,\n",
+        encoding="utf-8",
+    )
+    assert main(["classify", str(source)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "id,category,matter,confidence"
+    assert lines[1].startswith("1,城乡建设,CITY-GARBAGE,0.")
+    assert lines[2].split(",")[2] == ""  # no matter: left for a person
+    assert lines[3].startswith("3,")
