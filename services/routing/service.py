@@ -36,6 +36,20 @@ class TaskNotFound(Exception):
     pass
 
 
+def _task_status(
+    task: Task, status: DemandStatus, *, now: datetime, note: str | None
+) -> DemandStatusChanged:
+    """The citizen-visible step a task's change makes, naming the handling department."""
+    return DemandStatusChanged(
+        demand_id=task.demand_id,
+        occurred_at=now,
+        status=status,
+        department_id=task.department_id,
+        department_name=task.department_name,
+        note=note,
+    )
+
+
 async def dispatch_demand(
     session: AsyncSession, outbox: Outbox, lists: Lists, event: DemandClassified, *, now: datetime
 ) -> Task | None:
@@ -119,16 +133,7 @@ async def dispatch_demand(
             rule=ownership.rule,
         ),
     )
-    await outbox.put(
-        session,
-        DemandStatusChanged(
-            demand_id=task.demand_id,
-            occurred_at=now,
-            status=DemandStatus.assigned,
-            department_id=department.id,
-            department_name=department.name,
-        ),
-    )
+    await outbox.put(session, _task_status(task, DemandStatus.assigned, now=now, note=None))
     log.info(
         "task assigned",
         task_id=str(task.id),
@@ -197,15 +202,7 @@ async def sign_task(
         ),
     )
     await outbox.put(
-        session,
-        DemandStatusChanged(
-            demand_id=task.demand_id,
-            occurred_at=now,
-            status=DemandStatus.signed,
-            department_id=task.department_id,
-            department_name=task.department_name,
-            note="承办部门已签收。",
-        ),
+        session, _task_status(task, DemandStatus.signed, now=now, note="承办部门已签收。")
     )
     return task
 
@@ -238,17 +235,7 @@ async def reply_task(
             reply_text=reply_text,
         ),
     )
-    await outbox.put(
-        session,
-        DemandStatusChanged(
-            demand_id=task.demand_id,
-            occurred_at=now,
-            status=DemandStatus.replied,
-            department_id=task.department_id,
-            department_name=task.department_name,
-            note=reply_text,
-        ),
-    )
+    await outbox.put(session, _task_status(task, DemandStatus.replied, now=now, note=reply_text))
     return task
 
 
