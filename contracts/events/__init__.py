@@ -13,8 +13,18 @@ from contracts.events.demand import (
     Location,
     Urgency,
 )
+from contracts.events.escalation import DisputeOpened, DisputeRuled
 from contracts.events.feedback import DemandEvaluated, Satisfaction
-from contracts.events.task import ReplyResult, TaskAssigned, TaskReplied, TaskRole, TaskSigned
+from contracts.events.task import (
+    ReplyResult,
+    ReturnReason,
+    TaskAssigned,
+    TaskContacted,
+    TaskReplied,
+    TaskReturned,
+    TaskRole,
+    TaskSigned,
+)
 
 EVENT_MODELS: tuple[type[Event], ...] = (
     DemandReceived,
@@ -23,8 +33,12 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     DemandStatusChanged,
     TaskAssigned,
     TaskSigned,
+    TaskContacted,
     TaskReplied,
+    TaskReturned,
     DemandEvaluated,
+    DisputeOpened,
+    DisputeRuled,
 )
 EVENT_TYPES: dict[str, type[Event]] = {model.TYPE: model for model in EVENT_MODELS}
 
@@ -40,12 +54,17 @@ __all__ = [
     "DemandStatusChanged",
     "DemandTriaged",
     "DemandType",
+    "DisputeOpened",
+    "DisputeRuled",
     "Event",
     "Location",
     "ReplyResult",
+    "ReturnReason",
     "Satisfaction",
     "TaskAssigned",
+    "TaskContacted",
     "TaskReplied",
+    "TaskReturned",
     "TaskRole",
     "TaskSigned",
     "Urgency",

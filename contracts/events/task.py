@@ -20,6 +20,14 @@ class TaskRole(StrEnum):
     co_handler = "co_handler"  # 协办
 
 
+class ReturnReason(StrEnum):
+    not_our_duty = "not_our_duty"  # 非本单位职责
+    wrong_location = "wrong_location"  # 属地不符
+    duplicate = "duplicate"  # 重复工单
+    insufficient_information = "insufficient_information"  # 信息不全无法办理
+    other = "other"
+
+
 class ReplyResult(StrEnum):
     resolved = "resolved"  # 已解决
     explained = "explained"  # 已解释说明
@@ -78,3 +86,22 @@ class TaskReplied(TaskEvent):
     actor: str
     result: ReplyResult
     reply_text: str = Field(description="the answer shown to the citizen")
+
+
+class TaskContacted(TaskEvent):
+    """First contact with the citizen (先行联系)."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.contacted.v1"
+
+    actor: str
+
+
+class TaskReturned(TaskEvent):
+    """The department gives the task back (退单) with its reason and legal basis."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.returned.v1"
+
+    actor: str
+    reason_code: ReturnReason
+    legal_basis: str
+    returns_of_demand: int = Field(description="returns of this demand's lead task so far")

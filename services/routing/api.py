@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.lists.calendar import TimeLimit
 from services.routing import repository, service
 from services.routing.models import Task
-from services.routing.schemas import ReplyIn, TaskView
+from services.routing.schemas import ReplyIn, ReturnIn, TaskView
+from services.routing.settings import RoutingSettings
 from services.routing.state import TaskState, TransitionRefused
 from services.runtime.auth import CurrentPrincipal, Principal, Role
 from services.runtime.http import RuntimeDep
@@ -76,10 +78,37 @@ async def _act(
             task = await use_case(session)
     except service.TaskNotFound as exc:
         raise HTTPException(404, "no such task for this department") from exc
-    except TransitionRefused as exc:
+    except (TransitionRefused, service.VersionConflict) as exc:
         raise HTTPException(409, str(exc)) from exc
     runtime.outbox.notify()
     return TaskView.of(task, runtime.lists.data_list)
+
+
+IfMatch = Annotated[
+    int | None,
+    Header(alias="If-Match", description="the task version the clerk saw; 409 if it changed since"),
+]
+
+
+def _department_action(
+    use_case: Callable[..., Awaitable[Task]],
+    runtime: RuntimeDep,
+    department: Principal,
+    task_id: uuid.UUID,
+    version: int | None,
+    **arguments: Any,
+) -> Callable[[AsyncSession], Awaitable[Task]]:
+    assert department.department_id is not None
+    return partial(
+        use_case,
+        outbox=runtime.outbox,
+        task_id=task_id,
+        department_id=department.department_id,
+        actor=department.sub,
+        now=runtime.clock.now(),
+        expected_version=version,
+        **arguments,
+    )
 
 
 @router.post(
@@ -88,17 +117,26 @@ async def _act(
     summary="Sign (签收) the task",
     responses=_ACTION_ERRORS,
 )
-async def sign(task_id: uuid.UUID, runtime: RuntimeDep, department: Department) -> TaskView:
-    assert department.department_id is not None
-    sign_task = partial(
-        service.sign_task,
-        outbox=runtime.outbox,
-        task_id=task_id,
-        department_id=department.department_id,
-        actor=department.sub,
-        now=runtime.clock.now(),
+async def sign(
+    task_id: uuid.UUID, runtime: RuntimeDep, department: Department, version: IfMatch = None
+) -> TaskView:
+    return await _act(
+        runtime, _department_action(service.sign_task, runtime, department, task_id, version)
     )
-    return await _act(runtime, sign_task)
+
+
+@router.post(
+    "/{task_id}/contact",
+    response_model=TaskView,
+    summary="Record the first contact with the citizen (先行联系)",
+    responses=_ACTION_ERRORS,
+)
+async def contact(
+    task_id: uuid.UUID, runtime: RuntimeDep, department: Department, version: IfMatch = None
+) -> TaskView:
+    return await _act(
+        runtime, _department_action(service.contact_task, runtime, department, task_id, version)
+    )
 
 
 @router.post(
@@ -108,17 +146,49 @@ async def sign(task_id: uuid.UUID, runtime: RuntimeDep, department: Department) 
     responses=_ACTION_ERRORS,
 )
 async def reply(
-    task_id: uuid.UUID, body: ReplyIn, runtime: RuntimeDep, department: Department
+    task_id: uuid.UUID,
+    body: ReplyIn,
+    runtime: RuntimeDep,
+    department: Department,
+    version: IfMatch = None,
 ) -> TaskView:
-    assert department.department_id is not None
-    reply_task = partial(
+    use_case = _department_action(
         service.reply_task,
-        outbox=runtime.outbox,
-        task_id=task_id,
-        department_id=department.department_id,
-        actor=department.sub,
+        runtime,
+        department,
+        task_id,
+        version,
         result=body.result,
         reply_text=body.reply_text,
-        now=runtime.clock.now(),
     )
-    return await _act(runtime, reply_task)
+    return await _act(runtime, use_case)
+
+
+@router.post(
+    "/{task_id}/return",
+    response_model=TaskView,
+    summary="Return (退单) a task that is not this department's, with reason and legal basis",
+    responses=_ACTION_ERRORS,
+)
+async def return_task(
+    task_id: uuid.UUID,
+    body: ReturnIn,
+    runtime: RuntimeDep,
+    department: Department,
+    version: IfMatch = None,
+) -> TaskView:
+    settings = runtime.settings
+    assert isinstance(settings, RoutingSettings)
+    use_case = _department_action(
+        service.return_task,
+        runtime,
+        department,
+        task_id,
+        version,
+        reason_code=body.reason_code,
+        legal_basis=body.legal_basis,
+        window=TimeLimit.parse(settings.return_window),
+        max_returns=settings.max_returns,
+        lists=runtime.lists,
+    )
+    return await _act(runtime, use_case)

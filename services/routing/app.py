@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from contracts import topics
 from contracts.lists import load_lists
+from services.routing import coordination
 from services.routing.api import router
 from services.routing.handlers import make_handlers
 from services.routing.models import tables
@@ -26,5 +27,5 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         runtime,
         title="Liandong routing",
         description="Departments sign and reply to their tasks; the power list decides the owner.",
-        routers=[router],
+        routers=[router, coordination.router],
     )

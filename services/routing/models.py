@@ -57,6 +57,8 @@ class Task(Base):
     reply_text: Mapped[str | None] = mapped_column(Text)
     lists_version: Mapped[str] = mapped_column(String(64))
     rule: Mapped[str] = mapped_column(String(200))
+    # Set by a coordinator's ruling (裁定): the task can no longer be returned.
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -74,6 +76,23 @@ class TaskTransition(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Dispute(Base):
+    """A demand its departments keep returning: the coordinator of the parent level rules."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    coordinator_unit_code: Mapped[str] = mapped_column(String(12), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # open | ruled
+    reason: Mapped[str] = mapped_column(Text)
+    returned_by: Mapped[str] = mapped_column(Text)  # department ids, comma-separated, in order
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ruled_by: Mapped[str | None] = mapped_column(String(200))
+    ruled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ruling: Mapped[str | None] = mapped_column(Text)
 
 
 tables = ServiceTables(metadata)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.models import Task, TaskTransition
+from services.routing.models import Dispute, Task, TaskTransition
 
 
 async def add_task(session: AsyncSession, task: Task, transition: TaskTransition) -> None:
@@ -45,3 +45,18 @@ async def tasks_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> list[T
 
 def add_transition(session: AsyncSession, transition: TaskTransition) -> None:
     session.add(transition)
+
+
+async def lock_dispute(session: AsyncSession, dispute_id: uuid.UUID) -> Dispute | None:
+    return await session.scalar(select(Dispute).where(Dispute.id == dispute_id).with_for_update())
+
+
+async def disputes_within(
+    session: AsyncSession, unit_code: str, *, state: str | None
+) -> list[Dispute]:
+    """Disputes at the unit and beneath it (codes share the unit's non-zero prefix)."""
+    prefix = unit_code.rstrip("0")
+    query = select(Dispute).where(Dispute.coordinator_unit_code.startswith(prefix))
+    if state is not None:
+        query = query.where(Dispute.state == state)
+    return list((await session.scalars(query.order_by(Dispute.created_at))).all())

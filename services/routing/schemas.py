@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events import ReplyResult, TaskRole
+from contracts.events import ReplyResult, ReturnReason, TaskRole
 from contracts.lists import DataList
 from services.routing.models import Task
 from services.routing.state import TaskState
@@ -94,3 +94,34 @@ class ReplyIn(BaseModel):
     reply_text: str = Field(
         min_length=2, max_length=4000, description="the answer shown to the citizen"
     )
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: ReturnReason
+    legal_basis: str = Field(
+        min_length=4,
+        max_length=1000,
+        description="why it is not this department's, by law or the lists",
+    )
+
+
+class RulingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lead_department_id: str = Field(examples=["330502000000.urban_management"])
+    co_handler_department_ids: list[str] = Field(default_factory=list, max_length=10)
+
+
+class DisputeView(BaseModel):
+    dispute_id: uuid.UUID
+    demand_id: uuid.UUID
+    coordinator_unit_code: str
+    state: str
+    reason: str
+    returned_by: list[str]
+    created_at: datetime
+    ruled_by: str | None
+    ruled_at: datetime | None
+    ruling: list[str]

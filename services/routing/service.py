@@ -1,30 +1,41 @@
 """Routing's use cases. Each runs inside the caller's transaction: task change, audit row and
-outbox events commit together."""
+outbox events commit together, so nothing is ever half-applied."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import (
+    Citizen,
     DemandClassified,
     DemandEvaluated,
     DemandStatus,
     DemandStatusChanged,
+    DemandType,
+    DisputeOpened,
+    DisputeRuled,
     ReplyResult,
+    ReturnReason,
     TaskAssigned,
+    TaskContacted,
     TaskReplied,
+    TaskReturned,
     TaskRole,
     TaskSigned,
+    Urgency,
 )
-from contracts.lists import Lists, NoOwner
+from contracts.jurisdiction import chain_of
+from contracts.lists import Department, Lists, NoOwner
+from contracts.lists.calendar import TimeLimit
 from services.routing import repository
 from services.routing.dispatch import deadlines
-from services.routing.models import Task, TaskTransition
-from services.routing.state import TaskAction, TaskState, next_state
+from services.routing.models import Dispute, Task, TaskTransition
+from services.routing.state import TaskAction, TaskState, TransitionRefused, next_state
 from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -34,6 +45,66 @@ SYSTEM_ACTOR = "system:routing"
 
 class TaskNotFound(Exception):
     pass
+
+
+class VersionConflict(Exception):
+    """Another clerk changed the task since the caller read it (optimistic locking)."""
+
+
+class DisputeNotFound(Exception):
+    pass
+
+
+class OutsideJurisdiction(Exception):
+    pass
+
+
+class InvalidRuling(Exception):
+    pass
+
+
+class AlreadyRuled(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DemandFacts:
+    """What every task of a demand carries, whoever handles it."""
+
+    demand_id: uuid.UUID
+    matter_code: str
+    demand_type: DemandType
+    urgency: Urgency
+    demand_unit_code: str
+    content: str
+    address: str | None
+    citizen: Citizen
+
+    @classmethod
+    def of_event(cls, event: DemandClassified) -> DemandFacts:
+        return cls(
+            event.demand_id,
+            event.matter_code,
+            event.demand_type,
+            event.urgency,
+            event.unit_code,
+            event.content,
+            event.address,
+            event.citizen,
+        )
+
+    @classmethod
+    def of_task(cls, task: Task) -> DemandFacts:
+        return cls(
+            task.demand_id,
+            task.matter_code,
+            DemandType(task.demand_type),
+            Urgency(task.urgency),
+            task.demand_unit_code,
+            task.content,
+            task.address,
+            Citizen(name=task.citizen_name, phone=task.citizen_phone),
+        )
 
 
 def _task_status(
@@ -50,10 +121,98 @@ def _task_status(
     )
 
 
+async def _create_task(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    facts: DemandFacts,
+    department: Department,
+    *,
+    role: TaskRole,
+    rule: str,
+    now: datetime,
+    final: bool = False,
+) -> Task:
+    due = deadlines(lists, matter_code=facts.matter_code, urgency=facts.urgency, now=now)
+    is_lead = role is TaskRole.lead
+    task = Task(
+        id=uuid.uuid4(),
+        demand_id=facts.demand_id,
+        role=role.value,
+        department_id=department.id,
+        department_name=department.name,
+        unit_code=department.unit_code,
+        demand_unit_code=facts.demand_unit_code,
+        matter_code=facts.matter_code,
+        demand_type=facts.demand_type.value,
+        urgency=facts.urgency.value,
+        content=facts.content,
+        address=facts.address,
+        # The data list: the citizen's contact is stored on the lead's task only.
+        citizen_name=facts.citizen.name if is_lead else None,
+        citizen_phone=facts.citizen.phone if is_lead else None,
+        state=TaskState.assigned.value,
+        version=1,
+        sign_due_at=due.sign_due_at,
+        first_contact_due_at=due.first_contact_due_at,
+        reply_due_at=due.reply_due_at,
+        deadlines_provisional=due.provisional,
+        reply_result=None,
+        reply_text=None,
+        lists_version=lists.version,
+        rule=rule[:200],
+        final=final,
+        created_at=now,
+        updated_at=now,
+    )
+    transition = TaskTransition(
+        task_id=task.id,
+        action="assign",
+        from_state=None,
+        to_state=task.state,
+        actor=SYSTEM_ACTOR,
+        reason=rule,
+        at=now,
+    )
+    await repository.add_task(session, task, transition)
+    await outbox.put(
+        session,
+        TaskAssigned(
+            demand_id=task.demand_id,
+            occurred_at=now,
+            task_id=task.id,
+            department_id=department.id,
+            unit_code=department.unit_code,
+            role=role,
+            department_name=department.name,
+            demand_unit_code=facts.demand_unit_code,
+            matter_code=facts.matter_code,
+            demand_type=facts.demand_type,
+            urgency=facts.urgency,
+            content=facts.content,
+            address=facts.address,
+            sign_due_at=due.sign_due_at,
+            reply_due_at=due.reply_due_at,
+            lists_version=lists.version,
+            rule=task.rule,
+        ),
+    )
+    if is_lead:
+        await outbox.put(session, _task_status(task, DemandStatus.assigned, now=now, note=None))
+    log.info(
+        "task assigned",
+        task_id=str(task.id),
+        role=role.value,
+        department_id=department.id,
+        rule=rule,
+    )
+    return task
+
+
 async def dispatch_demand(
     session: AsyncSession, outbox: Outbox, lists: Lists, event: DemandClassified, *, now: datetime
 ) -> Task | None:
-    """Create the lead task for a classified demand and publish it on the department's topic."""
+    """One lead task and one task per co-handler, each on its department's chain topic (直派)."""
     try:
         ownership = lists.owner(event.matter_code, event.unit_code)
     except NoOwner as exc:
@@ -68,80 +227,29 @@ async def dispatch_demand(
             ),
         )
         return None
-    due = deadlines(lists, matter_code=event.matter_code, urgency=event.urgency, now=now)
-    department = ownership.lead
-    task = Task(
-        id=uuid.uuid4(),
-        demand_id=event.demand_id,
-        role=TaskRole.lead.value,
-        department_id=department.id,
-        department_name=department.name,
-        unit_code=department.unit_code,
-        demand_unit_code=event.unit_code,
-        matter_code=event.matter_code,
-        demand_type=event.demand_type.value,
-        urgency=event.urgency.value,
-        content=event.content,
-        address=event.address,
-        citizen_name=event.citizen.name,
-        citizen_phone=event.citizen.phone,
-        state=TaskState.assigned.value,
-        version=1,
-        sign_due_at=due.sign_due_at,
-        first_contact_due_at=due.first_contact_due_at,
-        reply_due_at=due.reply_due_at,
-        deadlines_provisional=due.provisional,
-        reply_result=None,
-        reply_text=None,
-        lists_version=lists.version,
+    facts = DemandFacts.of_event(event)
+    lead = await _create_task(
+        session,
+        outbox,
+        lists,
+        facts,
+        ownership.lead,
+        role=TaskRole.lead,
         rule=ownership.rule,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
-    await repository.add_task(
-        session,
-        task,
-        TaskTransition(
-            task_id=task.id,
-            action="assign",
-            from_state=None,
-            to_state=task.state,
-            actor=SYSTEM_ACTOR,
-            reason=ownership.rule,
-            at=now,
-        ),
-    )
-    await outbox.put(
-        session,
-        TaskAssigned(
-            demand_id=task.demand_id,
-            occurred_at=now,
-            task_id=task.id,
-            department_id=department.id,
-            unit_code=department.unit_code,
-            role=TaskRole.lead,
-            department_name=department.name,
-            demand_unit_code=event.unit_code,
-            matter_code=event.matter_code,
-            demand_type=event.demand_type,
-            urgency=event.urgency,
-            content=event.content,
-            address=event.address,
-            sign_due_at=due.sign_due_at,
-            reply_due_at=due.reply_due_at,
-            lists_version=lists.version,
+    for department in ownership.co_handlers:
+        await _create_task(
+            session,
+            outbox,
+            lists,
+            facts,
+            department,
+            role=TaskRole.co_handler,
             rule=ownership.rule,
-        ),
-    )
-    await outbox.put(session, _task_status(task, DemandStatus.assigned, now=now, note=None))
-    log.info(
-        "task assigned",
-        task_id=str(task.id),
-        department_id=department.id,
-        rule=ownership.rule,
-        deadlines_provisional=due.provisional,
-    )
-    return task
+            now=now,
+        )
+    return lead
 
 
 def _transition(
@@ -154,7 +262,7 @@ def _transition(
     now: datetime,
 ) -> None:
     previous = task.state
-    task.state = next_state(TaskState(task.state), action).value
+    task.state = next_state(TaskState(task.state), action, TaskRole(task.role)).value
     task.version += 1
     task.updated_at = now
     repository.add_transition(
@@ -171,12 +279,28 @@ def _transition(
     )
 
 
-async def _department_task(session: AsyncSession, task_id: uuid.UUID, department_id: str) -> Task:
+async def _department_task(
+    session: AsyncSession, task_id: uuid.UUID, department_id: str, expected_version: int | None
+) -> Task:
     task = await repository.lock_task(session, task_id)
     # Another department's task is reported as missing: its existence is not theirs to know.
     if task is None or task.department_id != department_id:
         raise TaskNotFound(str(task_id))
+    if expected_version is not None and task.version != expected_version:
+        raise VersionConflict(
+            f"the task changed since version {expected_version}: it is now at {task.version}"
+        )
     return task
+
+
+def _task_event_fields(task: Task, now: datetime) -> dict[str, object]:
+    return {
+        "demand_id": task.demand_id,
+        "occurred_at": now,
+        "task_id": task.id,
+        "department_id": task.department_id,
+        "unit_code": task.unit_code,
+    }
 
 
 async def sign_task(
@@ -187,23 +311,32 @@ async def sign_task(
     department_id: str,
     actor: str,
     now: datetime,
+    expected_version: int | None = None,
 ) -> Task:
-    task = await _department_task(session, task_id, department_id)
+    task = await _department_task(session, task_id, department_id, expected_version)
     _transition(session, task, TaskAction.sign, actor=actor, reason=None, now=now)
-    await outbox.put(
-        session,
-        TaskSigned(
-            demand_id=task.demand_id,
-            occurred_at=now,
-            task_id=task.id,
-            department_id=task.department_id,
-            unit_code=task.unit_code,
-            actor=actor,
-        ),
-    )
-    await outbox.put(
-        session, _task_status(task, DemandStatus.signed, now=now, note="承办部门已签收。")
-    )
+    await outbox.put(session, TaskSigned(**_task_event_fields(task, now), actor=actor))
+    if task.role == TaskRole.lead.value:
+        await outbox.put(
+            session, _task_status(task, DemandStatus.signed, now=now, note="承办部门已签收。")
+        )
+    return task
+
+
+async def contact_task(
+    session: AsyncSession,
+    outbox: Outbox,
+    task_id: uuid.UUID,
+    *,
+    department_id: str,
+    actor: str,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Task:
+    """First contact with the citizen (先行联系): the lead has called back."""
+    task = await _department_task(session, task_id, department_id, expected_version)
+    _transition(session, task, TaskAction.contact, actor=actor, reason=None, now=now)
+    await outbox.put(session, TaskContacted(**_task_event_fields(task, now), actor=actor))
     return task
 
 
@@ -217,26 +350,254 @@ async def reply_task(
     result: ReplyResult,
     reply_text: str,
     now: datetime,
+    expected_version: int | None = None,
 ) -> Task:
-    task = await _department_task(session, task_id, department_id)
+    task = await _department_task(session, task_id, department_id, expected_version)
     _transition(session, task, TaskAction.reply, actor=actor, reason=result.value, now=now)
     task.reply_result = result.value
     task.reply_text = reply_text
     await outbox.put(
         session,
         TaskReplied(
-            demand_id=task.demand_id,
-            occurred_at=now,
-            task_id=task.id,
-            department_id=task.department_id,
-            unit_code=task.unit_code,
-            actor=actor,
-            result=result,
-            reply_text=reply_text,
+            **_task_event_fields(task, now), actor=actor, result=result, reply_text=reply_text
         ),
     )
-    await outbox.put(session, _task_status(task, DemandStatus.replied, now=now, note=reply_text))
+    if task.role == TaskRole.lead.value:
+        await outbox.put(
+            session, _task_status(task, DemandStatus.replied, now=now, note=reply_text)
+        )
     return task
+
+
+async def return_task(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    task_id: uuid.UUID,
+    *,
+    department_id: str,
+    actor: str,
+    reason_code: ReturnReason,
+    legal_basis: str,
+    window: TimeLimit,
+    max_returns: int,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Task:
+    """退单: within the window, with a reason and legal basis; the next candidate of the power
+    list leads, or after `max_returns` (or with no candidate left) the coordinator of the parent
+    level must rule."""
+    task = await _department_task(session, task_id, department_id, expected_version)
+    state = TaskState(task.state)
+    if task.final:
+        raise TransitionRefused(
+            TaskAction.return_task,
+            state,
+            TaskRole(task.role),
+            "the coordinator's ruling is final for this task",
+        )
+    closes = lists.calendar.add(task.created_at, window)
+    if now > closes.at:
+        raise TransitionRefused(
+            TaskAction.return_task,
+            state,
+            TaskRole(task.role),
+            f"the return window ({window}) ended at {closes.at.isoformat()}",
+        )
+    _transition(
+        session,
+        task,
+        TaskAction.return_task,
+        actor=actor,
+        reason=f"{reason_code.value}: {legal_basis}",
+        now=now,
+    )
+    tasks = await repository.lock_tasks_of_demand(session, task.demand_id)
+    returned = [
+        t for t in tasks if t.role == TaskRole.lead.value and t.state == TaskState.returned.value
+    ]
+    returned.sort(key=lambda t: t.updated_at)
+    await outbox.put(
+        session,
+        TaskReturned(
+            **_task_event_fields(task, now),
+            actor=actor,
+            reason_code=reason_code,
+            legal_basis=legal_basis,
+            returns_of_demand=len(returned),
+        ),
+    )
+    facts = DemandFacts.of_task(task)
+    returned_by = [t.department_id for t in returned]
+    candidate = _next_candidate(lists, facts, exclude=set(returned_by))
+    if candidate is None or len(returned) >= max_returns:
+        why = (
+            "no candidate left in the power list"
+            if candidate is None
+            else f"returned {len(returned)} times"
+        )
+        await _open_dispute(session, outbox, facts, task, returned_by, reason=why, now=now)
+        return task
+    for other in tasks:  # the new lead's co-handler task gives way to its lead task
+        if (
+            other.department_id == candidate.id
+            and other.role == TaskRole.co_handler.value
+            and other.state in (TaskState.assigned.value, TaskState.signed.value)
+        ):
+            _transition(
+                session,
+                other,
+                TaskAction.supersede,
+                actor=SYSTEM_ACTOR,
+                reason="now the lead",
+                now=now,
+            )
+    rule = f"return {len(returned)} of {task.department_id}: next candidate {candidate.id}"
+    await _create_task(
+        session, outbox, lists, facts, candidate, role=TaskRole.lead, rule=rule, now=now
+    )
+    return task
+
+
+def _next_candidate(lists: Lists, facts: DemandFacts, *, exclude: set[str]) -> Department | None:
+    """The power list's lead, then its co-handlers, skipping departments that returned it."""
+    try:
+        ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
+    except NoOwner:
+        return None
+    return next((d for d in (ownership.lead, *ownership.co_handlers) if d.id not in exclude), None)
+
+
+async def _open_dispute(
+    session: AsyncSession,
+    outbox: Outbox,
+    facts: DemandFacts,
+    task: Task,
+    returned_by: list[str],
+    *,
+    reason: str,
+    now: datetime,
+) -> Dispute:
+    chain = chain_of(task.unit_code)
+    coordinator_unit = chain[1] if len(chain) > 1 else chain[0]
+    dispute = Dispute(
+        id=uuid.uuid4(),
+        demand_id=facts.demand_id,
+        coordinator_unit_code=coordinator_unit,
+        state="open",
+        reason=reason,
+        returned_by=",".join(returned_by),
+        created_at=now,
+    )
+    session.add(dispute)
+    await outbox.put(
+        session,
+        DisputeOpened(
+            demand_id=facts.demand_id,
+            occurred_at=now,
+            dispute_id=dispute.id,
+            coordinator_unit_code=coordinator_unit,
+            matter_code=facts.matter_code,
+            demand_unit_code=facts.demand_unit_code,
+            returned_by=returned_by,
+            reason=reason,
+        ),
+    )
+    await outbox.put(
+        session,
+        DemandStatusChanged(
+            demand_id=facts.demand_id,
+            occurred_at=now,
+            status=DemandStatus.triage,
+            note="承办部门存在争议，由上级协调员裁定承办部门。",
+        ),
+    )
+    log.warning(
+        "dispute opened",
+        dispute_id=str(dispute.id),
+        coordinator_unit=coordinator_unit,
+        reason=reason,
+    )
+    return dispute
+
+
+def within_jurisdiction(coordinator_unit: str, unit_code: str) -> bool:
+    """A coordinator acts on its own unit and everything beneath it."""
+    return coordinator_unit in chain_of(unit_code)
+
+
+async def rule_dispute(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    dispute_id: uuid.UUID,
+    *,
+    coordinator_unit: str,
+    actor: str,
+    lead_department_id: str,
+    co_handler_department_ids: list[str],
+    now: datetime,
+) -> Task:
+    """裁定: the coordinator names the lead and co-handlers; the ruling is final for the task."""
+    dispute = await repository.lock_dispute(session, dispute_id)
+    if dispute is None:
+        raise DisputeNotFound(str(dispute_id))
+    if not within_jurisdiction(coordinator_unit, dispute.coordinator_unit_code):
+        raise OutsideJurisdiction(
+            f"dispute {dispute_id} is at unit {dispute.coordinator_unit_code}"
+        )
+    if dispute.state != "open":
+        raise AlreadyRuled(f"the dispute was already ruled by {dispute.ruled_by}")
+    departments = []
+    for dept_id in [lead_department_id, *co_handler_department_ids]:
+        department = lists.departments_by_id.get(dept_id)
+        if department is None:
+            raise InvalidRuling(f"no department {dept_id} in the lists {lists.version}")
+        departments.append(department)
+    tasks = await repository.lock_tasks_of_demand(session, dispute.demand_id)
+    last = max((t for t in tasks if t.role == TaskRole.lead.value), key=lambda t: t.updated_at)
+    facts = DemandFacts.of_task(last)
+    rule = f"arbitration:{dispute.id} by {actor}"
+    lead = await _create_task(
+        session,
+        outbox,
+        lists,
+        facts,
+        departments[0],
+        role=TaskRole.lead,
+        rule=rule,
+        now=now,
+        final=True,
+    )
+    for department in departments[1:]:
+        await _create_task(
+            session,
+            outbox,
+            lists,
+            facts,
+            department,
+            role=TaskRole.co_handler,
+            rule=rule,
+            now=now,
+            final=True,
+        )
+    dispute.state = "ruled"
+    dispute.ruled_by = actor
+    dispute.ruled_at = now
+    dispute.ruling = ",".join(d.id for d in departments)
+    await outbox.put(
+        session,
+        DisputeRuled(
+            demand_id=dispute.demand_id,
+            occurred_at=now,
+            dispute_id=dispute.id,
+            coordinator_unit_code=dispute.coordinator_unit_code,
+            lead_department_id=departments[0].id,
+            co_handler_department_ids=[d.id for d in departments[1:]],
+            ruled_by=actor,
+        ),
+    )
+    return lead
 
 
 async def close_after_evaluation(
@@ -244,8 +605,8 @@ async def close_after_evaluation(
 ) -> None:
     tasks = await repository.lock_tasks_of_demand(session, event.demand_id)
     replied = [t for t in tasks if t.state == TaskState.replied.value]
-    if not replied:
-        log.warning("evaluation for a demand with no replied task ignored")
+    if not any(t.role == TaskRole.lead.value for t in replied):
+        log.warning("evaluation for a demand with no replied lead task ignored")
         return
     reason = f"citizen: resolved={event.resolved}, {event.satisfaction.value}"
     for task in replied:

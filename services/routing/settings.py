@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.lists import DEFAULT_LISTS
+from contracts.lists.calendar import TimeLimit
 from services.runtime.settings import ServiceSettings
 
 
@@ -14,3 +15,15 @@ class RoutingSettings(ServiceSettings):
 
     port: int = 8002
     lists_path: Path = Field(default=DEFAULT_LISTS, description="directory of the three lists")
+    return_window: str = Field(
+        default="2 working_hours", description="how long after assignment a lead may return a task"
+    )
+    max_returns: int = Field(
+        default=2, ge=1, description="returns of a demand before it becomes a dispute"
+    )
+
+    @field_validator("return_window")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        TimeLimit.parse(value)
+        return value

@@ -19,6 +19,7 @@ from tests.conftest import AUTH_SECRET
 from tests.kafka_helpers import eventually, header, read_records
 
 NOISE_DEPT = "330502000000.urban_management"
+POLICE_DEPT = "330502000000.public_security"
 DEMAND = {
     "channel": "hotline",
     "content": "月河社区楼下烧烤店每晚噪音扰民到凌晨两点，多次反映未解决",
@@ -69,16 +70,23 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
         demand_id, token = accepted["demand_id"], accepted["tracking_token"]
         track = f"{urls['intake']}/v1/demands/{demand_id}?token={token}"
 
-        # The department's consumer sees the task on its district topic, filtered by header.
-        [record] = await read_records(
+        # Each department's consumer reads the district topic and keeps, by header, its own
+        # tasks: the lead (综合行政执法局) and the co-handler (公安吴兴分局).
+        assigned = await read_records(
             infra.kafka_bootstrap_servers,
             ["tasks.3305.330502"],
             lambda r: (
                 header(r, "ce_demandid") == demand_id
                 and header(r, "ce_type") == "cn.liandong.task.assigned.v1"
             ),
+            count=2,
         )
-        assert header(record, "ce_departmentid") == NOISE_DEPT
+        by_department = {header(r, "ce_departmentid"): r for r in assigned}
+        assert set(by_department) == {NOISE_DEPT, POLICE_DEPT}
+        record = by_department[NOISE_DEPT]
+        co_task = json.loads(by_department[POLICE_DEPT].value)
+        assert co_task["role"] == "co_handler"
+        assert json.loads(record.value)["role"] == "lead"
         assert header(record, "ce_unitcode") == "330502000000"
         task = json.loads(record.value)
         assert task["matter_code"] == "ENV-NOISE-LIFE"
@@ -102,6 +110,12 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
         detail = (await client.get(routing, headers=lead)).json()
         assert detail["citizen"] == {"name": "张三", "phone": "13812345678"}  # the lead only
         assert detail["sign_due_at"] <= detail["first_contact_due_at"] <= detail["reply_due_at"]
+        police = {"Authorization": f"Bearer {_token(POLICE_DEPT)}"}
+        co_url = f"{urls['routing']}/v1/tasks/{co_task['task_id']}"
+        co_detail = (await client.get(co_url, headers=police)).json()
+        assert co_detail["role"] == "co_handler"
+        assert co_detail["citizen"] is None  # the data list: no contact for a co-handler
+        assert (await client.get(routing, headers=police)).status_code == 404
 
         early = await client.post(
             f"{routing}/reply", headers=lead, json={"result": "resolved", "reply_text": "已处理"}
@@ -113,6 +127,23 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
         signed = await client.post(f"{routing}/sign", headers=lead)
         assert signed.status_code == 200
         assert signed.json()["state"] == "signed"
+        stale = await client.post(f"{routing}/contact", headers={**lead, "If-Match": "1"})
+        assert stale.status_code == 409  # another clerk moved it to version 2 meanwhile
+        assert "changed since version 1" in stale.json()["detail"]
+        no_contact = await client.post(
+            f"{routing}/reply", headers=lead, json={"result": "resolved", "reply_text": "已处理"}
+        )
+        assert no_contact.status_code == 409
+        assert "contact the citizen" in no_contact.json()["detail"]
+        contacted = await client.post(f"{routing}/contact", headers={**lead, "If-Match": "2"})
+        assert contacted.json()["state"] == "contacted"
+        assert (await client.post(f"{co_url}/sign", headers=police)).json()["state"] == "signed"
+        co_reply = await client.post(
+            f"{co_url}/reply",
+            headers=police,
+            json={"result": "explained", "reply_text": "已配合夜查"},
+        )
+        assert co_reply.json()["state"] == "replied"
         reply_text = "已责令烧烤店22点后停止营业并安装隔音设施，执法队员将夜间回查。"
         replied = await client.post(
             f"{routing}/reply", headers=lead, json={"result": "resolved", "reply_text": reply_text}
@@ -352,9 +383,10 @@ async def test_low_confidence_demand_is_triaged_classified_by_an_operator_and_re
         [record] = await read_records(
             infra.kafka_bootstrap_servers,
             ["tasks.3305.330502"],
-            lambda r: header(r, "ce_demandid") == demand_id,
+            lambda r: (
+                header(r, "ce_demandid") == demand_id and header(r, "ce_departmentid") == NOISE_DEPT
+            ),
         )
-        assert header(record, "ce_departmentid") == NOISE_DEPT
         view = await _until_status(client, track, "assigned")
         assert view["department_name"] == "吴兴区综合行政执法局"
         lead = await client.get(
