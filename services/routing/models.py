@@ -9,12 +9,13 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
-    UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -29,7 +30,18 @@ class Base(DeclarativeBase):
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("demand_id", "role", "department_id"),)
+    __table_args__ = (
+        # One live task per (demand, role, department); a department that returned a task may
+        # be named again by a coordinator's ruling.
+        Index(
+            "uq_tasks_live",
+            "demand_id",
+            "role",
+            "department_id",
+            unique=True,
+            postgresql_where=text("state NOT IN ('returned', 'superseded')"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     demand_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
