@@ -1,5 +1,5 @@
 """Kill routing with SIGKILL between its database commit and its offset commit: the event is
-delivered again after the restart, the inbox recognises it, and the demand has one task."""
+delivered again after the restart, the inbox recognises it, and the demand has its tasks once."""
 
 import asyncio
 import uuid
