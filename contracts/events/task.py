@@ -105,3 +105,26 @@ class TaskReturned(TaskEvent):
     reason_code: ReturnReason
     legal_basis: str
     returns_of_demand: int = Field(description="returns of this demand's lead task so far")
+
+
+class TaskExtensionRequested(TaskEvent):
+    """The lead asks for more time before its reply deadline (延期申请)."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.extension-requested.v1"
+
+    extension_id: UUID
+    actor: str
+    requested: str = Field(description="the extra time, e.g. '5 working_days'")
+    reason: str
+    coordinator_unit_code: UnitCode
+
+
+class TaskExtensionDecided(TaskEvent):
+    """The coordinator approves or refuses the extension; approval moves the reply deadline."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.extension-decided.v1"
+
+    extension_id: UUID
+    approved: bool
+    decided_by: str
+    reply_due_at: AwareDatetime = Field(description="the reply deadline after the decision")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository, service
 from services.routing.models import Task
-from services.routing.schemas import ReplyIn, ReturnIn, TaskView
+from services.routing.schemas import ExtensionIn, ReplyIn, ReturnIn, TaskView
 from services.routing.settings import RoutingSettings
 from services.routing.state import TaskState, TransitionRefused
 from services.runtime.auth import CurrentPrincipal, Principal, Role
@@ -78,7 +78,7 @@ async def _act(
             task = await use_case(session)
     except service.TaskNotFound as exc:
         raise HTTPException(404, "no such task for this department") from exc
-    except (TransitionRefused, service.VersionConflict) as exc:
+    except (TransitionRefused, service.VersionConflict, service.ExtensionRefused) as exc:
         raise HTTPException(409, str(exc)) from exc
     runtime.outbox.notify()
     return TaskView.of(task, runtime.lists.data_list)
@@ -190,5 +190,30 @@ async def return_task(
         window=TimeLimit.parse(settings.return_window),
         max_returns=settings.max_returns,
         lists=runtime.lists,
+    )
+    return await _act(runtime, use_case)
+
+
+@router.post(
+    "/{task_id}/request-extension",
+    response_model=TaskView,
+    summary="Ask the coordinator for more time (延期申请) before the reply deadline",
+    responses=_ACTION_ERRORS,
+)
+async def request_extension(
+    task_id: uuid.UUID,
+    body: ExtensionIn,
+    runtime: RuntimeDep,
+    department: Department,
+    version: IfMatch = None,
+) -> TaskView:
+    use_case = _department_action(
+        service.request_extension,
+        runtime,
+        department,
+        task_id,
+        version,
+        requested=TimeLimit.parse(body.requested),
+        reason=body.reason,
     )
     return await _act(runtime, use_case)

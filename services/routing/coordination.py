@@ -1,4 +1,5 @@
-"""The coordinator API: disputes within the coordinator's jurisdiction, and their ruling."""
+"""The coordinator API (disputes, extensions) within the coordinator's jurisdiction, and the
+audit timeline of a demand."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 
 from services.routing import repository, service
-from services.routing.models import Dispute
-from services.routing.schemas import DisputeView, RulingIn, TaskView
+from services.routing.models import Dispute, Extension
+from services.routing.schemas import (
+    DecisionIn,
+    DisputeView,
+    ExtensionView,
+    RulingIn,
+    TaskView,
+    TimelineStep,
+)
 from services.runtime.auth import CurrentPrincipal, Principal, Role
 from services.runtime.http import RuntimeDep
 
-router = APIRouter(prefix="/v1/disputes", tags=["coordinators"])
+router = APIRouter(tags=["coordinators"])
 
 
 def coordinator_of(principal: CurrentPrincipal) -> Principal:
@@ -41,7 +49,9 @@ def _view(dispute: Dispute) -> DisputeView:
 
 
 @router.get(
-    "", response_model=list[DisputeView], summary="Disputes within the coordinator's jurisdiction"
+    "/v1/disputes",
+    response_model=list[DisputeView],
+    summary="Disputes within the coordinator's jurisdiction",
 )
 async def list_disputes(
     runtime: RuntimeDep, coordinator: Coordinator, state: str | None = "open"
@@ -53,7 +63,7 @@ async def list_disputes(
 
 
 @router.post(
-    "/{dispute_id}/ruling",
+    "/v1/disputes/{dispute_id}/ruling",
     response_model=TaskView,
     summary="Rule (裁定) who leads and who co-handles; final for the task",
     responses={
@@ -90,3 +100,98 @@ async def rule(
         raise HTTPException(422, [{"field": "body", "reason": str(exc)}]) from exc
     runtime.outbox.notify()
     return TaskView.of(lead, runtime.lists.data_list)
+
+
+def _extension_view(extension: Extension) -> ExtensionView:
+    return ExtensionView.model_validate(extension, from_attributes=True)
+
+
+@router.get(
+    "/v1/extensions",
+    response_model=list[ExtensionView],
+    summary="Extension requests within the jurisdiction",
+)
+async def list_extensions(
+    runtime: RuntimeDep, coordinator: Coordinator, state: str | None = "pending"
+) -> list[ExtensionView]:
+    assert coordinator.unit_code is not None
+    async with runtime.sessions() as session:
+        extensions = await repository.extensions_within(session, coordinator.unit_code, state=state)
+    return [_extension_view(e) for e in extensions]
+
+
+@router.post(
+    "/v1/extensions/{extension_id}/decision",
+    response_model=ExtensionView,
+    summary="Approve or refuse an extension (approval moves the reply deadline)",
+    responses={
+        403: {"description": "outside the jurisdiction"},
+        404: {"description": "no such request"},
+        409: {"description": "already decided"},
+    },
+)
+async def decide(
+    extension_id: uuid.UUID, body: DecisionIn, runtime: RuntimeDep, coordinator: Coordinator
+) -> ExtensionView:
+    assert coordinator.unit_code is not None
+    try:
+        async with runtime.sessions() as session, session.begin():
+            extension = await service.decide_extension(
+                session,
+                runtime.outbox,
+                runtime.lists,
+                extension_id,
+                coordinator_unit=coordinator.unit_code,
+                actor=coordinator.sub,
+                approve=body.approve,
+                note=body.note,
+                now=runtime.clock.now(),
+            )
+    except service.ExtensionNotFound as exc:
+        raise HTTPException(404, "no such extension request") from exc
+    except service.OutsideJurisdiction as exc:
+        raise HTTPException(403, f"outside your jurisdiction: {exc}") from exc
+    except service.ExtensionRefused as exc:
+        raise HTTPException(409, str(exc)) from exc
+    runtime.outbox.notify()
+    return _extension_view(extension)
+
+
+@router.get(
+    "/v1/demands/{demand_id}/timeline",
+    response_model=list[TimelineStep],
+    summary="Every step of every task of a demand, in order (append-only audit)",
+    responses={404: {"description": "no tasks for this demand that the caller may see"}},
+)
+async def demand_timeline(
+    demand_id: uuid.UUID, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> list[TimelineStep]:
+    async with runtime.sessions() as session:
+        steps = await repository.timeline(session, demand_id)
+    tasks = {task.id: task for _, task in steps}
+    allowed = any(
+        (principal.role is Role.department and task.department_id == principal.department_id)
+        or (
+            principal.role is Role.coordinator
+            and principal.unit_code is not None
+            and service.within_jurisdiction(principal.unit_code, task.unit_code)
+        )
+        for task in tasks.values()
+    )
+    if not allowed:
+        raise HTTPException(404, "no tasks for this demand that you may see")
+    return [
+        TimelineStep(
+            at=step.at,
+            task_id=task.id,
+            role=task.role,
+            department_id=task.department_id,
+            department_name=task.department_name,
+            action=step.action,
+            from_state=step.from_state,
+            to_state=step.to_state,
+            actor=step.actor,
+            reason=step.reason,
+        )
+        for step, task in steps
+    ]

@@ -107,4 +107,23 @@ class Dispute(Base):
     ruling: Mapped[str | None] = mapped_column(Text)
 
 
+class Extension(Base):
+    """延期: the lead asks for more time before its reply deadline; a coordinator decides."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    coordinator_unit_code: Mapped[str] = mapped_column(String(12), index=True)
+    requested: Mapped[str] = mapped_column(String(40))  # a time limit, e.g. "5 working_days"
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # pending | approved | refused
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
 tables = ServiceTables(metadata)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.models import Dispute, Task, TaskTransition
+from services.routing.models import Dispute, Extension, Task, TaskTransition
 
 
 async def add_task(session: AsyncSession, task: Task, transition: TaskTransition) -> None:
@@ -60,3 +60,38 @@ async def disputes_within(
     if state is not None:
         query = query.where(Dispute.state == state)
     return list((await session.scalars(query.order_by(Dispute.created_at))).all())
+
+
+async def pending_extension(session: AsyncSession, task_id: uuid.UUID) -> Extension | None:
+    query = select(Extension).where(Extension.task_id == task_id, Extension.state == "pending")
+    return await session.scalar(query)
+
+
+async def lock_extension(session: AsyncSession, extension_id: uuid.UUID) -> Extension | None:
+    return await session.scalar(
+        select(Extension).where(Extension.id == extension_id).with_for_update()
+    )
+
+
+async def extensions_within(
+    session: AsyncSession, unit_code: str, *, state: str | None
+) -> list[Extension]:
+    query = select(Extension).where(
+        Extension.coordinator_unit_code.startswith(unit_code.rstrip("0"))
+    )
+    if state is not None:
+        query = query.where(Extension.state == state)
+    return list((await session.scalars(query.order_by(Extension.requested_at))).all())
+
+
+async def timeline(
+    session: AsyncSession, demand_id: uuid.UUID
+) -> list[tuple[TaskTransition, Task]]:
+    """Every transition of every task of the demand, oldest first (append-only rows)."""
+    query = (
+        select(TaskTransition, Task)
+        .join(Task, Task.id == TaskTransition.task_id)
+        .where(Task.demand_id == demand_id)
+        .order_by(TaskTransition.at, TaskTransition.id)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events import ReplyResult, ReturnReason, TaskRole
 from contracts.lists import DataList
+from contracts.lists.calendar import TimeLimit
 from services.routing.models import Task
 from services.routing.state import TaskState
 
@@ -125,3 +126,51 @@ class DisputeView(BaseModel):
     ruled_by: str | None
     ruled_at: datetime | None
     ruling: list[str]
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requested: str = Field(examples=["5 working_days"], description="the extra time asked for")
+    reason: str = Field(min_length=4, max_length=1000)
+
+    @field_validator("requested")
+    @classmethod
+    def _is_a_time_limit(cls, value: str) -> str:
+        TimeLimit.parse(value)
+        return value
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class ExtensionView(BaseModel):
+    id: uuid.UUID
+    task_id: uuid.UUID
+    demand_id: uuid.UUID
+    coordinator_unit_code: str
+    requested: str
+    reason: str
+    state: str
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class TimelineStep(BaseModel):
+    at: datetime
+    task_id: uuid.UUID
+    role: str
+    department_id: str
+    department_name: str
+    action: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    reason: str | None

@@ -23,6 +23,8 @@ from contracts.events import (
     ReturnReason,
     TaskAssigned,
     TaskContacted,
+    TaskExtensionDecided,
+    TaskExtensionRequested,
     TaskReplied,
     TaskReturned,
     TaskRole,
@@ -34,7 +36,7 @@ from contracts.lists import Department, Lists, NoOwner
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository
 from services.routing.dispatch import deadlines
-from services.routing.models import Dispute, Task, TaskTransition
+from services.routing.models import Dispute, Extension, Task, TaskTransition
 from services.routing.state import TaskAction, TaskState, TransitionRefused, next_state
 from services.runtime.outbox import Outbox
 
@@ -65,6 +67,14 @@ class InvalidRuling(Exception):
 
 class AlreadyRuled(Exception):
     pass
+
+
+class ExtensionNotFound(Exception):
+    pass
+
+
+class ExtensionRefused(Exception):
+    """The request or the decision is not possible now; says why (HTTP 409)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -620,3 +630,129 @@ async def close_after_evaluation(
             note="感谢您的评价，诉求已办结归档。",
         ),
     )
+
+
+def _coordinator_unit_of(task: Task) -> str:
+    """The coordinator above a task: the parent of the department's unit (the city's own)."""
+    chain = chain_of(task.unit_code)
+    return chain[1] if len(chain) > 1 else chain[0]
+
+
+async def request_extension(
+    session: AsyncSession,
+    outbox: Outbox,
+    task_id: uuid.UUID,
+    *,
+    department_id: str,
+    actor: str,
+    requested: TimeLimit,
+    reason: str,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Task:
+    """延期申请: only the lead, only before its reply deadline, one pending request at a time."""
+    task = await _department_task(session, task_id, department_id, expected_version)
+    if task.role != TaskRole.lead.value:
+        raise ExtensionRefused("only the lead department asks for an extension")
+    if task.state not in (TaskState.signed.value, TaskState.contacted.value):
+        raise ExtensionRefused(f"a task in state {task.state} cannot ask for an extension")
+    if now >= task.reply_due_at:
+        raise ExtensionRefused(f"the reply deadline {task.reply_due_at.isoformat()} has passed")
+    if await repository.pending_extension(session, task.id) is not None:
+        raise ExtensionRefused("an extension request for this task is already waiting")
+    extension = Extension(
+        id=uuid.uuid4(),
+        task_id=task.id,
+        demand_id=task.demand_id,
+        coordinator_unit_code=_coordinator_unit_of(task),
+        requested=str(requested),
+        reason=reason,
+        state="pending",
+        requested_by=actor,
+        requested_at=now,
+    )
+    session.add(extension)
+    repository.add_transition(
+        session,
+        TaskTransition(
+            task_id=task.id,
+            action="request-extension",
+            from_state=task.state,
+            to_state=task.state,
+            actor=actor,
+            reason=f"{requested}: {reason}",
+            at=now,
+        ),
+    )
+    await outbox.put(
+        session,
+        TaskExtensionRequested(
+            **_task_event_fields(task, now),
+            extension_id=extension.id,
+            actor=actor,
+            requested=str(requested),
+            reason=reason,
+            coordinator_unit_code=extension.coordinator_unit_code,
+        ),
+    )
+    return task
+
+
+async def decide_extension(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    extension_id: uuid.UUID,
+    *,
+    coordinator_unit: str,
+    actor: str,
+    approve: bool,
+    note: str | None,
+    now: datetime,
+) -> Extension:
+    extension = await repository.lock_extension(session, extension_id)
+    if extension is None:
+        raise ExtensionNotFound(str(extension_id))
+    if not within_jurisdiction(coordinator_unit, extension.coordinator_unit_code):
+        raise OutsideJurisdiction(
+            f"extension {extension_id} is at unit {extension.coordinator_unit_code}"
+        )
+    if extension.state != "pending":
+        raise ExtensionRefused(
+            f"the extension was already {extension.state} by {extension.decided_by}"
+        )
+    task = await repository.lock_task(session, extension.task_id)
+    assert task is not None  # a foreign key
+    extension.state = "approved" if approve else "refused"
+    extension.decided_by = actor
+    extension.decided_at = now
+    extension.decision_note = note
+    if approve:
+        task.reply_due_at = lists.calendar.add(
+            task.reply_due_at, TimeLimit.parse(extension.requested)
+        ).at
+        task.version += 1
+        task.updated_at = now
+    repository.add_transition(
+        session,
+        TaskTransition(
+            task_id=task.id,
+            action="extension-" + extension.state,
+            from_state=task.state,
+            to_state=task.state,
+            actor=actor,
+            reason=note,
+            at=now,
+        ),
+    )
+    await outbox.put(
+        session,
+        TaskExtensionDecided(
+            **_task_event_fields(task, now),
+            extension_id=extension.id,
+            approved=approve,
+            decided_by=actor,
+            reply_due_at=task.reply_due_at,
+        ),
+    )
+    return extension

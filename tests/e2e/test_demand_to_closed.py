@@ -483,3 +483,17 @@ async def test_returned_twice_the_city_coordinator_rules_over_http(system, infra
         refused = await client.post(f"{final}/return", headers=lead, json=legal)
         assert refused.status_code == 409
         assert "final" in refused.json()["detail"]
+        timeline = await client.get(
+            f"{urls['routing']}/v1/demands/{demand_id}/timeline",
+            headers=_coordinator("330500000000"),
+        )
+        actions = [(s["department_id"], s["action"]) for s in timeline.json()]
+        assert actions[:2] == [(NOISE_DEPT, "assign"), (POLICE_DEPT, "assign")]
+        assert (NOISE_DEPT, "return") in actions
+        assert (POLICE_DEPT, "supersede") in actions
+        assert (POLICE_DEPT, "return") in actions
+        assert actions[-1][1] == "assign"
+        stranger = {"Authorization": f"Bearer {_token('330502000000.housing_construction')}"}
+        assert (
+            await client.get(f"{urls['routing']}/v1/demands/{demand_id}/timeline", headers=stranger)
+        ).status_code == 404

@@ -1,0 +1,96 @@
+"""Extensions (延期): asked by the lead before its reply deadline, decided by the coordinator."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from contracts.lists.calendar import TimeLimit
+from services.routing import repository, service
+from services.routing.models import Task, tables
+from services.runtime.db import create_session_factory
+from services.runtime.outbox import Outbox
+from tests.integration.test_returns_and_disputes import LEAD, LISTS, T0, _classified
+
+FIVE_DAYS = TimeLimit.parse("5 working_days")
+
+
+@pytest.fixture
+def sessions(engine):
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+def outbox():
+    return Outbox(tables.outbox, source="/test")
+
+
+async def _signed_lead(sessions, outbox):
+    demand_id = uuid.uuid4()
+    async with sessions() as session, session.begin():
+        lead = await service.dispatch_demand(session, outbox, LISTS, _classified(demand_id), now=T0)
+        assert lead is not None
+        await service.sign_task(session, outbox, lead.id, department_id=LEAD, actor="clerk", now=T0)
+    return lead
+
+
+async def _ask(sessions, outbox, task, *, at):
+    async with sessions() as session, session.begin():
+        await service.request_extension(
+            session, outbox, task.id, department_id=LEAD, actor="clerk", requested=FIVE_DAYS,
+            reason="需会同供电部门现场勘查", now=at,
+        )  # fmt: skip
+        return await repository.pending_extension(session, task.id)
+
+
+async def _decide(sessions, outbox, extension, *, approve, unit="330500000000"):
+    async with sessions() as session, session.begin():
+        return await service.decide_extension(
+            session, outbox, LISTS, extension.id, coordinator_unit=unit, actor=f"coordinator@{unit}",
+            approve=approve, note="同意" if approve else "不同意：可按期办结", now=T0 + timedelta(hours=2),
+        )  # fmt: skip
+
+
+async def _reply_due(sessions, task):
+    async with sessions() as session:
+        return (await session.scalar(select(Task).where(Task.id == task.id))).reply_due_at
+
+
+async def test_an_approved_extension_moves_the_reply_deadline(sessions, outbox):
+    lead = await _signed_lead(sessions, outbox)
+    before = await _reply_due(sessions, lead)
+    extension = await _ask(sessions, outbox, lead, at=T0 + timedelta(hours=1))
+    with pytest.raises(service.ExtensionRefused, match="already waiting"):
+        await _ask(sessions, outbox, lead, at=T0 + timedelta(hours=1, minutes=5))
+    with pytest.raises(service.OutsideJurisdiction):
+        await _decide(sessions, outbox, extension, approve=True, unit="330503000000")
+    decided = await _decide(sessions, outbox, extension, approve=True)
+    assert decided.state == "approved"
+    after = await _reply_due(sessions, lead)
+    assert after == LISTS.calendar.add(before, FIVE_DAYS).at
+    with pytest.raises(service.ExtensionRefused, match="already approved"):
+        await _decide(sessions, outbox, extension, approve=False)
+
+
+async def test_a_refused_extension_leaves_the_deadline(sessions, outbox):
+    lead = await _signed_lead(sessions, outbox)
+    before = await _reply_due(sessions, lead)
+    extension = await _ask(sessions, outbox, lead, at=T0 + timedelta(hours=1))
+    assert (await _decide(sessions, outbox, extension, approve=False)).state == "refused"
+    assert await _reply_due(sessions, lead) == before
+
+
+async def test_no_extension_after_the_reply_deadline_or_for_an_unsigned_task(sessions, outbox):
+    lead = await _signed_lead(sessions, outbox)
+    with pytest.raises(service.ExtensionRefused, match="has passed"):
+        await _ask(
+            sessions, outbox, lead, at=await _reply_due(sessions, lead) + timedelta(minutes=1)
+        )
+    demand_id = uuid.uuid4()
+    async with sessions() as session, session.begin():
+        unsigned = await service.dispatch_demand(
+            session, outbox, LISTS, _classified(demand_id), now=T0
+        )
+    with pytest.raises(service.ExtensionRefused, match="state assigned"):
+        await _ask(sessions, outbox, unsigned, at=T0 + timedelta(hours=1))
