@@ -112,6 +112,42 @@ def _contracts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _asyncapi(args: argparse.Namespace) -> int:
+    from contracts.asyncapi import ASYNCAPI_PATH, render_asyncapi
+    from contracts.lists import load_lists
+
+    text = render_asyncapi(load_lists(args.lists))
+    if args.check:
+        if not ASYNCAPI_PATH.is_file() or ASYNCAPI_PATH.read_text(encoding="utf-8") != text:
+            print(
+                "contracts/asyncapi.yaml is out of date; run `liandong asyncapi`", file=sys.stderr
+            )
+            return 1
+        print("contracts/asyncapi.yaml is up to date")
+        return 0
+    ASYNCAPI_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {ASYNCAPI_PATH}")
+    return 0
+
+
+def _k8s_topics(args: argparse.Namespace) -> int:
+    from contracts.lists import load_lists
+    from services.k8s import K8S_DIR, render_generated, stale_files, write_generated
+
+    rendered = render_generated(load_lists(args.lists), args.lists)
+    if args.check:
+        stale = stale_files(rendered)
+        if stale:
+            names = ", ".join(str(path) for path in stale)
+            print(f"out of date under k8s/: {names}; run `liandong k8s topics`", file=sys.stderr)
+            return 1
+        print("k8s/ generated files are up to date")
+        return 0
+    written = write_generated(rendered)
+    print(f"wrote {len(written)} files under {K8S_DIR}")
+    return 0
+
+
 def _token(args: argparse.Namespace) -> int:
     from services.runtime.auth import Role, issue_token
     from services.runtime.launcher import LauncherSettings, _auth_secret
@@ -244,6 +280,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="fail if the committed files are stale"
     )
     contracts.set_defaults(func=_contracts)
+
+    asyncapi = sub.add_parser("asyncapi", help="write contracts/asyncapi.yaml (every topic)")
+    asyncapi.add_argument("--lists", type=Path, default=DEFAULT_LISTS)
+    asyncapi.add_argument(
+        "--check", action="store_true", help="fail if the committed file is stale"
+    )
+    asyncapi.set_defaults(func=_asyncapi)
+
+    k8s = sub.add_parser("k8s", help="generated Kubernetes files")
+    k8s_sub = k8s.add_subparsers(dest="k8s_command", required=True)
+    k8s_topics = k8s_sub.add_parser(
+        "topics",
+        help="write the Strimzi KafkaTopics and KafkaUsers (and the lists copy) under k8s/",
+    )
+    k8s_topics.add_argument("--lists", type=Path, default=DEFAULT_LISTS)
+    k8s_topics.add_argument(
+        "--check", action="store_true", help="fail if committed files are stale"
+    )
+    k8s_topics.set_defaults(func=_k8s_topics)
 
     token = sub.add_parser("token", help="issue a staff bearer token (uses LIANDONG_AUTH_SECRET)")
     token.add_argument("role", choices=["department", "coordinator", "operator"])
