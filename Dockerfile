@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+# One image for every Liandong process; the command chooses which:
+#   docker build -t liandong .
+#   docker run --rm -p 8000:8000 -e DATABASE_URL=... -e KAFKA_BOOTSTRAP_SERVERS=... \
+#     -e LIANDONG_AUTH_SECRET=... liandong serve intake   # classification, routing, feedback
+#   docker run --rm ... liandong migrate                  # or: topics, lists check, token ...
+# The base is pinned by tag; append @sha256:<digest> to pin it by content as well.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+# --- build: the virtual environment, the code and the classifier's model ----------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /app
+
+# Runtime dependencies only (not the dev tools in the lock), at the lock's exact versions; every
+# one is a wheel, so no compiler is needed even here. A code change does not redo this layer.
+COPY requirements.lock pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/runtime.txt \
+ && python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --constraint requirements.lock --requirement /tmp/runtime.txt setuptools
+
+# The code, installed editable: the package data (the lists' YAML and CSV files, the
+# migrations) stays in /app where the code finds it. The classifier's category model
+# (git-ignored) is trained here from the committed labelled messages: nothing is written at run
+# time.
+COPY README.md ./
+COPY contracts ./contracts
+COPY services ./services
+RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --editable . \
+ && /opt/venv/bin/liandong lists check \
+ && /opt/venv/bin/liandong model train \
+ && /opt/venv/bin/python -m compileall -q /app/contracts /app/services \
+ && /opt/venv/bin/pip uninstall --yes pip
+
+# --- runtime: no compiler, no pip in the venv, a user without a shell ---------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    LIANDONG_INTAKE_HOST=0.0.0.0 \
+    LIANDONG_CLASSIFICATION_HOST=0.0.0.0 \
+    LIANDONG_ROUTING_HOST=0.0.0.0 \
+    LIANDONG_FEEDBACK_HOST=0.0.0.0
+RUN groupadd --system --gid 10001 liandong \
+ && useradd --system --uid 10001 --gid liandong --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin liandong
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+WORKDIR /app
+# Numeric, so Kubernetes can check runAsNonRoot. The code is root's and read-only to this user;
+# the only writable place it needs is /tmp (the segmenter's cache).
+USER 10001:10001
+EXPOSE 8000 8001 8002 8003
+# Health checks are the orchestrator's (deploy/compose.yaml, k8s/): the port depends on the command.
+ENTRYPOINT ["liandong"]
+CMD ["--help"]
