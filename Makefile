@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.joblib
 
-.PHONY: help install model eval-classifier bench-classifier run test test-unit test-contract test-integration test-e2e lint fmt contracts bench clean
+.PHONY: help install model eval-classifier bench-classifier run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ test-integration: $(MODEL) ## Outbox, inbox, consumer loop and crash recovery on
 
 test-e2e: $(MODEL) ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
+
+validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
+	$(BIN)/pytest tests/deploy
 
 lint: install ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .

@@ -1,0 +1,87 @@
+"""deploy/compose.yaml follows the compose specification and runs what issue 8 asks; a broken
+copy fails."""
+
+import re
+
+import pytest
+
+from tests.deploy.validation import ROOT, compose_errors, load_yaml
+
+COMPOSE = ROOT / "deploy" / "compose.yaml"
+ENV_EXAMPLE = ROOT / "deploy" / ".env.example"
+SERVICES = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return load_yaml(COMPOSE)
+
+
+def _env_example():
+    values = {}
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key] = value
+    return values
+
+
+def test_compose_file_follows_the_compose_specification():
+    assert compose_errors(COMPOSE) == []
+
+
+def test_a_broken_copy_fails_the_specification(tmp_path):
+    broken = tmp_path / "compose.yaml"
+    text = COMPOSE.read_text(encoding="utf-8")
+    broken.write_text(text.replace("start_period: 20s", "start_periode: 20s", 1), encoding="utf-8")
+    (errors,) = compose_errors(broken)
+    assert "start_periode" in errors
+
+
+def test_kafka_is_apache_kafka_in_kraft_mode(compose):
+    kafka = compose["services"]["kafka"]
+    assert re.fullmatch(r"apache/kafka:\d+\.\d+\.\d+", kafka["image"])
+    environment = kafka["environment"]
+    assert set(environment["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert environment["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert environment["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert not [name for name in compose["services"] if "zookeeper" in name]
+    assert re.fullmatch(r"postgres:\d+\.\d+-bookworm", compose["services"]["postgres"]["image"])
+
+
+def test_init_job_migrates_and_creates_the_topics_once(compose):
+    init = compose["services"]["init"]
+    assert init["command"] == ["liandong migrate && liandong topics"]
+    assert init["restart"] == "no"
+    assert init["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "kafka": {"condition": "service_healthy"},
+    }
+
+
+def test_every_service_is_health_checked_restarted_and_configured_from_env(compose):
+    for name, port in SERVICES.items():
+        service = compose["services"][name]
+        assert service["command"] == ["serve", name]
+        assert f"http://127.0.0.1:{port}/health/ready" in " ".join(service["healthcheck"]["test"])
+        assert service["restart"] == "unless-stopped"
+        assert service["depends_on"]["init"] == {"condition": "service_completed_successfully"}
+        assert service["env_file"] == [{"path": ".env", "required": True}]
+        assert service["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+        assert service["read_only"] is True
+        assert service["cap_drop"] == ["ALL"]
+    for name in ("postgres", "kafka"):
+        assert "healthcheck" in compose["services"][name]
+        assert compose["services"][name]["restart"] == "unless-stopped"
+    assert compose["services"]["escalator"]["profiles"] == ["escalator"]
+
+
+def test_env_example_names_every_variable_the_compose_file_uses():
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", COMPOSE.read_text(encoding="utf-8")))
+    assert used <= set(_env_example())
+
+
+def test_env_example_commits_no_secret():
+    values = _env_example()
+    assert values["POSTGRES_PASSWORD"] == ""
+    assert values["LIANDONG_AUTH_SECRET"] == ""
