@@ -1,7 +1,9 @@
 """Kafka plumbing: producer, topic creation and the consumer loop every service runs.
 
 The loop, per record: decode the CloudEvent -> validate into its contract model -> bind the log
-context -> run the handler and the inbox insert in one transaction -> commit the offset.
+context -> run the handler and the inbox insert in one transaction -> commit the offset. A
+partition's batch is first tried in one transaction (an inbox row per record); if anything in
+it fails, its records are processed one by one, each in its own transaction, with retries.
 A record that cannot be decoded, or whose handler keeps failing, goes to `<topic>.dlq` with the
 error in its headers and the partition moves on. A database or network outage is not the
 record's fault: the loop waits and retries it without limit, so an outage never empties a
@@ -136,12 +138,7 @@ class ConsumerLoop:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500)
                 for partition, records in batch.items():
-                    next_offset = None
-                    for record in records:
-                        if stop.is_set():
-                            break
-                        await self._consume(record, stop)
-                        next_offset = record.offset + 1
+                    next_offset = await self._consume_partition(records, stop)
                     # One offset commit per partition batch, always after the records' own
                     # database commits; a crash in between redelivers them to the inbox.
                     if next_offset is not None:
@@ -173,6 +170,48 @@ class ConsumerLoop:
             log.warning("fault injection: effect committed, offset commit paused", pause_s=pause)
             await asyncio.sleep(pause)
         await consumer.commit({partition: offset})
+
+    async def _consume_partition(
+        self, records: list[ConsumerRecord[bytes, bytes]], stop: asyncio.Event
+    ) -> int | None:
+        """Process a partition's batch; returns the offset to commit next, or None."""
+        if stop.is_set():
+            return None
+        if len(records) > 1 and await self._handle_together(records):
+            return int(records[-1].offset) + 1
+        next_offset = None
+        for record in records:
+            if stop.is_set():
+                break
+            await self._consume(record, stop)
+            next_offset = record.offset + 1
+        return next_offset
+
+    async def _handle_together(self, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+        """The fast path: a whole batch in one transaction (inbox row per record). Any poison
+        record or failure sends the batch down the careful path, record by record, instead."""
+        decoded = []
+        for record in records:
+            try:
+                decoded.append(self._decode(record))
+            except PoisonMessage:
+                return False
+        try:
+            async with self.sessions() as session, session.begin():
+                for envelope, event in decoded:
+                    structlog.contextvars.bind_contextvars(
+                        demand_id=envelope.demand_id, event_id=envelope.id, event_type=envelope.type
+                    )
+                    await self._apply(session, envelope, event)
+        except Exception as exc:
+            log.warning("batch failed, processing its records one by one", error=str(exc))
+            return False
+        finally:
+            structlog.contextvars.unbind_contextvars("demand_id", "event_id", "event_type")
+        self.processed += len(decoded)
+        self.healthy = True
+        self.outbox.notify()
+        return True
 
     async def _consume(self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event) -> None:
         try:
@@ -231,20 +270,20 @@ class ConsumerLoop:
         return envelope, event
 
     async def _handle(self, envelope: Envelope, event: Event) -> None:
-        _, handler = self.handlers[envelope.type]
         async with self.sessions() as session, session.begin():
-            first = await record_first_delivery(
-                session,
-                self.inbox,
-                consumer=self.name,
-                event_id=envelope.id,
-                event_type=envelope.type,
-            )
-            if not first:
-                log.info("duplicate delivery ignored")
-                return
-            await handler(Delivery(session, self.outbox, envelope, self.clock), event)
+            await self._apply(session, envelope, event)
         self.outbox.notify()
+
+    async def _apply(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
+        """The effect of one event and its inbox row, in the caller's transaction."""
+        first = await record_first_delivery(
+            session, self.inbox, consumer=self.name, event_id=envelope.id, event_type=envelope.type
+        )
+        if not first:
+            log.info("duplicate delivery ignored")
+            return
+        _, handler = self.handlers[envelope.type]
+        await handler(Delivery(session, self.outbox, envelope, self.clock), event)
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], error: str, *, attempts: int

@@ -1,0 +1,123 @@
+"""`make bench-routing`: routing decisions per second, from `demand.classified` to the lead task
+published on its department topic. Starts the infrastructure and the routing service alone,
+produces real-looking classified demands, and counts the assigned lead tasks. Prints figures."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts import topics
+from contracts.envelope import encode
+from contracts.events import Citizen, DemandClassified, DemandType, Urgency
+from contracts.jurisdiction import Level
+from contracts.lists import load_lists
+from services.runtime.embedded import free_port
+from services.runtime.launcher import ServiceProcesses, prepare, start_infrastructure
+
+MATTERS = [
+    "ENV-NOISE-LIFE",
+    "CITY-GARBAGE",
+    "CITY-ROAD-DAMAGE",
+    "HOUSING-PROPERTY-MGMT",
+    "LABOR-WAGE-ARREARS",
+]
+
+
+async def _bench(bootstrap: str, count: int) -> None:
+    lists = load_lists()
+    communities = [u.code for u in lists.units if u.level is Level.community]
+    district_topics = sorted({topics.tasks_topic(c) for c in communities})
+    consumer = AIOKafkaConsumer(
+        *district_topics, bootstrap_servers=bootstrap, auto_offset_reset="latest"
+    )
+    await consumer.start()
+    await consumer.seek_to_end()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
+    await producer.start()
+    wanted: set[str] = set()
+    started = time.perf_counter()
+    for i in range(count):
+        demand_id = uuid.uuid4()
+        wanted.add(str(demand_id))
+        event = DemandClassified(
+            demand_id=demand_id,
+            occurred_at=datetime.now(UTC),
+            matter_code=MATTERS[i % len(MATTERS)],
+            demand_type=DemandType.complaint,
+            urgency=Urgency.normal,
+            unit_code=communities[(i * 7) % len(communities)],
+            confidence=0.9,
+            rule="bench",
+            content="楼下夜间施工噪音扰民，垃圾也没人清运",
+            address=None,
+            citizen=Citizen(phone=f"139{i:08d}"),
+        )
+        message = encode(event, source="/bench")
+        await producer.send(
+            message.topic, value=message.value, key=message.key, headers=message.headers
+        )
+    await producer.flush()
+    produced = time.perf_counter() - started
+    seen: set[str] = set()
+    deadline = time.monotonic() + 300
+    while seen != wanted and time.monotonic() < deadline:
+        batch = await consumer.getmany(timeout_ms=500)
+        for records in batch.values():
+            for record in records:
+                body = json.loads(record.value)
+                if body.get("role") == "lead" and body["demand_id"] in wanted:
+                    seen.add(body["demand_id"])
+    total = time.perf_counter() - started
+    await producer.stop()
+    await consumer.stop()
+    print(f"date               {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine            {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    )
+    print(f"demands            {count} classified demands produced in {produced:.1f} s")
+    print(f"lead tasks seen    {len(seen)} (with their co-handler tasks, deadlines and audit rows)")
+    print(f"routing decisions  {len(seen) / total:.0f} per second, end to end, one routing process")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as state:
+        infra = start_infrastructure(
+            database_url=os.environ.get("DATABASE_URL"),
+            kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+            state_dir=Path(state),
+        )
+        processes = None
+        try:
+            prepare(infra, partitions=3)
+            env = {
+                **os.environ,
+                **infra.env(),
+                "LIANDONG_AUTH_SECRET": "bench-secret-" + "x" * 16,
+                "LIANDONG_LOG_LEVEL": "WARNING",
+            }
+            processes = ServiceProcesses(env, log_dir=Path(state) / "logs")
+            processes.start("routing", port=free_port())
+            processes.wait_ready(timeout_s=90)
+            asyncio.run(_bench(infra.kafka_bootstrap_servers, args.count))
+        finally:
+            if processes is not None:
+                processes.stop()
+            infra.stop()
+
+
+if __name__ == "__main__":
+    main()
