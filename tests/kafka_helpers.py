@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
@@ -55,8 +56,8 @@ async def produce(
 
 
 async def eventually(
-    check: Callable[[], object], *, timeout_s: float = 20, interval_s: float = 0.1
-) -> object:
+    check: Callable[[], Any], *, timeout_s: float = 20, interval_s: float = 0.1
+) -> Any:
     """Poll an async or sync check until it returns a truthy value."""
     deadline = time.monotonic() + timeout_s
     while True:
