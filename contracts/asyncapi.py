@@ -87,7 +87,7 @@ def topic_plans(lists: Lists) -> list[TopicPlan]:
     return plans
 
 
-# Who sends and who receives each family: (service or party, consumer group or None).
+# Who sends to and who reads each topic family (the services read as group liandong-<service>).
 _SENDERS: dict[str, list[str]] = {
     topics.DEMAND_RECEIVED: ["intake"],
     topics.DEMAND_CLASSIFIED: ["classification"],
@@ -116,7 +116,7 @@ _HEADER_DESCRIPTIONS = {
     "ce_type": "CloudEvents type: names the event and its schema version",
     "ce_source": "the service that produced the event",
     "ce_time": "RFC 3339 time of the event",
-    "ce_subject": "the entity the event is about (demand/<id> or task/<id>)",
+    "ce_subject": "the entity the event is about: demand/<id>, task/<id>, dispute/<id>",
     "ce_demandid": "correlation id: the demand id",
     "content-type": "application/json",
 }
