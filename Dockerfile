@@ -34,7 +34,7 @@ RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --editable . \
  && /opt/venv/bin/python -m compileall -q /app/contracts /app/services \
  && /opt/venv/bin/pip uninstall --yes pip
 
-# --- runtime: no compiler, no pip in the venv, a user without a shell ---------------------------
+# --- runtime: no compiler, no pip, a user without a shell -----------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -43,7 +43,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     LIANDONG_CLASSIFICATION_HOST=0.0.0.0 \
     LIANDONG_ROUTING_HOST=0.0.0.0 \
     LIANDONG_FEEDBACK_HOST=0.0.0.0
-RUN groupadd --system --gid 10001 liandong \
+RUN /usr/local/bin/python -m pip uninstall --yes --quiet pip setuptools wheel \
+ && groupadd --system --gid 10001 liandong \
  && useradd --system --uid 10001 --gid liandong --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin liandong
 COPY --from=build /opt/venv /opt/venv

@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,5 @@ def by_kind(resources: list[Resource], kind: str) -> dict[str, Resource]:
 
 def copy_tree(source: Path, target: Path) -> Path:
     """A copy of the repository's deployment tree, to break without touching the original."""
-    import shutil
-
     shutil.copytree(source, target, symlinks=True)
     return target
