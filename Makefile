@@ -35,7 +35,7 @@ bench-classifier: $(MODEL) ## Demands per second per core of the whole classific
 run: $(MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: $(MODEL) ## Every test: unit, contract, integration and end-to-end
+test: $(MODEL) ## Every test: unit, contract, integration, end-to-end and deployment validation
 	$(BIN)/pytest
 
 test-unit: install ## Domain rules with no infrastructure
