@@ -16,6 +16,7 @@ from contracts.events.demand import (
 from contracts.events.escalation import DisputeOpened, DisputeRuled
 from contracts.events.feedback import DemandEvaluated, Satisfaction
 from contracts.events.task import (
+    DepartmentSummoned,
     ReplyResult,
     ReturnReason,
     TaskAssigned,
@@ -26,6 +27,7 @@ from contracts.events.task import (
     TaskReturned,
     TaskRole,
     TaskSigned,
+    TaskWithdrawn,
 )
 
 EVENT_MODELS: tuple[type[Event], ...] = (
@@ -40,6 +42,8 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     TaskReturned,
     TaskExtensionRequested,
     TaskExtensionDecided,
+    TaskWithdrawn,
+    DepartmentSummoned,
     DemandEvaluated,
     DisputeOpened,
     DisputeRuled,
@@ -58,6 +62,7 @@ __all__ = [
     "DemandStatusChanged",
     "DemandTriaged",
     "DemandType",
+    "DepartmentSummoned",
     "DisputeOpened",
     "DisputeRuled",
     "Event",
@@ -73,5 +78,6 @@ __all__ = [
     "TaskReturned",
     "TaskRole",
     "TaskSigned",
+    "TaskWithdrawn",
     "Urgency",
 ]

@@ -128,3 +128,25 @@ class TaskExtensionDecided(TaskEvent):
     approved: bool
     decided_by: str
     reply_due_at: AwareDatetime = Field(description="the reply deadline after the decision")
+
+
+class TaskWithdrawn(TaskEvent):
+    """The task is taken from the department: reassigned by a coordinator, or its co-handler
+    department became the lead. The department stops work on it."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.withdrawn.v1"
+
+    actor: str
+    reason: str
+
+
+class DepartmentSummoned(TaskEvent):
+    """吹哨报到: the coordinator summons the department to the scene of a task; arrival is due."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.summoned.v1"
+
+    summons_id: UUID
+    lead_task_id: UUID
+    actor: str
+    arrive_by: AwareDatetime
+    note: str

@@ -4,9 +4,12 @@ audit timeline of a demand."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import repository, service
 from services.routing.models import Dispute, Extension
@@ -14,7 +17,10 @@ from services.routing.schemas import (
     DecisionIn,
     DisputeView,
     ExtensionView,
+    ReassignIn,
     RulingIn,
+    SummonIn,
+    SummonsView,
     TaskView,
     TimelineStep,
 )
@@ -22,6 +28,7 @@ from services.runtime.auth import CurrentPrincipal, Principal, Role
 from services.runtime.http import RuntimeDep
 
 router = APIRouter(tags=["coordinators"])
+T = TypeVar("T")
 
 
 def coordinator_of(principal: CurrentPrincipal) -> Principal:
@@ -195,3 +202,131 @@ async def demand_timeline(
         )
         for step, task in steps
     ]
+
+
+_COORDINATOR_ERRORS: dict[int | str, dict[str, str]] = {
+    403: {"description": "outside the coordinator's jurisdiction"},
+    404: {"description": "no such task"},
+    409: {"description": "not a live lead task"},
+    422: {"description": "unknown department, or one already on the demand"},
+}
+
+
+async def _coordinate(runtime: RuntimeDep, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One coordinator action in one transaction, domain refusals mapped to HTTP."""
+    try:
+        async with runtime.sessions() as session, session.begin():
+            result = await action(session)
+    except service.TaskNotFound as exc:
+        raise HTTPException(404, "no such task") from exc
+    except service.OutsideJurisdiction as exc:
+        raise HTTPException(403, f"outside your jurisdiction: {exc}") from exc
+    except service.NotALiveLeadTask as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except service.InvalidRuling as exc:
+        raise HTTPException(422, [{"field": "body", "reason": str(exc)}]) from exc
+    runtime.outbox.notify()
+    return result
+
+
+@router.post(
+    "/v1/tasks/{task_id}/reassign",
+    response_model=TaskView,
+    summary="Reassign (改派) the lead task to another department",
+    responses=_COORDINATOR_ERRORS,
+)
+async def reassign(
+    task_id: uuid.UUID, body: ReassignIn, runtime: RuntimeDep, coordinator: Coordinator
+) -> TaskView:
+    assert coordinator.unit_code is not None
+    task = await _coordinate(
+        runtime,
+        partial(
+            service.reassign_task,
+            outbox=runtime.outbox,
+            lists=runtime.lists,
+            task_id=task_id,
+            coordinator_unit=coordinator.unit_code,
+            actor=coordinator.sub,
+            department_id=body.department_id,
+            reason=body.reason,
+            now=runtime.clock.now(),
+        ),
+    )
+    return TaskView.of(task, runtime.lists.data_list)
+
+
+@router.post(
+    "/v1/tasks/{task_id}/co-handlers",
+    response_model=TaskView,
+    summary="Add a co-handler (加派) to the demand of a lead task",
+    responses=_COORDINATOR_ERRORS,
+)
+async def add_co_handler(
+    task_id: uuid.UUID, body: ReassignIn, runtime: RuntimeDep, coordinator: Coordinator
+) -> TaskView:
+    assert coordinator.unit_code is not None
+    task = await _coordinate(
+        runtime,
+        partial(
+            service.add_co_handler,
+            outbox=runtime.outbox,
+            lists=runtime.lists,
+            task_id=task_id,
+            coordinator_unit=coordinator.unit_code,
+            actor=coordinator.sub,
+            department_id=body.department_id,
+            reason=body.reason,
+            now=runtime.clock.now(),
+        ),
+    )
+    return TaskView.of(task, runtime.lists.data_list)
+
+
+@router.post(
+    "/v1/tasks/{task_id}/summons",
+    response_model=list[SummonsView],
+    summary="Summon (吹哨报到) departments to the scene, with an arrival deadline",
+    responses=_COORDINATOR_ERRORS,
+)
+async def summon(
+    task_id: uuid.UUID, body: SummonIn, runtime: RuntimeDep, coordinator: Coordinator
+) -> list[SummonsView]:
+    assert coordinator.unit_code is not None
+    created = await _coordinate(
+        runtime,
+        partial(
+            service.summon,
+            outbox=runtime.outbox,
+            lists=runtime.lists,
+            task_id=task_id,
+            coordinator_unit=coordinator.unit_code,
+            actor=coordinator.sub,
+            department_ids=body.department_ids,
+            arrive_within_minutes=body.arrive_within_minutes,
+            note=body.note,
+            now=runtime.clock.now(),
+        ),
+    )
+    return [SummonsView.model_validate(s, from_attributes=True) for s in created]
+
+
+@router.post(
+    "/v1/summons/{summons_id}/arrival",
+    response_model=SummonsView,
+    summary="The summoned department reports on site (报到)",
+    responses={404: {"description": "no such summons for this department"}},
+)
+async def arrive(
+    summons_id: uuid.UUID, runtime: RuntimeDep, principal: CurrentPrincipal
+) -> SummonsView:
+    if principal.role is not Role.department or principal.department_id is None:
+        raise HTTPException(403, "this API is for department tokens")
+    try:
+        async with runtime.sessions() as session, session.begin():
+            summons = await service.report_arrival(
+                session, summons_id, department_id=principal.department_id, now=runtime.clock.now()
+            )
+    except service.TaskNotFound as exc:
+        raise HTTPException(404, "no such summons for this department") from exc
+    return SummonsView.model_validate(summons, from_attributes=True)

@@ -126,4 +126,20 @@ class Extension(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
 
 
+class Summons(Base):
+    """吹哨报到: a department called to a task's scene, with an arrival deadline."""
+
+    __tablename__ = "summons"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    department_id: Mapped[str] = mapped_column(String(100), index=True)
+    summoned_by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    summoned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    arrive_by: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 tables = ServiceTables(metadata)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.models import Dispute, Extension, Task, TaskTransition
+from services.routing.models import Dispute, Extension, Summons, Task, TaskTransition
 
 
 async def add_task(session: AsyncSession, task: Task, transition: TaskTransition) -> None:
@@ -95,3 +96,13 @@ async def timeline(
         .order_by(TaskTransition.at, TaskTransition.id)
     )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def lock_summons(session: AsyncSession, summons_id: uuid.UUID) -> Summons | None:
+    return await session.scalar(select(Summons).where(Summons.id == summons_id).with_for_update())
+
+
+async def overdue_summons(session: AsyncSession, now: datetime) -> list[Summons]:
+    """Summoned departments that have not arrived by their deadline (for escalation)."""
+    query = select(Summons).where(Summons.arrived_at.is_(None), Summons.arrive_by < now)
+    return list((await session.scalars(query.order_by(Summons.arrive_by))).all())

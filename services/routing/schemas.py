@@ -174,3 +174,30 @@ class TimelineStep(BaseModel):
     to_state: str
     actor: str
     reason: str | None
+
+
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    department_id: str = Field(examples=["330502000000.market_regulation"])
+    reason: str = Field(min_length=4, max_length=1000)
+
+
+class SummonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    department_ids: list[str] = Field(min_length=1, max_length=20)
+    arrive_within_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    note: str = Field(min_length=2, max_length=1000, description="where and why")
+
+
+class SummonsView(BaseModel):
+    id: uuid.UUID
+    task_id: uuid.UUID
+    demand_id: uuid.UUID
+    department_id: str
+    summoned_by: str
+    note: str
+    summoned_at: datetime
+    arrive_by: datetime
+    arrived_at: datetime | None

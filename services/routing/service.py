@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from contracts.events import (
     DemandStatus,
     DemandStatusChanged,
     DemandType,
+    DepartmentSummoned,
     DisputeOpened,
     DisputeRuled,
     ReplyResult,
@@ -29,6 +30,7 @@ from contracts.events import (
     TaskReturned,
     TaskRole,
     TaskSigned,
+    TaskWithdrawn,
     Urgency,
 )
 from contracts.jurisdiction import chain_of
@@ -36,7 +38,7 @@ from contracts.lists import Department, Lists, NoOwner
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository
 from services.routing.dispatch import deadlines
-from services.routing.models import Dispute, Extension, Task, TaskTransition
+from services.routing.models import Dispute, Extension, Summons, Task, TaskTransition
 from services.routing.state import TaskAction, TaskState, TransitionRefused, next_state
 from services.runtime.outbox import Outbox
 
@@ -71,6 +73,10 @@ class AlreadyRuled(Exception):
 
 class ExtensionNotFound(Exception):
     pass
+
+
+class NotALiveLeadTask(Exception):
+    """A coordinator action needs the demand's live lead task (HTTP 409)."""
 
 
 class ExtensionRefused(Exception):
@@ -454,13 +460,8 @@ async def return_task(
             and other.role == TaskRole.co_handler.value
             and other.state in (TaskState.assigned.value, TaskState.signed.value)
         ):
-            _transition(
-                session,
-                other,
-                TaskAction.supersede,
-                actor=SYSTEM_ACTOR,
-                reason="now the lead",
-                now=now,
+            await _withdraw(
+                session, outbox, other, actor=SYSTEM_ACTOR, reason="now the lead", now=now
             )
     rule = f"return {len(returned)} of {task.department_id}: next candidate {candidate.id}"
     await _create_task(
@@ -756,3 +757,164 @@ async def decide_extension(
         ),
     )
     return extension
+
+
+async def _withdraw(
+    session: AsyncSession, outbox: Outbox, task: Task, *, actor: str, reason: str, now: datetime
+) -> None:
+    """Take a task from its department, and tell the department on its topic."""
+    _transition(session, task, TaskAction.supersede, actor=actor, reason=reason, now=now)
+    await outbox.put(
+        session, TaskWithdrawn(**_task_event_fields(task, now), actor=actor, reason=reason)
+    )
+
+
+async def _coordinated_lead(
+    session: AsyncSession, task_id: uuid.UUID, coordinator_unit: str
+) -> Task:
+    task = await repository.lock_task(session, task_id)
+    if task is None:
+        raise TaskNotFound(str(task_id))
+    if not within_jurisdiction(coordinator_unit, task.unit_code):
+        raise OutsideJurisdiction(f"task {task_id} belongs to unit {task.unit_code}")
+    live = (TaskState.assigned.value, TaskState.signed.value, TaskState.contacted.value)
+    if task.role != TaskRole.lead.value or task.state not in live:
+        raise NotALiveLeadTask(f"task {task_id} is a {task.role} task in state {task.state}")
+    return task
+
+
+def _department(lists: Lists, department_id: str) -> Department:
+    department = lists.departments_by_id.get(department_id)
+    if department is None:
+        raise InvalidRuling(f"no department {department_id} in the lists {lists.version}")
+    return department
+
+
+async def reassign_task(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    task_id: uuid.UUID,
+    *,
+    coordinator_unit: str,
+    actor: str,
+    department_id: str,
+    reason: str,
+    now: datetime,
+) -> Task:
+    """改派: the coordinator takes the lead task from its department and gives it to another."""
+    task = await _coordinated_lead(session, task_id, coordinator_unit)
+    department = _department(lists, department_id)
+    if department.id == task.department_id:
+        raise InvalidRuling(f"{department_id} already leads this task")
+    await _withdraw(session, outbox, task, actor=actor, reason=f"reassigned: {reason}", now=now)
+    rule = f"reassigned by {actor} from {task.department_id}: {reason}"
+    facts = DemandFacts.of_task(task)
+    return await _create_task(
+        session, outbox, lists, facts, department, role=TaskRole.lead, rule=rule, now=now
+    )
+
+
+async def add_co_handler(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    task_id: uuid.UUID,
+    *,
+    coordinator_unit: str,
+    actor: str,
+    department_id: str,
+    reason: str,
+    now: datetime,
+) -> Task:
+    """加派: one more co-handler on the demand of a live lead task."""
+    lead = await _coordinated_lead(session, task_id, coordinator_unit)
+    department = _department(lists, department_id)
+    withdrawn = (TaskState.returned.value, TaskState.superseded.value)
+    tasks = await repository.lock_tasks_of_demand(session, lead.demand_id)
+    if any(t.department_id == department.id and t.state not in withdrawn for t in tasks):
+        raise InvalidRuling(f"{department_id} already has a task on this demand")
+    facts = DemandFacts.of_task(lead)
+    return await _create_task(
+        session,
+        outbox,
+        lists,
+        facts,
+        department,
+        role=TaskRole.co_handler,
+        rule=f"added by {actor}: {reason}",
+        now=now,
+    )
+
+
+async def summon(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    task_id: uuid.UUID,
+    *,
+    coordinator_unit: str,
+    actor: str,
+    department_ids: list[str],
+    arrive_within_minutes: int,
+    note: str,
+    now: datetime,
+) -> list[Summons]:
+    """吹哨报到: departments are called to the scene; each arrival deadline is tracked."""
+    lead = await _coordinated_lead(session, task_id, coordinator_unit)
+    departments = [_department(lists, d) for d in department_ids]
+    arrive_by = now + timedelta(minutes=arrive_within_minutes)
+    created = []
+    for department in departments:
+        summons = Summons(
+            id=uuid.uuid4(),
+            task_id=lead.id,
+            demand_id=lead.demand_id,
+            department_id=department.id,
+            summoned_by=actor,
+            note=note,
+            summoned_at=now,
+            arrive_by=arrive_by,
+        )
+        session.add(summons)
+        created.append(summons)
+        await outbox.put(
+            session,
+            DepartmentSummoned(
+                demand_id=lead.demand_id,
+                occurred_at=now,
+                task_id=lead.id,
+                department_id=department.id,
+                unit_code=department.unit_code,
+                summons_id=summons.id,
+                lead_task_id=lead.id,
+                actor=actor,
+                arrive_by=arrive_by,
+                note=note,
+            ),
+        )
+    repository.add_transition(
+        session,
+        TaskTransition(
+            task_id=lead.id,
+            action="summon",
+            from_state=lead.state,
+            to_state=lead.state,
+            actor=actor,
+            reason=f"{','.join(department_ids)} by {arrive_by.isoformat()}: {note}",
+            at=now,
+        ),
+    )
+    return created
+
+
+async def report_arrival(
+    session: AsyncSession, summons_id: uuid.UUID, *, department_id: str, now: datetime
+) -> Summons:
+    """报到: the summoned department is on site (a second report changes nothing)."""
+    summons = await repository.lock_summons(session, summons_id)
+    if summons is None or summons.department_id != department_id:
+        raise TaskNotFound(str(summons_id))
+    if summons.arrived_at is None:
+        summons.arrived_at = now
+    return summons

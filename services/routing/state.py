@@ -5,6 +5,7 @@ anything else is refused with the reason (HTTP 409).
     assigned -> signed -> replied -> closed                      (co-handler: no citizen contact)
     assigned | signed -> returned                                (退单, within the window)
     co-handler task -> superseded                                (its department became the lead)
+    lead task before its reply -> superseded                     (a coordinator reassigned it)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class TaskState(StrEnum):
     replied = "replied"  # 办结
     closed = "closed"  # after the citizen's evaluation
     returned = "returned"  # 退单
-    superseded = "superseded"  # a co-handler task whose department now leads
+    superseded = "superseded"  # withdrawn: reassigned, or its co-handler department now leads
 
 
 class TaskAction(StrEnum):
@@ -45,6 +46,10 @@ _TRANSITIONS: dict[tuple[TaskAction, TaskRole], tuple[frozenset[TaskState], Task
     (TaskAction.close, TaskRole.co_handler): (frozenset({_S.replied}), _S.closed),
     (TaskAction.supersede, TaskRole.co_handler): (
         frozenset({_S.assigned, _S.signed}),
+        _S.superseded,
+    ),
+    (TaskAction.supersede, TaskRole.lead): (
+        frozenset({_S.assigned, _S.signed, _S.contacted}),
         _S.superseded,
     ),
 }
