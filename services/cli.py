@@ -301,8 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     k8s_topics.set_defaults(func=_k8s_topics)
 
     token = sub.add_parser("token", help="issue a staff bearer token (uses LIANDONG_AUTH_SECRET)")
-    token.add_argument("role", choices=["department", "coordinator", "operator"])
-    token.add_argument("id", help="department id, coordinator unit code, or operator name")
+    token.add_argument("role", choices=["channel", "department", "coordinator", "operator"])
+    token.add_argument(
+        "id", help="channel name, department id, coordinator unit code, or operator name"
+    )
     token.add_argument("--subject", default=None, help="who acts (defaults to role:id)")
     token.set_defaults(func=_token)
 

@@ -7,18 +7,34 @@ import uuid
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from sqlalchemy.exc import IntegrityError
 
 from contracts.events import Channel, Citizen, DemandReceived, DemandStatus, Location
 from services.intake import repository
 from services.intake.models import Demand
 from services.intake.schemas import DemandAccepted, DemandIn, DemandView, TimelineItem
-from services.runtime.auth import tracking_token, tracking_token_matches
+from services.runtime.auth import (
+    CurrentPrincipal,
+    Principal,
+    Role,
+    tracking_token,
+    tracking_token_matches,
+)
 from services.runtime.http import RuntimeDep
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
+
+
+def front_end_of(principal: CurrentPrincipal) -> Principal:
+    """Demands come from a front end's credential (or a 12345 operator's), never anonymously."""
+    if principal.role not in (Role.channel, Role.operator):
+        raise HTTPException(403, "demands are submitted with a channel or operator credential")
+    return principal
+
+
+FrontEnd = Annotated[Principal, Depends(front_end_of)]
 
 
 def _accepted(runtime: RuntimeDep, demand: Demand) -> DemandAccepted:
@@ -38,6 +54,8 @@ def _accepted(runtime: RuntimeDep, demand: Demand) -> DemandAccepted:
     summary="Submit a demand",
     responses={
         200: {"description": "replay of an earlier request with the same Idempotency-Key"},
+        401: {"description": "no credential"},
+        403: {"description": "not a channel or operator credential"},
         409: {"description": "the Idempotency-Key was used with a different body"},
         413: {"description": "body too large"},
         422: {"description": "invalid fields, each named with its reason"},
@@ -47,6 +65,7 @@ async def submit_demand(
     body: DemandIn,
     runtime: RuntimeDep,
     response: Response,
+    _front_end: FrontEnd,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> DemandAccepted:
     request_sha256 = hashlib.sha256(body.model_dump_json().encode()).hexdigest()

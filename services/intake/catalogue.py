@@ -1,18 +1,19 @@
 """Read API over the three lists for front ends and operators: units, departments, matters.
-Public information (the lists are published by the city); no personal data."""
+No personal data; any valid credential (channel, department, coordinator, operator) reads it."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
 from contracts.jurisdiction import Level, chain_of
 from contracts.lists import Department, Lists, Matter, Unit
+from services.runtime.auth import current_principal
 from services.runtime.http import RuntimeDep
 
-router = APIRouter(prefix="/v1", tags=["lists"])
+router = APIRouter(prefix="/v1", tags=["lists"], dependencies=[Depends(current_principal)])
 
 
 class UnitOut(BaseModel):

@@ -23,6 +23,7 @@ from contracts.jurisdiction import UnitCode
 
 
 class Role(StrEnum):
+    channel = "channel"  # a front end: hotline desk, app, mini-program, web form, grid worker
     department = "department"
     coordinator = "coordinator"
     operator = "operator"  # hotline operator of the 12345 centre

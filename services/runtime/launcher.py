@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import Field
@@ -23,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.lists import load_lists
 from contracts.topics import all_topics
+from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 from services.runtime.kafka import create_topics
 from services.runtime.migrations import SERVICES, upgrade_all
@@ -220,7 +222,7 @@ def run_system() -> int:
                 port = int(os.environ.get(f"LIANDONG_{name.upper()}_PORT", DEFAULT_PORTS[name]))
                 processes.start(name, port=port)
             processes.wait_ready()
-            _print_banner(infra, processes, topics)
+            _print_banner(infra, processes, topics, env["LIANDONG_AUTH_SECRET"])
             while all(p.process.poll() is None for p in processes.running.values()):
                 time.sleep(0.5)
             print("Liandong: a service exited; stopping everything.", flush=True)
@@ -235,7 +237,19 @@ def run_system() -> int:
         print("Liandong: stopped.", flush=True)
 
 
-def _print_banner(infra: Infrastructure, processes: ServiceProcesses, topics: list[str]) -> None:
+DEMO_PRINCIPALS = (
+    ("channel hotline (POST /v1/demands)", Role.channel, "hotline"),
+    ("department 吴兴区综合行政执法局", Role.department, "330502000000.urban_management"),
+    ("department 朝阳街道办事处", Role.department, "330502002000.street_office"),
+    ("coordinator 吴兴区", Role.coordinator, "330502000000"),
+    ("coordinator 湖州市", Role.coordinator, "330500000000"),
+    ("operator (triage queue)", Role.operator, "demo"),
+)
+
+
+def _print_banner(
+    infra: Infrastructure, processes: ServiceProcesses, topics: list[str], secret: str
+) -> None:
     lines = [
         "",
         "Liandong is running (Ctrl-C stops everything)",
@@ -246,7 +260,15 @@ def _print_banner(infra: Infrastructure, processes: ServiceProcesses, topics: li
     ]
     for service in processes.running.values():
         lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
-    lines.append(
-        "  department token: .venv/bin/liandong token department 330502000000.urban_management"
-    )
+    lines.append("Demo credentials for 湖州市 (12 h; more with `.venv/bin/liandong token ...`):")
+    for name, role, subject in DEMO_PRINCIPALS:
+        token = issue_token(
+            secret,
+            sub=f"{role.value}:{subject}",
+            role=role,
+            now=datetime.now(UTC),
+            department_id=subject if role is Role.department else None,
+            unit_code=subject if role is Role.coordinator else None,
+        )
+        lines.append(f"  {name:<34} {token}")
     print("\n".join(lines) + "\n", flush=True)

@@ -24,10 +24,12 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from contracts import topics
+from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import free_port
 from services.runtime.launcher import ServiceProcesses, prepare, start_infrastructure
 from services.runtime.migrations import SERVICES
 
+BENCH_SECRET = "bench-secret-" + "x" * 16
 UNITS = [
     "330502001005",
     "330502001016",
@@ -97,7 +99,12 @@ async def _bench(urls: dict[str, str], bootstrap: str, count: int, concurrency: 
     semaphore = asyncio.Semaphore(concurrency)
     post_latencies: list[float] = []
 
-    async with httpx.AsyncClient(timeout=30) as client:
+    channel = issue_token(
+        BENCH_SECRET, sub="channel:bench", role=Role.channel, now=datetime.now(UTC)
+    )
+    async with httpx.AsyncClient(
+        timeout=30, headers={"Authorization": f"Bearer {channel}"}
+    ) as client:
 
         async def post(i: int) -> None:
             body = {
@@ -169,7 +176,7 @@ def main() -> None:
             env = {
                 **os.environ,
                 **infra.env(),
-                "LIANDONG_AUTH_SECRET": "bench-secret-" + "x" * 16,
+                "LIANDONG_AUTH_SECRET": BENCH_SECRET,
                 "LIANDONG_LOG_LEVEL": "WARNING",
             }
             processes = ServiceProcesses(env, log_dir=Path(state) / "logs")

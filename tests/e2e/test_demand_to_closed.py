@@ -18,6 +18,10 @@ from services.runtime.migrations import SERVICES
 from tests.conftest import AUTH_SECRET
 from tests.kafka_helpers import eventually, header, read_records
 
+CHANNEL = {
+    "Authorization": "Bearer "
+    + issue_token(AUTH_SECRET, sub="channel:hotline", role=Role.channel, now=datetime.now(UTC))
+}
 NOISE_DEPT = "330502000000.urban_management"
 POLICE_DEPT = "330502000000.public_security"
 DEMAND = {
@@ -64,7 +68,7 @@ async def _until_status(client, url, status):
 async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(system, infra):
     urls, log_dir = system
     async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(f"{urls['intake']}/v1/demands", json=DEMAND)
+        response = await client.post(f"{urls['intake']}/v1/demands", json=DEMAND, headers=CHANNEL)
         assert response.status_code == 201, response.text
         accepted = response.json()
         demand_id, token = accepted["demand_id"], accepted["tracking_token"]
@@ -195,7 +199,9 @@ async def test_text_without_a_known_matter_goes_to_triage(system):
     urls, _ = system
     async with httpx.AsyncClient(timeout=10) as client:
         body = DEMAND | {"content": "我想表扬一下你们的工作人员态度很好"}
-        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=body)).json()
+        accepted = (
+            await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
+        ).json()
         view = await _until_status(
             client,
             f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}",
@@ -212,7 +218,9 @@ async def test_address_text_is_located_to_its_community(system, infra):
             "content": "小区门口垃圾桶满了好几天没人清运",
             "location": {"address": "吴兴区朝阳街道车站社区3幢"},
         }
-        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=body)).json()
+        accepted = (
+            await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
+        ).json()
         view = await _until_status(
             client,
             f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}",
@@ -232,6 +240,7 @@ async def test_invalid_demand_names_each_field(system):
                 "location": {"unit_code": "3305"},
                 "citizen": {"phone": "abc"},
             },
+            headers=CHANNEL,
         )
     assert response.status_code == 422
     fields = {error["field"] for error in response.json()["errors"]}
@@ -244,12 +253,27 @@ async def test_invalid_demand_names_each_field(system):
     assert all(error["reason"] for error in response.json()["errors"])
 
 
+async def test_demands_need_a_front_end_credential(system):
+    urls, _ = system
+    department = {"Authorization": f"Bearer {_token(NOISE_DEPT)}"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        anonymous = await client.post(f"{urls['intake']}/v1/demands", json=DEMAND)
+        wrong_role = await client.post(
+            f"{urls['intake']}/v1/demands", json=DEMAND, headers=department
+        )
+        lists = await client.get(f"{urls['intake']}/v1/matters")
+    assert anonymous.status_code == 401
+    assert wrong_role.status_code == 403
+    assert lists.status_code == 401
+
+
 async def test_location_is_required_in_some_form(system):
     urls, _ = system
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.post(
             f"{urls['intake']}/v1/demands",
             json={"channel": "web", "content": "路灯不亮很久了", "location": {}},
+            headers=CHANNEL,
         )
     assert response.status_code == 422
     assert "unit_code, an address, or both lat and lon" in response.text
@@ -259,7 +283,7 @@ async def test_oversized_body_is_refused_with_413(system):
     urls, _ = system
     async with httpx.AsyncClient(timeout=10) as client:
         body = DEMAND | {"content": "噪" * 100_000}
-        response = await client.post(f"{urls['intake']}/v1/demands", json=body)
+        response = await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
     assert response.status_code == 413
 
 
@@ -268,15 +292,15 @@ async def test_same_idempotency_key_gives_the_same_demand_once(system, engine):
     key = f"hotline-call-{uuid.uuid4()}"
     async with httpx.AsyncClient(timeout=10) as client:
         first = await client.post(
-            f"{urls['intake']}/v1/demands", json=DEMAND, headers={"Idempotency-Key": key}
+            f"{urls['intake']}/v1/demands", json=DEMAND, headers={**CHANNEL, "Idempotency-Key": key}
         )
         second = await client.post(
-            f"{urls['intake']}/v1/demands", json=DEMAND, headers={"Idempotency-Key": key}
+            f"{urls['intake']}/v1/demands", json=DEMAND, headers={**CHANNEL, "Idempotency-Key": key}
         )
         changed = await client.post(
             f"{urls['intake']}/v1/demands",
             json=DEMAND | {"content": "另一件事情：路面破损"},
-            headers={"Idempotency-Key": key},
+            headers={**CHANNEL, "Idempotency-Key": key},
         )
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["demand_id"] == second.json()["demand_id"]
@@ -292,7 +316,9 @@ async def test_same_idempotency_key_gives_the_same_demand_once(system, engine):
 async def test_wrong_tracking_token_reveals_nothing(system):
     urls, _ = system
     async with httpx.AsyncClient(timeout=10) as client:
-        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=DEMAND)).json()
+        accepted = (
+            await client.post(f"{urls['intake']}/v1/demands", json=DEMAND, headers=CHANNEL)
+        ).json()
         wrong = await client.get(
             f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token=not-the-right-one"
         )
@@ -313,7 +339,7 @@ async def test_every_service_documents_its_api(system):
 
 async def test_front_ends_read_the_lists(system):
     urls, _ = system
-    async with httpx.AsyncClient(timeout=10, base_url=urls["intake"]) as client:
+    async with httpx.AsyncClient(timeout=10, base_url=urls["intake"], headers=CHANNEL) as client:
         found = (await client.get("/v1/units", params={"q": "车站社区"})).json()
         assert "330502002009" in [u["code"] for u in found]
         unit = (await client.get("/v1/units/330502002009")).json()
@@ -346,7 +372,9 @@ async def test_low_confidence_demand_is_triaged_classified_by_an_operator_and_re
     }
     async with httpx.AsyncClient(timeout=10) as client:
         body = DEMAND | {"content": "晚上楼上一直很吵，已经好几天了，希望有人管管"}
-        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=body)).json()
+        accepted = (
+            await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
+        ).json()
         demand_id = accepted["demand_id"]
         track = f"{urls['intake']}/v1/demands/{demand_id}?token={accepted['tracking_token']}"
         await _until_status(client, track, "triage")
@@ -421,7 +449,9 @@ async def test_returned_twice_the_city_coordinator_rules_over_http(system, infra
     urls, _ = system
     legal = {"reason_code": "not_our_duty", "legal_basis": "依《职责清单》该事项不属本单位"}
     async with httpx.AsyncClient(timeout=10) as client:
-        accepted = (await client.post(f"{urls['intake']}/v1/demands", json=DEMAND)).json()
+        accepted = (
+            await client.post(f"{urls['intake']}/v1/demands", json=DEMAND, headers=CHANNEL)
+        ).json()
         demand_id = accepted["demand_id"]
 
         async def lead_task_of(department):
