@@ -386,7 +386,11 @@ def _limit_profiles(c: _Collector) -> dict[str, dict[Urgency, StageLimits]]:
     name = "limits.yaml"
     data = c.yaml(name)
     profiles: dict[str, dict[Urgency, StageLimits]] = {}
-    for profile, by_urgency in (data.get("profiles") or {}).items():
+    raw = data.get("profiles") or {}
+    if not isinstance(raw, dict):
+        c.add(name, data.get(LINE), "'profiles' must map each profile name to its limits")
+        return profiles
+    for profile, by_urgency in raw.items():
         if profile == LINE:
             continue
         line = by_urgency.get(LINE) if isinstance(by_urgency, dict) else None
@@ -521,6 +525,9 @@ def _power(
             continue
         lead, same_as = _text(entry, "lead"), _text(entry, "same_as")
         co = [str(t) for t in entry.get("co_handlers") or []]
+        if len(set(co)) != len(co) or (lead is not None and lead in co):
+            c.add(name, line, f"{what}: a department type is named twice (lead and co-handlers)")
+            continue
         if same_as is not None:
             if same_as not in matter_codes:
                 c.add(name, line, f"{what}: same_as names unknown matter {same_as!r}")
@@ -619,9 +626,12 @@ def _check_owners(
 def _data_list(c: _Collector) -> DataList:
     name = "data_list.yaml"
     data = c.yaml(name)
-    fields = {str(k): str(v) for k, v in (data.get("fields") or {}).items() if k != LINE}
+    raw_fields, raw_roles = data.get("fields") or {}, data.get("roles") or {}
+    if not isinstance(raw_fields, dict) or not isinstance(raw_roles, dict):
+        c.add(name, data.get(LINE), "'fields' and 'roles' must be mappings")
+        return DataList(fields={}, roles={})
+    fields = {str(k): str(v) for k, v in raw_fields.items() if k != LINE}
     roles: dict[str, frozenset[str]] = {}
-    raw_roles = data.get("roles") or {}
     for role in _DATA_ROLES:
         if role not in raw_roles:
             c.add(name, data.get(LINE), f"role {role} is missing")
@@ -642,5 +652,8 @@ def _data_list(c: _Collector) -> DataList:
                 raw_roles.get(LINE),
                 f"role {role}: fields {unknown} are not declared under 'fields'",
             )
+        if role != "lead" and "citizen" in (visible or []):
+            # DESIGN: the citizen's name and phone go to the lead department only.
+            c.add(name, raw_roles.get(LINE), f"role {role} may not see the citizen's contact")
         roles[role] = frozenset(str(f) for f in visible or [])
     return DataList(fields=fields, roles=roles)

@@ -17,7 +17,7 @@ from services.classification.handlers import publish_classified
 from services.classification.models import LabelledExample, TriageItem
 from services.classification.rules import urgency_of
 from services.runtime.auth import CurrentPrincipal, Principal, Role
-from services.runtime.http import RuntimeDep
+from services.runtime.http import RuntimeDep, Unprocessable
 
 router = APIRouter(prefix="/v1/triage", tags=["triage"])
 
@@ -99,25 +99,9 @@ async def classify_by_hand(
     lists = runtime.lists
     matter = lists.matters_by_code.get(body.matter_code)
     if matter is None:
-        raise HTTPException(
-            422,
-            [
-                {
-                    "field": "body.matter_code",
-                    "reason": f"no matter {body.matter_code} in {lists.version}",
-                }
-            ],
-        )
+        raise Unprocessable("body.matter_code", f"no matter {body.matter_code} in {lists.version}")
     if body.unit_code not in lists.units_by_code:
-        raise HTTPException(
-            422,
-            [
-                {
-                    "field": "body.unit_code",
-                    "reason": f"unit {body.unit_code} is not in the registry",
-                }
-            ],
-        )
+        raise Unprocessable("body.unit_code", f"unit {body.unit_code} is not in the registry")
     now = runtime.clock.now()
     async with runtime.sessions() as session, session.begin():
         item = await session.scalar(

@@ -25,7 +25,7 @@ from services.routing.schemas import (
     TimelineStep,
 )
 from services.runtime.auth import CurrentPrincipal, Principal, Role
-from services.runtime.http import RuntimeDep
+from services.runtime.http import RuntimeDep, Unprocessable
 
 router = APIRouter(tags=["coordinators"])
 T = TypeVar("T")
@@ -104,9 +104,9 @@ async def rule(
     except service.AlreadyRuled as exc:
         raise HTTPException(409, str(exc)) from exc
     except service.InvalidRuling as exc:
-        raise HTTPException(422, [{"field": "body", "reason": str(exc)}]) from exc
+        raise Unprocessable("body", str(exc)) from exc
     runtime.outbox.notify()
-    return TaskView.of(lead, runtime.lists.data_list)
+    return TaskView.of(lead, runtime.lists.data_list, as_role="coordinator")
 
 
 def _extension_view(extension: Extension) -> ExtensionView:
@@ -224,7 +224,7 @@ async def _coordinate(runtime: RuntimeDep, action: Callable[[AsyncSession], Awai
     except service.NotALiveLeadTask as exc:
         raise HTTPException(409, str(exc)) from exc
     except service.InvalidRuling as exc:
-        raise HTTPException(422, [{"field": "body", "reason": str(exc)}]) from exc
+        raise Unprocessable("body", str(exc)) from exc
     runtime.outbox.notify()
     return result
 
@@ -253,7 +253,7 @@ async def reassign(
             now=runtime.clock.now(),
         ),
     )
-    return TaskView.of(task, runtime.lists.data_list)
+    return TaskView.of(task, runtime.lists.data_list, as_role="coordinator")
 
 
 @router.post(
@@ -280,7 +280,7 @@ async def add_co_handler(
             now=runtime.clock.now(),
         ),
     )
-    return TaskView.of(task, runtime.lists.data_list)
+    return TaskView.of(task, runtime.lists.data_list, as_role="coordinator")
 
 
 @router.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.runtime.service import ServiceTables
@@ -105,6 +107,8 @@ class Dispute(Base):
     ruled_by: Mapped[str | None] = mapped_column(String(200))
     ruled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ruling: Mapped[str | None] = mapped_column(Text)
+    # What every task of the demand carries (personal data included: routing's own store).
+    facts: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
 class Extension(Base):

@@ -8,7 +8,20 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.jurisdiction import Level, level_of
 from services.routing.models import Dispute, Extension, Summons, Task, TaskTransition
+
+
+def jurisdiction_prefix(unit_code: str) -> str:
+    """The code prefix every unit at or beneath `unit_code` shares, by level (not by zeros:
+    龙溪街道 330502010000 must not see 杨家埠街道 330502011000)."""
+    return {
+        Level.province: unit_code[:2],
+        Level.city: unit_code[:4],
+        Level.district: unit_code[:6],
+        Level.street: unit_code[:9],
+        Level.community: unit_code,
+    }[level_of(unit_code)]
 
 
 async def add_task(session: AsyncSession, task: Task, transition: TaskTransition) -> None:
@@ -55,9 +68,10 @@ async def lock_dispute(session: AsyncSession, dispute_id: uuid.UUID) -> Dispute 
 async def disputes_within(
     session: AsyncSession, unit_code: str, *, state: str | None
 ) -> list[Dispute]:
-    """Disputes at the unit and beneath it (codes share the unit's non-zero prefix)."""
-    prefix = unit_code.rstrip("0")
-    query = select(Dispute).where(Dispute.coordinator_unit_code.startswith(prefix))
+    """Disputes at the unit and beneath it."""
+    query = select(Dispute).where(
+        Dispute.coordinator_unit_code.startswith(jurisdiction_prefix(unit_code))
+    )
     if state is not None:
         query = query.where(Dispute.state == state)
     return list((await session.scalars(query.order_by(Dispute.created_at))).all())

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events import ReplyResult, ReturnReason, TaskRole
 from contracts.lists import DataList
-from contracts.lists.calendar import TimeLimit
+from contracts.lists.calendar import LimitUnit, TimeLimit
 from services.routing.models import Task
 from services.routing.state import TaskState
 
@@ -53,7 +53,9 @@ class TaskView(BaseModel):
     updated_at: datetime | None = None
 
     @classmethod
-    def of(cls, task: Task, data_list: DataList) -> TaskView:
+    def of(cls, task: Task, data_list: DataList, *, as_role: str | None = None) -> TaskView:
+        """The task as `as_role` (default: the task's own role) may see it under the data list;
+        a department whose task was returned or withdrawn no longer sees the citizen."""
         payload = {
             "task_id": task.id,
             "role": TaskRole(task.role),
@@ -80,7 +82,9 @@ class TaskView(BaseModel):
             "created_at": task.created_at,
             "updated_at": task.updated_at,
         }
-        visible = data_list.apply(task.role, payload)
+        visible = data_list.apply(as_role or task.role, payload)
+        if task.state in (TaskState.returned.value, TaskState.superseded.value):
+            visible.pop("citizen", None)
         return cls(
             task_id=task.id,
             role=TaskRole(task.role),
@@ -137,7 +141,10 @@ class ExtensionIn(BaseModel):
     @field_validator("requested")
     @classmethod
     def _is_a_time_limit(cls, value: str) -> str:
-        TimeLimit.parse(value)
+        limit = TimeLimit.parse(value)
+        longest = 60 if limit.unit is LimitUnit.working_days else 720
+        if limit.amount > longest:
+            raise ValueError(f"an extension is at most {longest} {limit.unit.value}")
         return value
 
 

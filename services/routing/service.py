@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,13 +34,14 @@ from contracts.events import (
     TaskWithdrawn,
     Urgency,
 )
-from contracts.jurisdiction import chain_of
+from contracts.jurisdiction import chain_of, level_of
 from contracts.lists import Department, Lists, NoOwner
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository
 from services.routing.dispatch import deadlines
 from services.routing.models import Dispute, Extension, Summons, Task, TaskTransition
 from services.routing.state import TaskAction, TaskState, TransitionRefused, next_state
+from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -107,6 +109,31 @@ class DemandFacts:
             event.content,
             event.address,
             event.citizen,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "demand_id": str(self.demand_id),
+            "matter_code": self.matter_code,
+            "demand_type": self.demand_type.value,
+            "urgency": self.urgency.value,
+            "demand_unit_code": self.demand_unit_code,
+            "content": self.content,
+            "address": self.address,
+            "citizen": self.citizen.model_dump(),
+        }
+
+    @classmethod
+    def of_json(cls, data: dict[str, Any]) -> DemandFacts:
+        return cls(
+            uuid.UUID(data["demand_id"]),
+            data["matter_code"],
+            DemandType(data["demand_type"]),
+            Urgency(data["urgency"]),
+            data["demand_unit_code"],
+            data["content"],
+            data["address"],
+            Citizen(**data["citizen"]),
         )
 
     @classmethod
@@ -205,7 +232,9 @@ async def _create_task(
             matter_code=facts.matter_code,
             demand_type=facts.demand_type,
             urgency=facts.urgency,
-            content=facts.content,
+            # The district topic is readable by every department of the district: phone and
+            # ID numbers in the citizen's words are masked; the owner reads them on the task API.
+            content=mask_text(facts.content),
             address=facts.address,
             sign_due_at=due.sign_due_at,
             reply_due_at=due.reply_due_at,
@@ -232,15 +261,16 @@ async def dispatch_demand(
     try:
         ownership = lists.owner(event.matter_code, event.unit_code)
     except NoOwner as exc:
-        log.warning("no owner for demand", reason=str(exc))
-        await outbox.put(
+        # Nobody owns it here: a dispute for the coordinator, never a demand without an owner.
+        facts = DemandFacts.of_event(event)
+        await _open_dispute(
             session,
-            DemandStatusChanged(
-                demand_id=event.demand_id,
-                occurred_at=now,
-                status=DemandStatus.triage,
-                note="您的诉求正在由协调员确定承办部门。",
-            ),
+            outbox,
+            facts,
+            coordinator_unit=_coordinator_for_no_owner(lists, facts),
+            returned_by=[],
+            reason=f"no owner: {exc}",
+            now=now,
         )
         return None
     facts = DemandFacts.of_event(event)
@@ -452,7 +482,17 @@ async def return_task(
             if candidate is None
             else f"returned {len(returned)} times"
         )
-        await _open_dispute(session, outbox, facts, task, returned_by, reason=why, now=now)
+        chain = chain_of(task.unit_code)
+        coordinator_unit = chain[1] if len(chain) > 1 else chain[0]
+        await _open_dispute(
+            session,
+            outbox,
+            facts,
+            coordinator_unit=coordinator_unit,
+            returned_by=returned_by,
+            reason=why,
+            now=now,
+        )
         return task
     for other in tasks:  # the new lead's co-handler task gives way to its lead task
         if (
@@ -479,18 +519,28 @@ def _next_candidate(lists: Lists, facts: DemandFacts, *, exclude: set[str]) -> D
     return next((d for d in (ownership.lead, *ownership.co_handlers) if d.id not in exclude), None)
 
 
+def _coordinator_for_no_owner(lists: Lists, facts: DemandFacts) -> str:
+    """The coordinator above the handling level on the demand's chain; when the demand's unit
+    lies above that level (a district named, a street matter), the unit's own coordinator."""
+    matter = lists.matters_by_code.get(facts.matter_code)
+    chain = chain_of(facts.demand_unit_code)
+    if matter is not None:
+        for index, code in enumerate(chain):
+            if level_of(code) is matter.handling_level:
+                return chain[min(index + 1, len(chain) - 1)]
+    return chain[0]
+
+
 async def _open_dispute(
     session: AsyncSession,
     outbox: Outbox,
     facts: DemandFacts,
-    task: Task,
-    returned_by: list[str],
     *,
+    coordinator_unit: str,
+    returned_by: list[str],
     reason: str,
     now: datetime,
 ) -> Dispute:
-    chain = chain_of(task.unit_code)
-    coordinator_unit = chain[1] if len(chain) > 1 else chain[0]
     dispute = Dispute(
         id=uuid.uuid4(),
         demand_id=facts.demand_id,
@@ -499,6 +549,7 @@ async def _open_dispute(
         reason=reason,
         returned_by=",".join(returned_by),
         created_at=now,
+        facts=facts.to_json(),
     )
     session.add(dispute)
     await outbox.put(
@@ -559,16 +610,23 @@ async def rule_dispute(
         )
     if dispute.state != "open":
         raise AlreadyRuled(f"the dispute was already ruled by {dispute.ruled_by}")
-    departments = []
-    for dept_id in [lead_department_id, *co_handler_department_ids]:
-        department = lists.departments_by_id.get(dept_id)
-        if department is None:
-            raise InvalidRuling(f"no department {dept_id} in the lists {lists.version}")
-        departments.append(department)
+    named = list(dict.fromkeys([lead_department_id, *co_handler_department_ids]))  # no repeats
+    departments = [_department(lists, d, coordinator_unit=coordinator_unit) for d in named]
     tasks = await repository.lock_tasks_of_demand(session, dispute.demand_id)
-    last = max((t for t in tasks if t.role == TaskRole.lead.value), key=lambda t: t.updated_at)
-    facts = DemandFacts.of_task(last)
+    if dispute.facts:
+        facts = DemandFacts.of_json(dispute.facts)
+    else:  # a dispute opened before the facts were kept on it
+        last = max((t for t in tasks if t.role == TaskRole.lead.value), key=lambda t: t.updated_at)
+        facts = DemandFacts.of_task(last)
     rule = f"arbitration:{dispute.id} by {actor}"
+    live = {
+        (t.department_id, t.role): t
+        for t in tasks
+        if t.state not in (TaskState.returned.value, TaskState.superseded.value)
+    }
+    earlier_co = live.get((departments[0].id, TaskRole.co_handler.value))
+    if earlier_co is not None:  # the ruled lead's co-handler task gives way to its lead task
+        await _withdraw(session, outbox, earlier_co, actor=actor, reason="ruled the lead", now=now)
     lead = await _create_task(
         session,
         outbox,
@@ -581,6 +639,8 @@ async def rule_dispute(
         final=True,
     )
     for department in departments[1:]:
+        if (department.id, TaskRole.co_handler.value) in live:
+            continue  # already co-handling this demand
         await _create_task(
             session,
             outbox,
@@ -783,10 +843,13 @@ async def _coordinated_lead(
     return task
 
 
-def _department(lists: Lists, department_id: str) -> Department:
+def _department(lists: Lists, department_id: str, *, coordinator_unit: str) -> Department:
+    """A department the coordinator may give work to: in the lists, within its jurisdiction."""
     department = lists.departments_by_id.get(department_id)
     if department is None:
         raise InvalidRuling(f"no department {department_id} in the lists {lists.version}")
+    if not within_jurisdiction(coordinator_unit, department.unit_code):
+        raise OutsideJurisdiction(f"department {department_id} is outside unit {coordinator_unit}")
     return department
 
 
@@ -804,7 +867,7 @@ async def reassign_task(
 ) -> Task:
     """改派: the coordinator takes the lead task from its department and gives it to another."""
     task = await _coordinated_lead(session, task_id, coordinator_unit)
-    department = _department(lists, department_id)
+    department = _department(lists, department_id, coordinator_unit=coordinator_unit)
     if department.id == task.department_id:
         raise InvalidRuling(f"{department_id} already leads this task")
     await _withdraw(session, outbox, task, actor=actor, reason=f"reassigned: {reason}", now=now)
@@ -829,7 +892,7 @@ async def add_co_handler(
 ) -> Task:
     """加派: one more co-handler on the demand of a live lead task."""
     lead = await _coordinated_lead(session, task_id, coordinator_unit)
-    department = _department(lists, department_id)
+    department = _department(lists, department_id, coordinator_unit=coordinator_unit)
     withdrawn = (TaskState.returned.value, TaskState.superseded.value)
     tasks = await repository.lock_tasks_of_demand(session, lead.demand_id)
     if any(t.department_id == department.id and t.state not in withdrawn for t in tasks):
@@ -862,7 +925,10 @@ async def summon(
 ) -> list[Summons]:
     """吹哨报到: departments are called to the scene; each arrival deadline is tracked."""
     lead = await _coordinated_lead(session, task_id, coordinator_unit)
-    departments = [_department(lists, d) for d in department_ids]
+    departments = [
+        _department(lists, d, coordinator_unit=coordinator_unit)
+        for d in dict.fromkeys(department_ids)
+    ]
     arrive_by = now + timedelta(minutes=arrive_within_minutes)
     created = []
     for department in departments:

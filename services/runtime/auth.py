@@ -76,7 +76,8 @@ def tracking_token(secret: str, demand_id: str) -> str:
 
 
 def tracking_token_matches(secret: str, demand_id: str, token: str) -> bool:
-    return hmac.compare_digest(tracking_token(secret, demand_id), token)
+    # Bytes: compare_digest refuses non-ASCII str, and a token is whatever a client sent.
+    return hmac.compare_digest(tracking_token(secret, demand_id).encode(), token.encode())
 
 
 class InvalidToken(Exception):

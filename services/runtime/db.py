@@ -13,7 +13,10 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 
 def create_engine(async_url: str, *, pool_size: int = 5) -> AsyncEngine:
-    return create_async_engine(async_url, pool_size=pool_size, pool_pre_ping=True)
+    # hide_parameters: an error's text never carries the statement's values (citizens' names).
+    return create_async_engine(
+        async_url, pool_size=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -72,6 +72,22 @@ async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+class Unprocessable(Exception):
+    """A request that is well-formed but names something that does not exist or may not be
+    used; answered 422 in the same shape as a validation error."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+async def _unprocessable(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unprocessable)
+    errors = [{"field": exc.field, "reason": exc.reason}]
+    return JSONResponse({"detail": "request cannot be applied", "errors": errors}, status_code=422)
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
@@ -91,9 +107,12 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 health = APIRouter(tags=["health"])
 
 
-@health.get("/health/live", summary="The process is up")
-async def live() -> dict[str, str]:
-    return {"status": "ok"}
+@health.get("/health/live", summary="The process and its background loops are running")
+async def live(runtime: RuntimeDep) -> JSONResponse:
+    # A dead consumer or relay loop fails liveness, so the orchestrator restarts the process.
+    if runtime.alive():
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "a background loop has stopped"}, status_code=503)
 
 
 @health.get("/health/ready", summary="Database, outbox relay and consumers are working")
@@ -119,6 +138,7 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Unprocessable, _unprocessable)
     app.include_router(health)
     for router in routers:
         app.include_router(router)

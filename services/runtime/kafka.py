@@ -21,9 +21,16 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaConnectionError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
 from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import Envelope, EnvelopeError, decode
@@ -32,16 +39,29 @@ from contracts.topics import dlq
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.inbox import record_first_delivery
+from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
 from services.runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
 
+# SQLSTATE classes of a database that is down, restarting, full or contended: 08 connection,
+# 53 insufficient resources, 57 operator intervention (57P01 admin shutdown, 57P03 starting up),
+# and 40001 / 40P01 (serialization failure, deadlock) which a retry resolves.
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57")
+_RETRY_SQLSTATES = ("40001", "40P01")
+
+
 def is_outage(exc: BaseException) -> bool:
     """True when the failure is the database's or the network's, not the record's."""
+    if isinstance(exc, SQLAlchemyTimeoutError):  # the connection pool is exhausted
+        return True
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            return True
+        state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        return state.startswith(_OUTAGE_SQLSTATE_CLASSES) or state in _RETRY_SQLSTATES
     return isinstance(exc, ConnectionError | OSError | TimeoutError | KafkaConnectionError)
 
 
@@ -135,19 +155,39 @@ class ConsumerLoop:
         self.healthy = True
         log.info("consumer started", consumer=self.name, topics=list(self.topics))
         try:
+            delay = 0.5
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=500)
-                for partition, records in batch.items():
-                    next_offset = await self._consume_partition(records, stop)
-                    # One offset commit per partition batch, always after the records' own
-                    # database commits; a crash in between redelivers them to the inbox.
-                    if next_offset is not None:
-                        await self._commit(consumer, partition, next_offset)
+                try:
+                    await self._poll_once(consumer, stop)
+                    delay = 0.5
+                except Exception:
+                    if stop.is_set():
+                        raise
+                    # The loop must outlive any one failure (a rebalance during a commit, Kafka
+                    # down while dead-lettering): the records come again, the inbox sees them.
+                    self.healthy = False
+                    log.exception("consumer loop error, continuing", delay_s=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10)
         finally:
             self.healthy = False
             # Leaves the group, so the partitions move to another member at once.
             await consumer.stop()
             log.info("consumer stopped", consumer=self.name)
+
+    async def _poll_once(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        batch = await consumer.getmany(timeout_ms=500)
+        for partition, records in batch.items():
+            next_offset = await self._consume_partition(records, stop)
+            # One offset commit per partition batch, always after the records' own database
+            # commits; a crash in between redelivers them to the inbox.
+            if next_offset is None:
+                continue
+            try:
+                await self._commit(consumer, partition, next_offset)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The partition moved to another member during the batch: it will redeliver.
+                log.warning("offset commit refused after a rebalance", error=str(exc))
 
     async def _start_with_retry(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         delay = 0.5
@@ -290,7 +330,7 @@ class ConsumerLoop:
     ) -> None:
         headers = [
             *[(k, v) for k, v in record.headers if not k.startswith("dlq_")],
-            ("dlq_error", error[:4000].encode()),
+            ("dlq_error", mask_text(error)[:4000].encode()),
             ("dlq_consumer", self.name.encode()),
             ("dlq_topic", record.topic.encode()),
             ("dlq_partition", str(record.partition).encode()),
@@ -298,8 +338,19 @@ class ConsumerLoop:
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_time", self.clock.now().isoformat().encode()),
         ]
-        await self.producer.send_and_wait(
-            dlq(record.topic), value=record.value, key=record.key, headers=headers
-        )
+        delay = 0.5
+        while True:  # a record is never dropped: until the dead-letter topic has it, retry
+            try:
+                await self.producer.send_and_wait(
+                    dlq(record.topic), value=record.value, key=record.key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                self.healthy = False
+                log.warning(
+                    "dead-letter topic unavailable, retrying", error=str(exc), delay_s=delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
         self.dead_lettered += 1
         log.error("message dead-lettered", topic=record.topic, offset=record.offset, error=error)

@@ -118,6 +118,10 @@ class Runtime:
         await self.engine.dispose()
         log.info("service stopped")
 
+    def alive(self) -> bool:
+        """False once a background loop (relay, consumer) has ended while it should run."""
+        return self._stop.is_set() or not any(task.done() for task in self._tasks)
+
     async def readiness(self) -> dict[str, bool]:
         checks: dict[str, bool] = {}
         try:

@@ -168,3 +168,35 @@ async def test_another_department_cannot_return_a_task(sessions, outbox):
     lead = (await _tasks(sessions, demand_id))[0]
     with pytest.raises(service.TaskNotFound):
         await _return(sessions, outbox, lead, at=T0, department=CO)
+
+
+async def test_a_demand_nobody_owns_becomes_a_dispute_and_the_coordinator_names_the_owner(
+    sessions, outbox
+):
+    demand_id = uuid.uuid4()
+    # A street-level matter located only to a district: no street office to dispatch to.
+    event = _classified(demand_id).model_copy(
+        update={"matter_code": "CITY-GARBAGE", "unit_code": "330502000000"}
+    )
+    async with sessions() as session, session.begin():
+        assert await service.dispatch_demand(session, outbox, LISTS, event, now=T0) is None
+    async with sessions() as session:
+        dispute = await session.scalar(select(Dispute).where(Dispute.demand_id == demand_id))
+    assert dispute.coordinator_unit_code == "330502000000"
+    assert dispute.reason.startswith("no owner:")
+    async with sessions() as session, session.begin():
+        with pytest.raises(service.OutsideJurisdiction, match="330523000000"):
+            await service.rule_dispute(
+                session, outbox, LISTS, dispute.id, coordinator_unit="330502000000", actor="c",
+                lead_department_id="330523000000.urban_management", co_handler_department_ids=[], now=T0,
+            )  # fmt: skip
+    async with sessions() as session, session.begin():
+        lead = await service.rule_dispute(
+            session, outbox, LISTS, dispute.id, coordinator_unit="330502000000", actor="coordinator:wuxing",
+            lead_department_id="330502002000.street_office",
+            co_handler_department_ids=["330502000000.urban_management", "330502000000.urban_management"],
+            now=T0,
+        )  # fmt: skip
+    assert (lead.department_name, lead.citizen_phone) == ("朝阳街道办事处", "13700000000")
+    roles = sorted(t.role for t in await _tasks(sessions, demand_id))
+    assert roles == ["co_handler", "lead"]  # the repeated co-handler is named once

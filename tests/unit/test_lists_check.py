@@ -208,3 +208,30 @@ def test_command_lists_every_problem_and_exits_non_zero(lists_dir, capsys):
     assert "units.csv:1381:" in err
     assert "limits.yaml:" in err
     assert "2 problem(s)" in err
+
+
+def test_a_co_handler_named_twice_is_refused(lists_dir):
+    code = first_matter(lists_dir)["code"]
+    text = (lists_dir / "power.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "rules:\n",
+        f"rules:\n  - matter: {code}\n    level: city\n    lead: transport\n    co_handlers: [transport]\n",
+        1,
+    )
+    (lists_dir / "power.yaml").write_text(text, encoding="utf-8")
+    assert any("named twice" in p for p in problems(lists_dir))
+
+
+def test_only_the_lead_may_see_the_citizen_in_the_data_list(lists_dir):
+    text = (lists_dir / "data_list.yaml").read_text(encoding="utf-8")
+    (lists_dir / "data_list.yaml").write_text(
+        text.replace("public: [demand_id,", "public: [citizen, demand_id,"), encoding="utf-8"
+    )
+    assert any("role public may not see the citizen" in p for p in problems(lists_dir))
+
+
+def test_profiles_written_as_a_list_are_reported_not_crashed_on(lists_dir):
+    (lists_dir / "limits.yaml").write_text("profiles:\n  - standard\n", encoding="utf-8")
+    assert any(
+        p.startswith("limits.yaml") and "'profiles' must map" in p for p in problems(lists_dir)
+    )
