@@ -17,6 +17,7 @@ from services.routing.schemas import (
     DecisionIn,
     DisputeView,
     ExtensionView,
+    LinkView,
     ReassignIn,
     RulingIn,
     SummonIn,
@@ -330,3 +331,42 @@ async def arrive(
     except service.TaskNotFound as exc:
         raise HTTPException(404, "no such summons for this department") from exc
     return SummonsView.model_validate(summons, from_attributes=True)
+
+
+@router.get(
+    "/v1/duplicates",
+    response_model=list[LinkView],
+    summary="Demands merged into open tasks within the jurisdiction",
+)
+async def list_duplicates(runtime: RuntimeDep, coordinator: Coordinator) -> list[LinkView]:
+    assert coordinator.unit_code is not None
+    async with runtime.sessions() as session:
+        links = await repository.links_within(session, coordinator.unit_code)
+    return [LinkView.of(link, task) for link, task in links]
+
+
+@router.post(
+    "/v1/duplicates/{link_id}/undo",
+    response_model=TaskView | None,
+    summary="Separate a merged demand: it is dispatched on its own",
+    responses=_COORDINATOR_ERRORS,
+)
+async def undo_duplicate(
+    link_id: uuid.UUID, runtime: RuntimeDep, coordinator: Coordinator
+) -> TaskView | None:
+    assert coordinator.unit_code is not None
+    lead = await _coordinate(
+        runtime,
+        partial(
+            service.undo_duplicate,
+            outbox=runtime.outbox,
+            lists=runtime.lists,
+            link_id=link_id,
+            coordinator_unit=coordinator.unit_code,
+            actor=coordinator.sub,
+            now=runtime.clock.now(),
+        ),
+    )
+    return (
+        None if lead is None else TaskView.of(lead, runtime.lists.data_list, as_role="coordinator")
+    )

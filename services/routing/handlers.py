@@ -8,10 +8,17 @@ from services.routing import service
 from services.runtime.kafka import Delivery, Handler
 
 
-def make_handlers(lists: Lists) -> dict[type[Event], Handler]:
+def make_handlers(
+    lists: Lists, *, duplicates: service.DuplicatePolicy | None = None
+) -> dict[type[Event], Handler]:
     async def dispatch_demand(delivery: Delivery, event: DemandClassified) -> None:
         await service.dispatch_demand(
-            delivery.session, delivery.outbox, lists, event, now=delivery.clock.now()
+            delivery.session,
+            delivery.outbox,
+            lists,
+            event,
+            now=delivery.clock.now(),
+            duplicates=duplicates,
         )
 
     async def close_after_evaluation(delivery: Delivery, event: DemandEvaluated) -> None:

@@ -146,4 +146,21 @@ class Summons(Base):
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class DemandLink(Base):
+    """A duplicate demand merged into an open task: its citizen follows that task."""
+
+    __tablename__ = "demand_links"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    original_demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    similarity: Mapped[float]
+    state: Mapped[str] = mapped_column(String(16))  # linked | undone
+    facts: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 tables = ServiceTables(metadata)

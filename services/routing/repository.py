@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.jurisdiction import Level, level_of
-from services.routing.models import Dispute, Extension, Summons, Task, TaskTransition
+from services.routing.models import DemandLink, Dispute, Extension, Summons, Task, TaskTransition
 
 
 def jurisdiction_prefix(unit_code: str) -> str:
@@ -120,3 +120,47 @@ async def overdue_summons(session: AsyncSession, now: datetime) -> list[Summons]
     """Summoned departments that have not arrived by their deadline (for escalation)."""
     query = select(Summons).where(Summons.arrived_at.is_(None), Summons.arrive_by < now)
     return list((await session.scalars(query.order_by(Summons.arrive_by))).all())
+
+
+async def open_lead_tasks(
+    session: AsyncSession, *, matter_code: str, demand_unit_code: str, since: datetime
+) -> list[Task]:
+    """Live lead tasks of the same matter and community, assigned since `since`."""
+    query = select(Task).where(
+        Task.role == "lead",
+        Task.matter_code == matter_code,
+        Task.demand_unit_code == demand_unit_code,
+        Task.created_at >= since,
+        Task.state.in_(("assigned", "signed", "contacted")),
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def links_of_task(session: AsyncSession, task_id: uuid.UUID) -> list[DemandLink]:
+    query = select(DemandLink).where(DemandLink.task_id == task_id, DemandLink.state == "linked")
+    return list((await session.scalars(query)).all())
+
+
+async def link_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> DemandLink | None:
+    query = select(DemandLink).where(
+        DemandLink.demand_id == demand_id, DemandLink.state == "linked"
+    )
+    return await session.scalar(query)
+
+
+async def lock_link(session: AsyncSession, link_id: uuid.UUID) -> DemandLink | None:
+    return await session.scalar(
+        select(DemandLink).where(DemandLink.id == link_id).with_for_update()
+    )
+
+
+async def links_within(session: AsyncSession, unit_code: str) -> list[tuple[DemandLink, Task]]:
+    query = (
+        select(DemandLink, Task)
+        .join(Task, Task.id == DemandLink.task_id)
+        .where(
+            DemandLink.state == "linked", Task.unit_code.startswith(jurisdiction_prefix(unit_code))
+        )
+        .order_by(DemandLink.created_at)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]

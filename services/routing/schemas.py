@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.events import ReplyResult, ReturnReason, TaskRole
 from contracts.lists import DataList
 from contracts.lists.calendar import LimitUnit, TimeLimit
-from services.routing.models import Task
+from services.routing.models import DemandLink, Task
 from services.routing.state import TaskState
 
 
@@ -208,3 +208,25 @@ class SummonsView(BaseModel):
     summoned_at: datetime
     arrive_by: datetime
     arrived_at: datetime | None
+
+
+class LinkView(BaseModel):
+    id: uuid.UUID
+    demand_id: uuid.UUID
+    task_id: uuid.UUID
+    original_demand_id: uuid.UUID
+    similarity: float
+    department_name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, link: DemandLink, task: Task) -> LinkView:
+        return cls(
+            id=link.id,
+            demand_id=link.demand_id,
+            task_id=link.task_id,
+            original_demand_id=link.original_demand_id,
+            similarity=link.similarity,
+            department_name=task.department_name,
+            created_at=link.created_at,
+        )

@@ -39,7 +39,14 @@ from contracts.lists import Department, Lists, NoOwner
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository
 from services.routing.dispatch import deadlines
-from services.routing.models import Dispute, Extension, Summons, Task, TaskTransition
+from services.routing.models import (
+    DemandLink,
+    Dispute,
+    Extension,
+    Summons,
+    Task,
+    TaskTransition,
+)
 from services.routing.state import TaskAction, TaskState, TransitionRefused, next_state
 from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
@@ -254,15 +261,54 @@ async def _create_task(
     return task
 
 
+@dataclass(frozen=True, slots=True)
+class DuplicatePolicy:
+    """Same matter, same community, within `window`, texts at least `similarity` alike."""
+
+    window: timedelta
+    similarity: float
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Jaccard similarity of character bigrams (Chinese has no spaces to split words on)."""
+
+    def grams(text: str) -> set[str]:
+        kept = "".join(ch for ch in text if ch.isalnum())
+        return {kept[i : i + 2] for i in range(len(kept) - 1)}
+
+    left, right = grams(a), grams(b)
+    if not left or not right:
+        return 0.0
+    return len(left & right) / len(left | right)
+
+
 async def dispatch_demand(
-    session: AsyncSession, outbox: Outbox, lists: Lists, event: DemandClassified, *, now: datetime
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    event: DemandClassified,
+    *,
+    now: datetime,
+    duplicates: DuplicatePolicy | None = None,
 ) -> Task | None:
-    """One lead task and one task per co-handler, each on its department's chain topic (直派)."""
+    """One lead task and one task per co-handler, each on its department's chain topic (直派);
+    a duplicate of an open demand joins its task instead."""
+    facts = DemandFacts.of_event(event)
+    if duplicates is not None:
+        original = await _open_duplicate(session, facts, duplicates, now=now)
+        if original is not None:
+            await _link_duplicate(session, outbox, facts, original[0], original[1], now=now)
+            return original[0]
+    return await _dispatch_facts(session, outbox, lists, facts, now=now)
+
+
+async def _dispatch_facts(
+    session: AsyncSession, outbox: Outbox, lists: Lists, facts: DemandFacts, *, now: datetime
+) -> Task | None:
     try:
-        ownership = lists.owner(event.matter_code, event.unit_code)
+        ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
     except NoOwner as exc:
         # Nobody owns it here: a dispute for the coordinator, never a demand without an owner.
-        facts = DemandFacts.of_event(event)
         await _open_dispute(
             session,
             outbox,
@@ -273,7 +319,6 @@ async def dispatch_demand(
             now=now,
         )
         return None
-    facts = DemandFacts.of_event(event)
     lead = await _create_task(
         session,
         outbox,
@@ -296,6 +341,128 @@ async def dispatch_demand(
             now=now,
         )
     return lead
+
+
+async def _open_duplicate(
+    session: AsyncSession, facts: DemandFacts, policy: DuplicatePolicy, *, now: datetime
+) -> tuple[Task, float] | None:
+    candidates = await repository.open_lead_tasks(
+        session,
+        matter_code=facts.matter_code,
+        demand_unit_code=facts.demand_unit_code,
+        since=now - policy.window,
+    )
+    scored = [(task, text_similarity(facts.content, task.content)) for task in candidates]
+    scored = [(task, score) for task, score in scored if score >= policy.similarity]
+    return max(scored, key=lambda item: item[1]) if scored else None
+
+
+async def _link_duplicate(
+    session: AsyncSession,
+    outbox: Outbox,
+    facts: DemandFacts,
+    task: Task,
+    score: float,
+    *,
+    now: datetime,
+) -> None:
+    link = DemandLink(
+        id=uuid.uuid4(),
+        demand_id=facts.demand_id,
+        task_id=task.id,
+        original_demand_id=task.demand_id,
+        similarity=round(score, 3),
+        state="linked",
+        facts=facts.to_json(),
+        created_at=now,
+    )
+    session.add(link)
+    repository.add_transition(
+        session,
+        TaskTransition(
+            task_id=task.id,
+            action="link-duplicate",
+            from_state=task.state,
+            to_state=task.state,
+            actor=SYSTEM_ACTOR,
+            reason=f"demand {facts.demand_id} (similarity {score:.2f})",
+            at=now,
+        ),
+    )
+    await outbox.put(
+        session,
+        DemandStatusChanged(
+            demand_id=facts.demand_id,
+            occurred_at=now,
+            status=DemandStatus.assigned,
+            department_id=task.department_id,
+            department_name=task.department_name,
+            note="您反映的问题已有同类诉求正在办理，已合并办理并同步告知您进展。",
+        ),
+    )
+    log.info("duplicate demand linked", task_id=str(task.id), similarity=round(score, 3))
+
+
+async def _status_for_linked(
+    session: AsyncSession,
+    outbox: Outbox,
+    task: Task,
+    status: DemandStatus,
+    *,
+    now: datetime,
+    note: str | None,
+) -> None:
+    """The citizens whose demands were merged into this task follow it too."""
+    for link in await repository.links_of_task(session, task.id):
+        await outbox.put(
+            session,
+            DemandStatusChanged(
+                demand_id=link.demand_id,
+                occurred_at=now,
+                status=status,
+                department_id=task.department_id,
+                department_name=task.department_name,
+                note=note,
+            ),
+        )
+
+
+async def undo_duplicate(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    link_id: uuid.UUID,
+    *,
+    coordinator_unit: str,
+    actor: str,
+    now: datetime,
+) -> Task | None:
+    """The coordinator separates a demand that was not a duplicate; it is dispatched on its own."""
+    link = await repository.lock_link(session, link_id)
+    if link is None:
+        raise TaskNotFound(str(link_id))
+    task = await repository.lock_task(session, link.task_id)
+    assert task is not None  # a foreign key
+    if not within_jurisdiction(coordinator_unit, task.unit_code):
+        raise OutsideJurisdiction(f"the linked task belongs to unit {task.unit_code}")
+    if link.state != "linked":
+        raise InvalidRuling("the link was already undone")
+    link.state = "undone"
+    link.undone_by = actor
+    link.undone_at = now
+    repository.add_transition(
+        session,
+        TaskTransition(
+            task_id=task.id,
+            action="unlink-duplicate",
+            from_state=task.state,
+            to_state=task.state,
+            actor=actor,
+            reason=f"demand {link.demand_id}",
+            at=now,
+        ),
+    )
+    return await _dispatch_facts(session, outbox, lists, DemandFacts.of_json(link.facts), now=now)
 
 
 def _transition(
@@ -363,9 +530,9 @@ async def sign_task(
     _transition(session, task, TaskAction.sign, actor=actor, reason=None, now=now)
     await outbox.put(session, TaskSigned(**_task_event_fields(task, now), actor=actor))
     if task.role == TaskRole.lead.value:
-        await outbox.put(
-            session, _task_status(task, DemandStatus.signed, now=now, note="承办部门已签收。")
-        )
+        note = "承办部门已签收。"
+        await outbox.put(session, _task_status(task, DemandStatus.signed, now=now, note=note))
+        await _status_for_linked(session, outbox, task, DemandStatus.signed, now=now, note=note)
     return task
 
 
@@ -411,6 +578,9 @@ async def reply_task(
     if task.role == TaskRole.lead.value:
         await outbox.put(
             session, _task_status(task, DemandStatus.replied, now=now, note=reply_text)
+        )
+        await _status_for_linked(
+            session, outbox, task, DemandStatus.replied, now=now, note=reply_text
         )
     return task
 
@@ -675,6 +845,19 @@ async def close_after_evaluation(
     session: AsyncSession, outbox: Outbox, event: DemandEvaluated, *, now: datetime
 ) -> None:
     tasks = await repository.lock_tasks_of_demand(session, event.demand_id)
+    if not tasks and await repository.link_of_demand(session, event.demand_id) is not None:
+        # A merged demand: its citizen's evaluation closes their demand; the task is the
+        # original's and closes with the original's evaluation.
+        await outbox.put(
+            session,
+            DemandStatusChanged(
+                demand_id=event.demand_id,
+                occurred_at=now,
+                status=DemandStatus.closed,
+                note="感谢您的评价，诉求已办结归档。",
+            ),
+        )
+        return
     replied = [t for t in tasks if t.state == TaskState.replied.value]
     if not any(t.role == TaskRole.lead.value for t in replied):
         log.warning("evaluation for a demand with no replied lead task ignored")

@@ -22,6 +22,15 @@ class RoutingSettings(ServiceSettings):
         default=2, ge=1, description="returns of a demand before it becomes a dispute"
     )
 
+    duplicate_window_hours: float = Field(
+        default=72,
+        ge=0,
+        description="a similar demand within this time joins the open task (0: off)",
+    )
+    duplicate_similarity: float = Field(
+        default=0.6, gt=0, le=1, description="character-bigram similarity that makes a duplicate"
+    )
+
     @field_validator("return_window")
     @classmethod
     def _parses(cls, value: str) -> str:

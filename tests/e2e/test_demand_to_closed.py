@@ -34,7 +34,10 @@ DEMAND = {
 
 @pytest.fixture(scope="module")
 def system(infra, tmp_path_factory):
-    processes = ServiceProcesses(infra.env(), log_dir=tmp_path_factory.mktemp("logs"))
+    # These tests file the same complaint many times on purpose; merging duplicates (tested in
+    # tests/integration/test_duplicates.py) would join them to one task, so it is off here.
+    env = {**infra.env(), "LIANDONG_ROUTING_DUPLICATE_WINDOW_HOURS": "0"}
+    processes = ServiceProcesses(env, log_dir=tmp_path_factory.mktemp("logs"))
     for name in SERVICES:
         processes.start(name, port=free_port())
     processes.wait_ready(timeout_s=90)

@@ -1,0 +1,110 @@
+"""Duplicates: a similar demand on the same matter in the same community joins the open task;
+its citizen follows that task; a coordinator can separate it again."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from services.routing import service
+from services.routing.models import DemandLink, Task, tables
+from services.runtime.db import create_session_factory
+from services.runtime.outbox import Outbox
+from tests.integration.test_returns_and_disputes import LEAD, LISTS, T0, _classified
+
+POLICY = service.DuplicatePolicy(window=timedelta(hours=72), similarity=0.6)
+
+
+@pytest.fixture
+def sessions(engine):
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+def outbox():
+    return Outbox(tables.outbox, source="/test")
+
+
+def _demand(content, unit="330502001016"):
+    return _classified(uuid.uuid4()).model_copy(update={"content": content, "unit_code": unit})
+
+
+async def _dispatch(sessions, outbox, event, at):
+    async with sessions() as session, session.begin():
+        return await service.dispatch_demand(
+            session, outbox, LISTS, event, now=at, duplicates=POLICY
+        )
+
+
+async def _statuses(sessions, demand_id):
+    async with sessions() as session:
+        rows = await session.execute(
+            select(tables.outbox.c.value).where(
+                tables.outbox.c.key == str(demand_id), tables.outbox.c.topic == "demand.status"
+            )
+        )
+        return [bytes(r[0]).decode() for r in rows]
+
+
+def test_similarity_of_chinese_texts():
+    assert (
+        service.text_similarity("月河小区楼下烧烤店夜间噪音扰民", "月河小区楼下烧烤店夜里噪音扰民")
+        > 0.6
+    )
+    assert service.text_similarity("楼下烧烤店夜间噪音扰民", "小区门口垃圾桶满了") < 0.2
+    assert service.text_similarity("", "噪音") == 0.0
+
+
+async def test_a_similar_demand_joins_the_open_task_and_follows_it(sessions, outbox):
+    tag = uuid.uuid4().hex[:6]
+    original = await _dispatch(
+        sessions, outbox, _demand(f"编号{tag}月河小区楼下烧烤店夜间噪音扰民"), T0
+    )
+    second = _demand(f"编号{tag}月河小区楼下烧烤店夜里噪音扰民")
+    joined = await _dispatch(sessions, outbox, second, T0 + timedelta(hours=5))
+    assert joined.id == original.id
+    async with sessions() as session:
+        assert await session.scalar(select(Task).where(Task.demand_id == second.demand_id)) is None
+        link = await session.scalar(
+            select(DemandLink).where(DemandLink.demand_id == second.demand_id)
+        )
+    assert link.task_id == original.id
+    assert any(
+        '"assigned"' in s and "合并办理" in s for s in await _statuses(sessions, second.demand_id)
+    )
+
+    async with sessions() as session, session.begin():
+        await service.sign_task(
+            session,
+            outbox,
+            original.id,
+            department_id=LEAD,
+            actor="clerk",
+            now=T0 + timedelta(hours=6),
+        )
+    assert any('"signed"' in s for s in await _statuses(sessions, second.demand_id))
+
+    # Not its duplicate after all: the coordinator separates it, and it gets its own tasks.
+    async with sessions() as session, session.begin():
+        own = await service.undo_duplicate(
+            session, outbox, LISTS, link.id, coordinator_unit="330502000000", actor="coordinator:wuxing",
+            now=T0 + timedelta(hours=7),
+        )  # fmt: skip
+    assert own is not None
+    assert own.demand_id == second.demand_id
+    assert own.id != original.id
+
+
+async def test_other_texts_other_communities_and_old_tasks_are_not_duplicates(sessions, outbox):
+    tag = uuid.uuid4().hex[:6]
+    text = f"编号{tag}朝阳街道车站社区楼下烧烤店夜间噪音扰民"
+    original = await _dispatch(sessions, outbox, _demand(text, unit="330502002009"), T0)
+    different = await _dispatch(
+        sessions, outbox, _demand(f"编号{tag}车站社区广场舞音响太吵", unit="330502002009"), T0
+    )
+    elsewhere = await _dispatch(sessions, outbox, _demand(text, unit="330502002020"), T0)
+    later = await _dispatch(
+        sessions, outbox, _demand(text, unit="330502002009"), T0 + timedelta(hours=73)
+    )
+    assert original.id not in {different.id, elsewhere.id, later.id}
