@@ -967,6 +967,11 @@ async def decide_extension(
         )
     task = await repository.lock_task(session, extension.task_id)
     assert task is not None  # a foreign key
+    if approve and task.state not in (TaskState.signed.value, TaskState.contacted.value):
+        # The task moved on (replied, returned, reassigned) while the request waited.
+        raise ExtensionRefused(
+            f"the task is now {task.state}: there is no reply deadline to extend"
+        )
     extension.state = "approved" if approve else "refused"
     extension.decided_by = actor
     extension.decided_at = now

@@ -94,3 +94,15 @@ async def test_no_extension_after_the_reply_deadline_or_for_an_unsigned_task(ses
         )
     with pytest.raises(service.ExtensionRefused, match="state assigned"):
         await _ask(sessions, outbox, unsigned, at=T0 + timedelta(hours=1))
+
+
+async def test_no_approval_once_the_task_has_moved_on(sessions, outbox):
+    lead = await _signed_lead(sessions, outbox)
+    extension = await _ask(sessions, outbox, lead, at=T0 + timedelta(hours=1))
+    async with sessions() as session, session.begin():
+        await service.reassign_task(
+            session, outbox, LISTS, lead.id, coordinator_unit="330500000000", actor="c",
+            department_id="330502000000.market_regulation", reason="改派", now=T0 + timedelta(hours=1, minutes=30),
+        )  # fmt: skip
+    with pytest.raises(service.ExtensionRefused, match="now superseded"):
+        await _decide(sessions, outbox, extension, approve=True)
