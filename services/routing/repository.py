@@ -25,9 +25,9 @@ def jurisdiction_prefix(unit_code: str) -> str:
 
 
 async def add_task(session: AsyncSession, task: Task, transition: TaskTransition) -> None:
-    session.add(task)
-    await session.flush()
-    session.add(transition)
+    # No flush here: the unit of work inserts tasks before their transitions (foreign key
+    # order) and batches the rows of a transaction into few statements.
+    session.add_all([task, transition])
 
 
 async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:

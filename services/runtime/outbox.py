@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import registry
 
 from contracts.envelope import encode
 from contracts.events import Event
@@ -60,6 +61,19 @@ def outbox_table(metadata: MetaData) -> Table:
     return table
 
 
+_ROW_CLASSES: dict[Table, type] = {}
+
+
+def _row_class(table: Table) -> type:
+    """An ORM class for the outbox table, so rows join the session's unit of work: they are
+    inserted with the other changes at flush, many in one statement, in the order added."""
+    if table not in _ROW_CLASSES:
+        row_class = type(f"OutboxRow_{table.schema}", (), {})
+        registry().map_imperatively(row_class, table)
+        _ROW_CLASSES[table] = row_class
+    return _ROW_CLASSES[table]
+
+
 class Outbox:
     """Writes events into the service's outbox table inside the caller's transaction."""
 
@@ -67,20 +81,19 @@ class Outbox:
         self.table = table
         self.source = source
         self.pending = asyncio.Event()
+        self._row = _row_class(table)
 
     async def put(self, session: AsyncSession, event: Event) -> uuid.UUID:
         event_id = uuid.uuid4()
         message = encode(event, source=self.source, event_id=str(event_id))
-        await session.execute(
-            self.table.insert().values(
-                event_id=event_id,
-                event_type=event.TYPE,
-                topic=message.topic,
-                key=message.key.decode(),
-                headers=[[name, value.decode()] for name, value in message.headers],
-                value=message.value,
-            )
-        )
+        row = self._row()
+        row.event_id = event_id
+        row.event_type = event.TYPE
+        row.topic = message.topic
+        row.key = message.key.decode()
+        row.headers = [[name, value.decode()] for name, value in message.headers]
+        row.value = message.value
+        session.add(row)
         return event_id
 
     def notify(self) -> None:
