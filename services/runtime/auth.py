@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
+import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -57,16 +57,18 @@ def issue_token(
     unit_code: str | None = None,
     ttl: timedelta = timedelta(hours=12),
 ) -> str:
+    """A JWT signed with the shared secret (HS256): for `make run`, tests and small sites.
+    A city's identity provider signs its own with a private key instead (see verify_token)."""
     claims = Principal(
         sub=sub,
         role=role,
         department_id=department_id,
         unit_code=unit_code,
         exp=int((now + ttl).timestamp()),
+    ).model_dump(exclude_none=True)
+    return jwt.encode(
+        {**claims, "iat": int(now.timestamp()), "iss": ISSUER}, secret, algorithm="HS256"
     )
-    payload = _b64(claims.model_dump_json(exclude_none=True).encode())
-    signature = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-    return f"{payload}.{_b64(signature)}"
 
 
 def tracking_token(secret: str, demand_id: str) -> str:
@@ -84,20 +86,54 @@ class InvalidToken(Exception):
     pass
 
 
-def verify_token(secret: str, token: str, *, now: datetime) -> Principal:
+def verify_token(
+    token: str,
+    *,
+    secret: str,
+    now: datetime,
+    public_key: str | None = None,
+    issuer: str | None = None,
+) -> Principal:
+    """Verify a bearer JWT: HS256 with the shared secret, or, when the city's identity provider
+    is configured, RS256/ES256/EdDSA with its public key (never the key as an HMAC secret).
+    Expiry is checked against the injected clock."""
     try:
-        payload, signature = token.split(".")
-        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(signature)):
-            raise InvalidToken("bad signature")
-        principal = Principal.model_validate(json.loads(_unb64(payload)))
-    except (ValueError, ValidationError) as exc:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+        if algorithm == "HS256":
+            key: Any = secret
+        elif public_key is not None and algorithm in _ASYMMETRIC:
+            key = public_key
+        else:
+            raise InvalidToken(f"tokens signed with {algorithm} are not accepted")
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            issuer=issuer if algorithm != "HS256" else None,
+            # Time claims are checked below against the injected clock, not the system's.
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "require": ["exp", "sub"],
+            },
+        )
+        if claims.get("nbf", 0) > now.timestamp():
+            raise InvalidToken("token not yet valid")
+        principal = Principal.model_validate(
+            {k: v for k, v in claims.items() if k in Principal.model_fields}
+        )
+    except jwt.InvalidSignatureError as exc:
+        raise InvalidToken("bad signature") from exc
+    except (jwt.PyJWTError, ValueError, ValidationError) as exc:
         raise InvalidToken("malformed token") from exc
     if principal.exp < now.timestamp():
         raise InvalidToken("token expired")
     return principal
 
 
+_ASYMMETRIC = frozenset({"RS256", "ES256", "EdDSA"})
+ISSUER = "liandong"
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -110,11 +146,14 @@ async def current_principal(
             401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
     runtime = request.app.state.runtime
+    settings = runtime.settings
     try:
         return verify_token(
-            runtime.settings.auth_secret.get_secret_value(),
             credentials.credentials,
+            secret=settings.auth_secret.get_secret_value(),
             now=runtime.clock.now(),
+            public_key=settings.jwt_public_key,
+            issuer=settings.jwt_issuer,
         )
     except InvalidToken as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc

@@ -28,8 +28,16 @@ class ServiceSettings(BaseSettings):
     )
     auth_secret: SecretStr = Field(
         validation_alias="LIANDONG_AUTH_SECRET",
-        min_length=16,
-        description="HMAC key for staff bearer tokens",
+        min_length=32,
+        description="HMAC key (HS256, at least 32 characters) of bearer and tracking tokens",
+    )
+    jwt_public_key: str | None = Field(
+        default=None,
+        validation_alias="LIANDONG_JWT_PUBLIC_KEY",
+        description="PEM public key of the city's identity provider (RS256/ES256/EdDSA tokens)",
+    )
+    jwt_issuer: str | None = Field(
+        default=None, validation_alias="LIANDONG_JWT_ISSUER", description="required `iss` of those"
     )
     log_level: str = Field(default="INFO", validation_alias="LIANDONG_LOG_LEVEL")
 

@@ -29,7 +29,7 @@ from services.runtime.embedded import free_port
 from services.runtime.launcher import ServiceProcesses, prepare, start_infrastructure
 from services.runtime.migrations import SERVICES
 
-BENCH_SECRET = "bench-secret-" + "x" * 16
+BENCH_SECRET = "bench-secret-" + "x" * 24
 UNITS = [
     "330502001005",
     "330502001016",

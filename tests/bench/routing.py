@@ -106,7 +106,7 @@ def main() -> None:
             env = {
                 **os.environ,
                 **infra.env(),
-                "LIANDONG_AUTH_SECRET": "bench-secret-" + "x" * 16,
+                "LIANDONG_AUTH_SECRET": "bench-secret-" + "x" * 24,
                 "LIANDONG_LOG_LEVEL": "WARNING",
             }
             processes = ServiceProcesses(env, log_dir=Path(state) / "logs")
