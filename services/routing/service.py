@@ -377,17 +377,13 @@ async def _link_duplicate(
         created_at=now,
     )
     session.add(link)
-    repository.add_transition(
+    _note(
         session,
-        TaskTransition(
-            task_id=task.id,
-            action="link-duplicate",
-            from_state=task.state,
-            to_state=task.state,
-            actor=SYSTEM_ACTOR,
-            reason=f"demand {facts.demand_id} (similarity {score:.2f})",
-            at=now,
-        ),
+        task,
+        "link-duplicate",
+        actor=SYSTEM_ACTOR,
+        reason=f"demand {facts.demand_id} (similarity {score:.2f})",
+        now=now,
     )
     await outbox.put(
         session,
@@ -450,19 +446,28 @@ async def undo_duplicate(
     link.state = "undone"
     link.undone_by = actor
     link.undone_at = now
+    _note(
+        session, task, "unlink-duplicate", actor=actor, reason=f"demand {link.demand_id}", now=now
+    )
+    return await _dispatch_facts(session, outbox, lists, DemandFacts.of_json(link.facts), now=now)
+
+
+def _note(
+    session: AsyncSession, task: Task, action: str, *, actor: str, reason: str | None, now: datetime
+) -> None:
+    """An audit row for an action that leaves the task's state as it is (a summons, a merge)."""
     repository.add_transition(
         session,
         TaskTransition(
             task_id=task.id,
-            action="unlink-duplicate",
+            action=action,
             from_state=task.state,
             to_state=task.state,
             actor=actor,
-            reason=f"demand {link.demand_id}",
+            reason=reason,
             at=now,
         ),
     )
-    return await _dispatch_facts(session, outbox, lists, DemandFacts.of_json(link.facts), now=now)
 
 
 def _transition(
@@ -652,13 +657,11 @@ async def return_task(
             if candidate is None
             else f"returned {len(returned)} times"
         )
-        chain = chain_of(task.unit_code)
-        coordinator_unit = chain[1] if len(chain) > 1 else chain[0]
         await _open_dispute(
             session,
             outbox,
             facts,
-            coordinator_unit=coordinator_unit,
+            coordinator_unit=_coordinator_unit_of(task),
             returned_by=returned_by,
             reason=why,
             now=now,
@@ -916,18 +919,7 @@ async def request_extension(
         requested_at=now,
     )
     session.add(extension)
-    repository.add_transition(
-        session,
-        TaskTransition(
-            task_id=task.id,
-            action="request-extension",
-            from_state=task.state,
-            to_state=task.state,
-            actor=actor,
-            reason=f"{requested}: {reason}",
-            at=now,
-        ),
-    )
+    _note(session, task, "request-extension", actor=actor, reason=f"{requested}: {reason}", now=now)
     await outbox.put(
         session,
         TaskExtensionRequested(
@@ -982,18 +974,7 @@ async def decide_extension(
         ).at
         task.version += 1
         task.updated_at = now
-    repository.add_transition(
-        session,
-        TaskTransition(
-            task_id=task.id,
-            action="extension-" + extension.state,
-            from_state=task.state,
-            to_state=task.state,
-            actor=actor,
-            reason=note,
-            at=now,
-        ),
-    )
+    _note(session, task, "extension-" + extension.state, actor=actor, reason=note, now=now)
     await outbox.put(
         session,
         TaskExtensionDecided(
@@ -1147,17 +1128,13 @@ async def summon(
                 note=note,
             ),
         )
-    repository.add_transition(
+    _note(
         session,
-        TaskTransition(
-            task_id=lead.id,
-            action="summon",
-            from_state=lead.state,
-            to_state=lead.state,
-            actor=actor,
-            reason=f"{','.join(department_ids)} by {arrive_by.isoformat()}: {note}",
-            at=now,
-        ),
+        lead,
+        "summon",
+        actor=actor,
+        reason=f"{','.join(department_ids)} by {arrive_by.isoformat()}: {note}",
+        now=now,
     )
     return created
 
