@@ -38,12 +38,14 @@ def system(infra, tmp_path_factory):
     # tests/integration/test_duplicates.py) would join them to one task, so it is off here.
     env = {**infra.env(), "LIANDONG_ROUTING_DUPLICATE_WINDOW_HOURS": "0"}
     processes = ServiceProcesses(env, log_dir=tmp_path_factory.mktemp("logs"))
-    for name in SERVICES:
-        processes.start(name, port=free_port())
-    processes.wait_ready(timeout_s=90)
-    urls = {name: p.url for name, p in processes.running.items()}
-    yield urls, processes.log_dir
-    processes.stop()
+    try:  # a service that fails to start must not leave the others running
+        for name in SERVICES:
+            processes.start(name, port=free_port())
+        processes.wait_ready(timeout_s=90)
+        urls = {name: p.url for name, p in processes.running.items()}
+        yield urls, processes.log_dir
+    finally:
+        processes.stop()
 
 
 def _token(department_id):
