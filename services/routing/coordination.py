@@ -56,6 +56,30 @@ def _view(dispute: Dispute) -> DisputeView:
     )
 
 
+_NOT_FOUND = {
+    service.TaskNotFound: "no such task",
+    service.DisputeNotFound: "no such dispute",
+    service.ExtensionNotFound: "no such extension request",
+}
+
+
+async def _coordinate(runtime: RuntimeDep, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One coordinator action in one transaction, domain refusals mapped to HTTP."""
+    try:
+        async with runtime.sessions() as session, session.begin():
+            result = await action(session)
+    except (service.TaskNotFound, service.DisputeNotFound, service.ExtensionNotFound) as exc:
+        raise HTTPException(404, _NOT_FOUND[type(exc)]) from exc
+    except service.OutsideJurisdiction as exc:
+        raise HTTPException(403, f"outside your jurisdiction: {exc}") from exc
+    except (service.NotALiveLeadTask, service.AlreadyRuled, service.ExtensionRefused) as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except service.InvalidRuling as exc:
+        raise Unprocessable("body", str(exc)) from exc
+    runtime.outbox.notify()
+    return result
+
+
 @router.get(
     "/v1/disputes",
     response_model=list[DisputeView],
@@ -85,28 +109,20 @@ async def rule(
     dispute_id: uuid.UUID, body: RulingIn, runtime: RuntimeDep, coordinator: Coordinator
 ) -> TaskView:
     assert coordinator.unit_code is not None
-    try:
-        async with runtime.sessions() as session, session.begin():
-            lead = await service.rule_dispute(
-                session,
-                runtime.outbox,
-                runtime.lists,
-                dispute_id,
-                coordinator_unit=coordinator.unit_code,
-                actor=coordinator.sub,
-                lead_department_id=body.lead_department_id,
-                co_handler_department_ids=body.co_handler_department_ids,
-                now=runtime.clock.now(),
-            )
-    except service.DisputeNotFound as exc:
-        raise HTTPException(404, "no such dispute") from exc
-    except service.OutsideJurisdiction as exc:
-        raise HTTPException(403, f"outside your jurisdiction: {exc}") from exc
-    except service.AlreadyRuled as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except service.InvalidRuling as exc:
-        raise Unprocessable("body", str(exc)) from exc
-    runtime.outbox.notify()
+    lead = await _coordinate(
+        runtime,
+        partial(
+            service.rule_dispute,
+            outbox=runtime.outbox,
+            lists=runtime.lists,
+            dispute_id=dispute_id,
+            coordinator_unit=coordinator.unit_code,
+            actor=coordinator.sub,
+            lead_department_id=body.lead_department_id,
+            co_handler_department_ids=body.co_handler_department_ids,
+            now=runtime.clock.now(),
+        ),
+    )
     return TaskView.of(lead, runtime.lists.data_list, as_role="coordinator")
 
 
@@ -142,26 +158,20 @@ async def decide(
     extension_id: uuid.UUID, body: DecisionIn, runtime: RuntimeDep, coordinator: Coordinator
 ) -> ExtensionView:
     assert coordinator.unit_code is not None
-    try:
-        async with runtime.sessions() as session, session.begin():
-            extension = await service.decide_extension(
-                session,
-                runtime.outbox,
-                runtime.lists,
-                extension_id,
-                coordinator_unit=coordinator.unit_code,
-                actor=coordinator.sub,
-                approve=body.approve,
-                note=body.note,
-                now=runtime.clock.now(),
-            )
-    except service.ExtensionNotFound as exc:
-        raise HTTPException(404, "no such extension request") from exc
-    except service.OutsideJurisdiction as exc:
-        raise HTTPException(403, f"outside your jurisdiction: {exc}") from exc
-    except service.ExtensionRefused as exc:
-        raise HTTPException(409, str(exc)) from exc
-    runtime.outbox.notify()
+    extension = await _coordinate(
+        runtime,
+        partial(
+            service.decide_extension,
+            outbox=runtime.outbox,
+            lists=runtime.lists,
+            extension_id=extension_id,
+            coordinator_unit=coordinator.unit_code,
+            actor=coordinator.sub,
+            approve=body.approve,
+            note=body.note,
+            now=runtime.clock.now(),
+        ),
+    )
     return _extension_view(extension)
 
 
@@ -211,23 +221,6 @@ _COORDINATOR_ERRORS: dict[int | str, dict[str, str]] = {
     409: {"description": "not a live lead task"},
     422: {"description": "unknown department, or one already on the demand"},
 }
-
-
-async def _coordinate(runtime: RuntimeDep, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """One coordinator action in one transaction, domain refusals mapped to HTTP."""
-    try:
-        async with runtime.sessions() as session, session.begin():
-            result = await action(session)
-    except service.TaskNotFound as exc:
-        raise HTTPException(404, "no such task") from exc
-    except service.OutsideJurisdiction as exc:
-        raise HTTPException(403, f"outside your jurisdiction: {exc}") from exc
-    except service.NotALiveLeadTask as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except service.InvalidRuling as exc:
-        raise Unprocessable("body", str(exc)) from exc
-    runtime.outbox.notify()
-    return result
 
 
 @router.post(

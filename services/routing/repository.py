@@ -53,10 +53,6 @@ async def lock_tasks_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> l
     return list((await session.scalars(query)).all())
 
 
-async def tasks_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> list[Task]:
-    return list((await session.scalars(select(Task).where(Task.demand_id == demand_id))).all())
-
-
 def add_transition(session: AsyncSession, transition: TaskTransition) -> None:
     session.add(transition)
 

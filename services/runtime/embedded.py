@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import shutil
 import socket
 import subprocess
 import time
@@ -184,7 +183,3 @@ class EmbeddedKafka:
             self._process.kill()
             self._process.wait()
         self._process = None
-
-
-def remove_data(data_dir: Path) -> None:
-    shutil.rmtree(data_dir, ignore_errors=True)
