@@ -96,7 +96,7 @@ _SENDERS: dict[str, list[str]] = {
     topics.DEMAND_EVALUATED: ["feedback"],
     topics.CITIZEN_NOTIFICATIONS: ["feedback"],
     "tasks": ["routing"],
-    "escalations": ["routing"],  # disputes now; the deadline sweeper (issue 6) is routing's too
+    "escalations": ["routing"],  # disputes and the deadline sweeper (routing, `liandong escalator`)
 }
 _RECEIVERS: dict[str, list[str]] = {
     topics.DEMAND_RECEIVED: ["classification"],

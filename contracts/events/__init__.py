@@ -13,16 +13,23 @@ from contracts.events.demand import (
     Location,
     Urgency,
 )
-from contracts.events.escalation import DisputeOpened, DisputeRuled
+from contracts.events.escalation import (
+    DisputeOpened,
+    DisputeRuled,
+    TaskEscalated,
+    TaskEscalationResolved,
+)
 from contracts.events.feedback import DemandEvaluated, Satisfaction
 from contracts.events.task import (
     DepartmentSummoned,
     ReplyResult,
     ReturnReason,
+    Stage,
     TaskAssigned,
     TaskContacted,
     TaskExtensionDecided,
     TaskExtensionRequested,
+    TaskReminded,
     TaskReplied,
     TaskReturned,
     TaskRole,
@@ -44,9 +51,12 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     TaskExtensionDecided,
     TaskWithdrawn,
     DepartmentSummoned,
+    TaskReminded,
     DemandEvaluated,
     DisputeOpened,
     DisputeRuled,
+    TaskEscalated,
+    TaskEscalationResolved,
 )
 EVENT_TYPES: dict[str, type[Event]] = {model.TYPE: model for model in EVENT_MODELS}
 
@@ -70,10 +80,14 @@ __all__ = [
     "ReplyResult",
     "ReturnReason",
     "Satisfaction",
+    "Stage",
     "TaskAssigned",
     "TaskContacted",
+    "TaskEscalated",
+    "TaskEscalationResolved",
     "TaskExtensionDecided",
     "TaskExtensionRequested",
+    "TaskReminded",
     "TaskReplied",
     "TaskReturned",
     "TaskRole",

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from contracts import topics
 from contracts.events.base import Event
+from contracts.events.task import Stage
 from contracts.jurisdiction import UnitCode
 
 
@@ -49,3 +50,55 @@ class DisputeRuled(DisputeEvent):
     lead_department_id: str
     co_handler_department_ids: list[str]
     ruled_by: str
+
+
+class TaskEscalationEvent(Event):
+    """An escalated task, on the escalation topic of the coordinator holding it; keyed by task,
+    so a watcher sees one task's climb in order."""
+
+    escalation_id: UUID
+    task_id: UUID
+    department_id: str = Field(description="the department that holds the task")
+    unit_code: UnitCode = Field(description="the unit of that department")
+    coordinator_unit_code: UnitCode = Field(description="the coordinator now holding the task")
+
+    def topic(self) -> str:
+        return topics.escalations_topic(self.coordinator_unit_code)
+
+    def key(self) -> str:
+        return str(self.task_id)
+
+    def subject(self) -> str:
+        return f"task/{self.task_id}"
+
+    def target_unit_code(self) -> str | None:
+        return self.coordinator_unit_code
+
+    def target_department_id(self) -> str | None:
+        return self.department_id
+
+
+class TaskEscalated(TaskEscalationEvent):
+    """A clock ran out (超时): the task goes up to the next coordinator of its chain, which must
+    act (reassign, summon, extend, arbitrate) by `act_by`; at the city it is supervised (督办)
+    and stays there until acted on."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.escalated.v1"
+
+    stage: Stage = Field(description="the clock that ran out")
+    due_at: AwareDatetime = Field(description="when that clock ran out")
+    level: int = Field(ge=1, description="steps above the department's unit (1: its parent)")
+    supervised: bool = Field(description="督办: at the city, no higher level to climb to")
+    act_by: AwareDatetime | None = Field(description="the coordinator's deadline; none at the city")
+    matter_code: str
+    reason: str
+
+
+class TaskEscalationResolved(TaskEscalationEvent):
+    """Someone acted: the department completed the late stage, a coordinator acted on the task,
+    or the task left its department. The coordinator's clock stops."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.escalation-resolved.v1"
+
+    resolved_by: str
+    reason: str

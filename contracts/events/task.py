@@ -150,3 +150,23 @@ class DepartmentSummoned(TaskEvent):
     actor: str
     arrive_by: AwareDatetime
     note: str
+
+
+class Stage(StrEnum):
+    """A clock of the task: the department's three stages, a summons' arrival, and the
+    coordinator's time to act once the task has been escalated to it."""
+
+    sign = "sign"  # 签收
+    first_contact = "first_contact"  # 先行联系
+    reply = "reply"  # 办结
+    arrival = "arrival"  # 报到 of a summoned department
+    coordinator = "coordinator"  # the coordinator holding an escalated task
+
+
+class TaskReminded(TaskEvent):
+    """催办: a configured share of a stage's window has passed; the deadline is near."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.reminded.v1"
+
+    stage: Stage
+    due_at: AwareDatetime

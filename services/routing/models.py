@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -14,11 +15,13 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
+    UniqueConstraint,
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.runtime.service import ServiceTables
@@ -75,6 +78,18 @@ class Task(Base):
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The coordinators above the department's unit, nearest first, ending at the city: copied
+    # at creation, so a later change of the lists cannot strand an escalation.
+    chain: Mapped[list[str]] = mapped_column(ARRAY(String(12)))
+    # Clocks that already fired, e.g. "remind:sign", "breach:reply": never fired twice.
+    fired: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    # Escalation: which coordinator of `chain` holds the task (1 = chain[0]), for which late
+    # stage, until when it must act; supervised (督办) once it reached the city.
+    escalation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    escalation_level: Mapped[int | None] = mapped_column(Integer)
+    escalation_stage: Mapped[str | None] = mapped_column(String(16))
+    escalation_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TaskTransition(Base):
@@ -144,6 +159,7 @@ class Summons(Base):
     summoned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     arrive_by: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    missed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DemandLink(Base):
@@ -163,4 +179,47 @@ class DemandLink(Base):
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Deadline(Base):
+    """A timer of a task: when it falls due the sweeper reminds or escalates. `fence` is the
+    task's version when the timer was set: a timer whose task has moved on does nothing."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (UniqueConstraint("task_id", "stage", "action", "ref"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))  # remind | escalate
+    ref: Mapped[str] = mapped_column(String(36), default="")  # the summons of an arrival timer
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    fence: Mapped[int] = mapped_column(Integer)
+
+
+class Escalation(Base):
+    """One step of a task's climb up its chain; the history behind GET /v1/escalations."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    department_id: Mapped[str] = mapped_column(String(100))
+    unit_code: Mapped[str] = mapped_column(String(12))
+    coordinator_unit_code: Mapped[str] = mapped_column(String(12), index=True)
+    matter_code: Mapped[str] = mapped_column(String(40))
+    stage: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    supervised: Mapped[bool] = mapped_column(Boolean)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    act_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # open | climbed | resolved
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+
+
+deadlines = cast(Table, Deadline.__table__)
+escalations = cast(Table, Escalation.__table__)
 tables = ServiceTables(metadata)

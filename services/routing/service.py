@@ -23,6 +23,7 @@ from contracts.events import (
     DisputeRuled,
     ReplyResult,
     ReturnReason,
+    Stage,
     TaskAssigned,
     TaskContacted,
     TaskExtensionDecided,
@@ -37,7 +38,7 @@ from contracts.events import (
 from contracts.jurisdiction import chain_of, level_of
 from contracts.lists import Department, Lists, NoOwner
 from contracts.lists.calendar import TimeLimit
-from services.routing import repository
+from services.routing import repository, timers
 from services.routing.dispatch import deadlines
 from services.routing.models import (
     DemandLink,
@@ -214,6 +215,9 @@ async def _create_task(
         final=final,
         created_at=now,
         updated_at=now,
+        chain=coordinator_chain(department.unit_code),
+        fired=[],
+        supervised=False,
     )
     transition = TaskTransition(
         task_id=task.id,
@@ -879,10 +883,16 @@ async def close_after_evaluation(
     )
 
 
+def coordinator_chain(unit_code: str) -> list[str]:
+    """The coordinators above a department's unit, nearest first, up to the city; a city
+    department's coordinator is the city's own."""
+    chain = chain_of(unit_code)
+    return chain[1:] or chain
+
+
 def _coordinator_unit_of(task: Task) -> str:
     """The coordinator above a task: the parent of the department's unit (the city's own)."""
-    chain = chain_of(task.unit_code)
-    return chain[1] if len(chain) > 1 else chain[0]
+    return task.chain[0] if task.chain else coordinator_chain(task.unit_code)[0]
 
 
 async def request_extension(
@@ -972,8 +982,10 @@ async def decide_extension(
         task.reply_due_at = lists.calendar.add(
             task.reply_due_at, TimeLimit.parse(extension.requested)
         ).at
-        task.version += 1
         task.updated_at = now
+        timers.restart_stage(task, Stage.reply)
+        reason = f"extension of {extension.requested} approved"
+        timers.coordinator_acted(session, task, by=actor, reason=reason)
     _note(session, task, "extension-" + extension.state, actor=actor, reason=note, now=now)
     await outbox.put(
         session,
@@ -1039,6 +1051,7 @@ async def reassign_task(
     department = _department(lists, department_id, coordinator_unit=coordinator_unit)
     if department.id == task.department_id:
         raise InvalidRuling(f"{department_id} already leads this task")
+    timers.coordinator_acted(session, task, by=actor, reason=f"reassigned to {department.id}")
     await _withdraw(session, outbox, task, actor=actor, reason=f"reassigned: {reason}", now=now)
     rule = f"reassigned by {actor} from {task.department_id}: {reason}"
     facts = DemandFacts.of_task(task)
@@ -1066,6 +1079,7 @@ async def add_co_handler(
     tasks = await repository.lock_tasks_of_demand(session, lead.demand_id)
     if any(t.department_id == department.id and t.state not in withdrawn for t in tasks):
         raise InvalidRuling(f"{department_id} already has a task on this demand")
+    timers.coordinator_acted(session, lead, by=actor, reason=f"added {department.id}")
     facts = DemandFacts.of_task(lead)
     return await _create_task(
         session,
@@ -1128,6 +1142,8 @@ async def summon(
                 note=note,
             ),
         )
+    summoned = ",".join(d.id for d in departments)
+    timers.coordinator_acted(session, lead, by=actor, reason=f"summoned {summoned}")
     _note(
         session,
         lead,
@@ -1148,4 +1164,10 @@ async def report_arrival(
         raise TaskNotFound(str(summons_id))
     if summons.arrived_at is None:
         summons.arrived_at = now
+        # A change of the task: its arrival timer is re-planned away at commit.
+        task = await repository.lock_task(session, summons.task_id)
+        assert task is not None  # a foreign key
+        task.version += 1
+        task.updated_at = now
+        _note(session, task, "arrival", actor=department_id, reason=None, now=now)
     return summons

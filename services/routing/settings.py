@@ -31,7 +31,26 @@ class RoutingSettings(ServiceSettings):
         default=0.6, gt=0, le=1, description="character-bigram similarity that makes a duplicate"
     )
 
-    @field_validator("return_window")
+    remind_share: float = Field(
+        default=0.8,
+        ge=0,
+        lt=1,
+        description="share of a stage's window after which the department is reminded (0: off)",
+    )
+    coordinator_act_within: str = Field(
+        default="4 working_hours",
+        description="time an escalated task's coordinator has to act before it climbs again",
+    )
+    sweeper_enabled: bool = Field(
+        default=True, description="run the escalation sweeper in this process"
+    )
+    sweep_interval_ms: int = Field(default=500, gt=0, description="pause between idle sweeps")
+    sweep_batch_size: int = Field(default=1000, gt=0, description="timers fired per transaction")
+    audit_interval_s: float = Field(
+        default=60, gt=0, description="how often the auditor checks every open task has a timer"
+    )
+
+    @field_validator("return_window", "coordinator_act_within")
     @classmethod
     def _parses(cls, value: str) -> str:
         TimeLimit.parse(value)

@@ -119,8 +119,12 @@ async def live(runtime: RuntimeDep) -> JSONResponse:
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     checks = await runtime.readiness()
     ok = all(checks.values())
+    # Reports tell operators about the data (e.g. tasks stuck without a timer); they do not
+    # take the process out of service.
+    reports = {name: report() for name, report in runtime.reports.items()}
     return JSONResponse(
-        {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
+        {"status": "ready" if ok else "not ready", "checks": checks, "reports": reports},
+        200 if ok else 503,
     )
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import Session, registry
 
 from contracts.envelope import encode
 from contracts.events import Event
@@ -68,7 +68,12 @@ def _row_class(table: Table) -> type:
     """An ORM class for the outbox table, so rows join the session's unit of work: they are
     inserted with the other changes at flush, many in one statement, in the order added."""
     if table not in _ROW_CLASSES:
-        row_class = type(f"OutboxRow_{table.schema}", (), {})
+
+        def init(self: Any, **values: Any) -> None:
+            for name, value in values.items():
+                setattr(self, name, value)
+
+        row_class = type(f"OutboxRow_{table.schema}", (), {"__init__": init})
         registry().map_imperatively(row_class, table)
         _ROW_CLASSES[table] = row_class
     return _ROW_CLASSES[table]
@@ -84,17 +89,27 @@ class Outbox:
         self._row = _row_class(table)
 
     async def put(self, session: AsyncSession, event: Event) -> uuid.UUID:
+        return self.add(session, event)
+
+    def add(self, session: AsyncSession | Session, event: Event) -> uuid.UUID:
+        """`put` for code that runs inside the session's own hooks (no await there)."""
+        values = self.values(event)
+        session.add(self._row(**values))
+        event_id: uuid.UUID = values["event_id"]
+        return event_id
+
+    def values(self, event: Event) -> dict[str, Any]:
+        """The outbox row of an event, for bulk inserts of many events in one statement."""
         event_id = uuid.uuid4()
         message = encode(event, source=self.source, event_id=str(event_id))
-        row = self._row()
-        row.event_id = event_id
-        row.event_type = event.TYPE
-        row.topic = message.topic
-        row.key = message.key.decode()
-        row.headers = [[name, value.decode()] for name, value in message.headers]
-        row.value = message.value
-        session.add(row)
-        return event_id
+        return {
+            "event_id": event_id,
+            "event_type": event.TYPE,
+            "topic": message.topic,
+            "key": message.key.decode(),
+            "headers": [[name, value.decode()] for name, value in message.headers],
+            "value": message.value,
+        }
 
     def notify(self) -> None:
         """Wake the relay after a commit, so events leave at once instead of at the next poll."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 import structlog
@@ -55,6 +55,9 @@ class Runtime:
         self._subscriptions: list[tuple[tuple[str, ...], Mapping[type[Event], Handler]]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._loops: list[tuple[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]]] = []
+        self._checks: dict[str, Callable[[], bool]] = {}
+        self.reports: dict[str, Callable[[], dict[str, Any]]] = {}
 
     @property
     def lists(self) -> Lists:
@@ -66,6 +69,17 @@ class Runtime:
     def consume(self, topics: Iterable[str], handlers: Mapping[type[Event], Handler]) -> None:
         """Register a consumer (group `liandong-<service>`) before start."""
         self._subscriptions.append((tuple(topics), handlers))
+
+    def loop(
+        self,
+        name: str,
+        run: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+        healthy: Callable[[], bool] | None = None,
+    ) -> None:
+        """Register a background loop (before start); it runs until the stop event is set."""
+        self._loops.append((name, run))
+        if healthy is not None:
+            self._checks[name] = healthy
 
     async def start(self) -> None:
         self.producer = create_producer(self.settings)
@@ -92,6 +106,8 @@ class Runtime:
             )
             self.consumers.append(loop)
             self._tasks.append(asyncio.create_task(loop.run(self._stop), name=f"consumer-{topics}"))
+        for name, run in self._loops:
+            self._tasks.append(asyncio.create_task(run(self._stop), name=name))
         log.info("service started", port=self.settings.port)
 
     async def _start_producer(self, producer: AIOKafkaProducer) -> None:
@@ -133,4 +149,6 @@ class Runtime:
         checks["outbox_relay"] = self.relay is not None and self.relay.healthy
         for loop in self.consumers:
             checks[f"consumer:{','.join(loop.topics)}"] = loop.healthy
+        for name, healthy in self._checks.items():
+            checks[name] = healthy()
         return checks

@@ -1,0 +1,440 @@
+"""The escalation engine: a sweeper that fires due timers, and an auditor that checks none is
+missing.
+
+The sweeper claims due timers with their tasks (`FOR UPDATE SKIP LOCKED`, so several sweepers
+share the work and never fire one timer twice), checks each timer's fence against the task's
+version (a stale timer does nothing), and in one transaction per batch: reminds (催办) the
+department, or escalates the task to the next coordinator of the chain copied onto it
+(community → street → district → city; at the city it is supervised, 督办), writes the events to
+the outbox and re-plans the task's timers. Every write is one set-based statement per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.events import Event, Stage, TaskEscalated, TaskReminded
+from services.routing.models import escalations as escalations_table
+from services.routing.timers import (
+    ESCALATE,
+    REMIND,
+    ClockPolicy,
+    OpenSummons,
+    plan,
+    rearm_statements,
+    timer_rows,
+)
+from services.runtime.clock import Clock
+from services.runtime.db import SessionFactory
+from services.runtime.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+ACTOR = "system:escalator"
+
+_CLAIM = text(
+    """
+    SELECT d.id AS timer_id, d.stage, d.action, d.ref, d.due_at AS timer_due_at, d.fence,
+           t.id, t.demand_id, t.version, t.state, t.role, t.department_id, t.unit_code,
+           t.matter_code, t.chain, t.created_at, t.sign_due_at, t.first_contact_due_at,
+           t.reply_due_at, t.fired, t.escalation_id, t.escalation_level, t.escalation_stage,
+           t.escalation_due_at, t.supervised
+    FROM routing.deadlines d JOIN routing.tasks t ON t.id = d.task_id
+    WHERE d.due_at <= :now
+    ORDER BY d.due_at
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+    """
+)
+
+_DELETE_TIMERS = text("DELETE FROM routing.deadlines WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+_UPDATE_TASKS = text(
+    """
+    UPDATE routing.tasks AS t SET
+        updated_at = CASE WHEN u.version > t.version THEN :now ELSE t.updated_at END,
+        version = u.version,
+        fired = string_to_array(u.fired, '|'),
+        escalation_id = u.escalation_id,
+        escalation_level = u.escalation_level,
+        escalation_stage = u.escalation_stage,
+        escalation_due_at = u.escalation_due_at,
+        supervised = u.supervised
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:versions AS int[]), CAST(:fired AS text[]),
+        CAST(:escalation_ids AS uuid[]), CAST(:levels AS int[]), CAST(:stages AS text[]),
+        CAST(:act_by AS timestamptz[]), CAST(:supervised AS boolean[])
+    ) AS u(id, version, fired, escalation_id, escalation_level, escalation_stage,
+           escalation_due_at, supervised)
+    WHERE t.id = u.id
+    """
+)
+
+_CLIMBED = text(
+    """
+    UPDATE routing.escalations SET state = 'climbed', closed_at = :now, closed_by = :actor,
+        closed_reason = 'not acted on in time: escalated further'
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND state = 'open'
+    """
+)
+
+_MISSED = text(
+    "UPDATE routing.summons SET missed_at = :now "
+    "WHERE id = ANY(CAST(:ids AS uuid[])) AND arrived_at IS NULL"
+)
+
+_OPEN_SUMMONS = text(
+    """
+    SELECT id, task_id, arrive_by FROM routing.summons
+    WHERE task_id = ANY(CAST(:ids AS uuid[])) AND arrived_at IS NULL AND missed_at IS NULL
+    """
+)
+
+_DEADLINE_COLUMNS = {
+    Stage.sign: "sign_due_at",
+    Stage.first_contact: "first_contact_due_at",
+    Stage.reply: "reply_due_at",
+}
+
+_REASONS = {
+    Stage.sign: "not signed (签收) by its deadline",
+    Stage.first_contact: "citizen not contacted (先行联系) by the deadline",
+    Stage.reply: "not replied (办结) by its deadline",
+    Stage.arrival: "a summoned department did not report arrival (报到) in time",
+    Stage.coordinator: "the coordinator did not act in time",
+}
+
+
+@dataclass(slots=True)
+class TaskSnapshot:
+    """A claimed task as the sweeper changes it; written back in one statement per batch."""
+
+    id: uuid.UUID
+    demand_id: uuid.UUID
+    version: int
+    state: str
+    role: str
+    department_id: str
+    unit_code: str
+    matter_code: str
+    chain: list[str]
+    created_at: datetime
+    sign_due_at: datetime
+    first_contact_due_at: datetime
+    reply_due_at: datetime
+    fired: list[str]
+    escalation_id: uuid.UUID | None
+    escalation_level: int | None
+    escalation_stage: str | None
+    escalation_due_at: datetime | None
+    supervised: bool
+    claimed_version: int = 0
+    escalated: bool = False
+    changed: bool = False
+
+    @classmethod
+    def of_row(cls, row: Any) -> TaskSnapshot:
+        names = [f for f in cls.__slots__ if f not in ("claimed_version", "escalated", "changed")]
+        snapshot = cls(**{name: row[name] for name in names})
+        snapshot.fired = list(snapshot.fired)
+        snapshot.claimed_version = snapshot.version
+        return snapshot
+
+
+@dataclass(slots=True)
+class SweepResult:
+    claimed: int = 0
+    reminded: int = 0
+    escalated: int = 0
+    stale: int = 0
+    # due time of every timer that fired, and when its events were committed
+    fired_due_at: list[datetime] = field(default_factory=list)
+    committed_at: datetime | None = None
+
+
+class Sweeper:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        outbox: Outbox,
+        policy: ClockPolicy,
+        clock: Clock,
+        batch_size: int = 1000,
+        interval_s: float = 0.5,
+    ) -> None:
+        self.sessions = sessions
+        self.outbox = outbox
+        self.policy = policy
+        self.clock = clock
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self.healthy = True
+        self.totals = SweepResult()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sweep until stopped: at once again after a full batch, else after the interval."""
+        while not stop.is_set():
+            try:
+                result = await self.sweep_once()
+                self.healthy = True
+            except Exception:
+                log.exception("sweep failed, will retry")
+                self.healthy = False
+                result = SweepResult()
+            if result.claimed >= self.batch_size:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+
+    async def sweep_once(self) -> SweepResult:
+        """One batch in one transaction."""
+        now = self.clock.now()
+        result = SweepResult()
+        async with self.sessions() as session, session.begin():
+            rows = (
+                (await session.execute(_CLAIM, {"now": now, "limit": self.batch_size}))
+                .mappings()
+                .all()
+            )
+            if not rows:
+                return result
+            result.claimed = len(rows)
+            await self._fire(session, rows, now, result)
+        result.committed_at = self.clock.now()
+        self.outbox.notify()
+        self._count(result)
+        return result
+
+    async def _fire(
+        self, session: AsyncSession, rows: Any, now: datetime, result: SweepResult
+    ) -> None:
+        tasks: dict[uuid.UUID, TaskSnapshot] = {}
+        events: list[Event] = []
+        escalations: list[dict[str, Any]] = []
+        climbed: list[uuid.UUID] = []
+        missed: list[uuid.UUID] = []
+        for row in rows:  # in due order
+            task = tasks.get(row["id"])
+            if task is None:
+                task = tasks[row["id"]] = TaskSnapshot.of_row(row)
+            if row["fence"] != task.claimed_version:
+                result.stale += 1
+                continue
+            stage = Stage(row["stage"])
+            due_at: datetime = row["timer_due_at"]
+            if row["action"] == REMIND:
+                mark = f"remind:{stage.value}"
+                if mark in task.fired:
+                    continue
+                task.fired.append(mark)
+                task.changed = True
+                events.append(self._reminder(task, stage, now))
+                result.reminded += 1
+            elif row["action"] == ESCALATE:
+                if stage is Stage.arrival:
+                    missed.append(uuid.UUID(row["ref"]))
+                if task.escalation_id is not None:
+                    climbed.append(task.escalation_id)
+                event, values = self._escalate(task, stage, due_at, now)
+                events.append(event)
+                escalations.append(values)
+                result.escalated += 1
+            result.fired_due_at.append(due_at)
+
+        await session.execute(_DELETE_TIMERS, {"ids": [row["timer_id"] for row in rows]})
+        changed = [task for task in tasks.values() if task.changed]
+        if changed:
+            await session.execute(_UPDATE_TASKS, _task_columns(changed, now))
+        if climbed:
+            await session.execute(_CLIMBED, {"ids": climbed, "now": now, "actor": ACTOR})
+        if escalations:
+            await session.execute(insert(escalations_table), escalations)
+        if missed:
+            await session.execute(_MISSED, {"ids": missed, "now": now})
+        if events:
+            rows_out = [self.outbox.values(event) for event in events]
+            await session.execute(insert(self.outbox.table), rows_out)
+        escalated = [task for task in tasks.values() if task.escalated]
+        if escalated:
+            await self._rearm(session, escalated)
+
+    async def _rearm(self, session: AsyncSession, tasks: list[TaskSnapshot]) -> None:
+        """An escalated task has a new version: its timers are planned again under it."""
+        ids = [task.id for task in tasks]
+        open_summons: dict[uuid.UUID, list[OpenSummons]] = {}
+        for summons_id, task_id, arrive_by in await session.execute(_OPEN_SUMMONS, {"ids": ids}):
+            open_summons.setdefault(task_id, []).append(OpenSummons(summons_id, arrive_by))
+        rows: list[dict[str, Any]] = []
+        for task in tasks:
+            timers = plan(
+                task, open_summons.get(task.id, ()), remind_share=self.policy.remind_share
+            )
+            rows.extend(timer_rows(task.id, task.version, timers))
+        for statement, params in rearm_statements(ids, rows):
+            await session.execute(statement, params)
+
+    def _reminder(self, task: TaskSnapshot, stage: Stage, now: datetime) -> TaskReminded:
+        return TaskReminded(
+            demand_id=task.demand_id,
+            occurred_at=now,
+            task_id=task.id,
+            department_id=task.department_id,
+            unit_code=task.unit_code,
+            stage=stage,
+            due_at=getattr(task, _DEADLINE_COLUMNS[stage]),
+        )
+
+    def _escalate(
+        self, task: TaskSnapshot, stage: Stage, due_at: datetime, now: datetime
+    ) -> tuple[TaskEscalated, dict[str, Any]]:
+        """The task climbs one step of its chain; at the top it stays, supervised."""
+        level = min((task.escalation_level or 0) + 1, len(task.chain))
+        coordinator = task.chain[level - 1]
+        supervised = level == len(task.chain)
+        act_by = None if supervised else self.policy.calendar.add(now, self.policy.act_within).at
+        if stage in (Stage.sign, Stage.first_contact, Stage.reply):
+            for mark in (f"remind:{stage.value}", f"breach:{stage.value}"):
+                if mark not in task.fired:
+                    task.fired.append(mark)
+        if stage is not Stage.coordinator:
+            task.escalation_stage = stage.value
+        reason = _REASONS[stage] + ("; supervised by the city (督办)" if supervised else "")
+        task.escalation_id = uuid.uuid4()
+        task.escalation_level = level
+        task.escalation_due_at = act_by
+        task.supervised = supervised
+        task.version += 1
+        task.escalated = task.changed = True
+        event = TaskEscalated(
+            demand_id=task.demand_id,
+            occurred_at=now,
+            escalation_id=task.escalation_id,
+            task_id=task.id,
+            department_id=task.department_id,
+            unit_code=task.unit_code,
+            coordinator_unit_code=coordinator,
+            stage=stage,
+            due_at=due_at,
+            level=level,
+            supervised=supervised,
+            act_by=act_by,
+            matter_code=task.matter_code,
+            reason=reason,
+        )
+        values = {
+            "id": task.escalation_id,
+            "task_id": task.id,
+            "demand_id": task.demand_id,
+            "department_id": task.department_id,
+            "unit_code": task.unit_code,
+            "coordinator_unit_code": coordinator,
+            "matter_code": task.matter_code,
+            "stage": stage.value,
+            "level": level,
+            "supervised": supervised,
+            "due_at": due_at,
+            "act_by": act_by,
+            "reason": reason,
+            "state": "open",
+            "opened_at": now,
+        }
+        return event, values
+
+    def _count(self, result: SweepResult) -> None:
+        totals = self.totals
+        totals.claimed += result.claimed
+        totals.reminded += result.reminded
+        totals.escalated += result.escalated
+        totals.stale += result.stale
+        if result.escalated or result.reminded or result.stale:
+            log.info(
+                "sweep",
+                escalated=result.escalated,
+                reminded=result.reminded,
+                stale=result.stale,
+            )
+
+
+def _task_columns(tasks: list[TaskSnapshot], now: datetime) -> dict[str, Any]:
+    return {
+        "now": now,
+        "ids": [t.id for t in tasks],
+        "versions": [t.version for t in tasks],
+        "fired": ["|".join(t.fired) for t in tasks],
+        "escalation_ids": [t.escalation_id for t in tasks],
+        "levels": [t.escalation_level for t in tasks],
+        "stages": [t.escalation_stage for t in tasks],
+        "act_by": [t.escalation_due_at for t in tasks],
+        "supervised": [t.supervised for t in tasks],
+    }
+
+
+_AUDIT = text(
+    """
+    SELECT
+      (SELECT count(*) FROM routing.tasks t
+        WHERE t.state IN ('assigned', 'signed', 'contacted') AND NOT t.supervised
+          AND NOT EXISTS (SELECT 1 FROM routing.deadlines d
+                          WHERE d.task_id = t.id AND d.fence = t.version)) AS stuck,
+      (SELECT min(due_at) FROM routing.deadlines) AS oldest_due
+    """
+)
+
+
+@dataclass(slots=True)
+class AuditReport:
+    checked_at: datetime | None = None
+    stuck_tasks: int = 0
+    sweeper_lag_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.checked_at is not None and self.stuck_tasks == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "stuck_tasks": self.stuck_tasks,
+            "sweeper_lag_s": round(self.sweeper_lag_s, 3),
+        }
+
+
+class Auditor:
+    """Dead-man's switch: every open task must have a live timer or be supervised at the city;
+    otherwise nothing would ever escalate it. Stuck tasks are logged and reported."""
+
+    def __init__(self, *, sessions: SessionFactory, clock: Clock, interval_s: float) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.interval_s = interval_s
+        self.report = AuditReport()
+
+    async def audit(self) -> AuditReport:
+        async with self.sessions() as session:
+            row = (await session.execute(_AUDIT)).one()
+        now = self.clock.now()
+        lag = max((now - row.oldest_due).total_seconds(), 0.0) if row.oldest_due else 0.0
+        self.report = AuditReport(checked_at=now, stuck_tasks=row.stuck, sweeper_lag_s=lag)
+        if row.stuck:
+            log.error("open tasks without a live timer", stuck_tasks=row.stuck)
+        return self.report
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.audit()
+            except Exception:
+                log.exception("audit failed, will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)

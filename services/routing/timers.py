@@ -1,0 +1,289 @@
+"""Task clocks as rows (routing.deadlines), always derived from the task itself.
+
+`plan(task)` says which timers an open task must have: for each running stage (sign, first
+contact, reply) a reminder (催办) at a share of the window and the breach at the deadline; one
+arrival timer per open summons; the coordinator's time to act while the task is escalated.
+Every timer carries the task's version as its fencing token.
+
+Routing sessions keep the rows in step by themselves: at commit, every task whose version moved
+in the transaction gets its escalation settled (the late stage is done, or the task left its
+department) and its timers re-planned under the new version. Use cases therefore never touch
+timers, and a timer left behind by anything else is stale and does nothing when it falls due.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, attributes
+
+from contracts.events import Stage, TaskEscalationResolved, TaskRole
+from contracts.lists.calendar import BusinessCalendar, TimeLimit
+from services.routing.models import Escalation, Summons, Task, deadlines, escalations
+from services.routing.state import TaskState
+from services.runtime.clock import Clock
+from services.runtime.db import SessionFactory
+from services.runtime.outbox import Outbox
+
+REMIND = "remind"
+ESCALATE = "escalate"
+
+OPEN_STATES = frozenset({TaskState.assigned, TaskState.signed, TaskState.contacted})
+
+_DEPARTMENT_STAGES: tuple[tuple[Stage, str, frozenset[TaskState], bool], ...] = (
+    # stage, deadline column, states in which its clock runs, lead only
+    (Stage.sign, "sign_due_at", frozenset({TaskState.assigned}), False),
+    (
+        Stage.first_contact,
+        "first_contact_due_at",
+        frozenset({TaskState.assigned, TaskState.signed}),
+        True,
+    ),
+    (Stage.reply, "reply_due_at", OPEN_STATES, False),
+)
+
+
+class TaskClocks(Protocol):
+    """What planning reads of a task: the ORM row or the sweeper's snapshot of it."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def sign_due_at(self) -> datetime: ...
+    @property
+    def first_contact_due_at(self) -> datetime: ...
+    @property
+    def reply_due_at(self) -> datetime: ...
+    @property
+    def fired(self) -> list[str]: ...
+    @property
+    def escalation_level(self) -> int | None: ...
+    @property
+    def escalation_due_at(self) -> datetime | None: ...
+    @property
+    def supervised(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    stage: Stage
+    action: str  # REMIND | ESCALATE
+    due_at: datetime
+    ref: str = ""  # the summons of an arrival timer
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSummons:
+    id: uuid.UUID
+    arrive_by: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClockPolicy:
+    """How the clocks run: reminder share of a window, the coordinator's time to act."""
+
+    calendar: BusinessCalendar
+    remind_share: float  # 0 < share < 1; 0 turns reminders off
+    act_within: TimeLimit
+
+
+def running_stages(state: str, role: str) -> list[tuple[Stage, str]]:
+    """The department stages whose clock runs in this state, with their deadline column."""
+    current = TaskState(state)
+    return [
+        (stage, column)
+        for stage, column, states, lead_only in _DEPARTMENT_STAGES
+        if current in states and (role == TaskRole.lead.value or not lead_only)
+    ]
+
+
+def plan(task: TaskClocks, summons: Iterable[OpenSummons], *, remind_share: float) -> list[Timer]:
+    """Every timer the task needs now; none once it left its department's hands."""
+    if TaskState(task.state) not in OPEN_STATES:
+        return []
+    fired = set(task.fired)
+    timers: list[Timer] = []
+    for stage, column in running_stages(task.state, task.role):
+        due: datetime = getattr(task, column)
+        if f"breach:{stage}" not in fired:
+            timers.append(Timer(stage, ESCALATE, due))
+        if remind_share > 0 and f"remind:{stage}" not in fired and due > task.created_at:
+            at = task.created_at + (due - task.created_at) * remind_share
+            timers.append(Timer(stage, REMIND, at))
+    for open_summons in summons:
+        timers.append(Timer(Stage.arrival, ESCALATE, open_summons.arrive_by, str(open_summons.id)))
+    if task.escalation_level is not None and not task.supervised and task.escalation_due_at:
+        timers.append(Timer(Stage.coordinator, ESCALATE, task.escalation_due_at))
+    return timers
+
+
+def timer_rows(task_id: uuid.UUID, fence: int, timers: Sequence[Timer]) -> list[dict[str, Any]]:
+    return [
+        {
+            "task_id": task_id,
+            "stage": t.stage.value,
+            "action": t.action,
+            "ref": t.ref,
+            "due_at": t.due_at,
+            "fence": fence,
+        }
+        for t in timers
+    ]
+
+
+def restart_stage(task: Task, stage: Stage) -> None:
+    """A stage's clock starts again (its deadline moved): it may remind and breach anew."""
+    task.fired = [mark for mark in task.fired if not mark.endswith(f":{stage.value}")]
+
+
+def stage_still_late(task: Task) -> bool:
+    """Whether the stage the task was escalated for is still undone."""
+    if task.escalation_stage in (None, Stage.arrival.value, Stage.coordinator.value):
+        return True
+    return any(
+        stage.value == task.escalation_stage for stage, _ in running_stages(task.state, task.role)
+    )
+
+
+def coordinator_acted(session: AsyncSession, task: Task, *, by: str, reason: str) -> None:
+    """A coordinator acted on the task (reassign, summon, add, extend): its escalation, if any,
+    is resolved at commit."""
+    session.info.setdefault("coordinator_acted", {})[task.id] = (by, reason)
+    task.version += 1
+
+
+def _resolve(session: Session, keeper: ClockKeeper, task: Task, *, by: str, reason: str) -> None:
+    assert task.escalation_id is not None
+    now = keeper.clock.now()
+    coordinator = task.chain[(task.escalation_level or 1) - 1]
+    session.execute(
+        update(escalations)
+        .where(Escalation.id == task.escalation_id, Escalation.state == "open")
+        .values(state="resolved", closed_at=now, closed_by=by, closed_reason=reason)
+    )
+    keeper.outbox.add(
+        session,
+        TaskEscalationResolved(
+            demand_id=task.demand_id,
+            occurred_at=now,
+            escalation_id=task.escalation_id,
+            task_id=task.id,
+            department_id=task.department_id,
+            unit_code=task.unit_code,
+            coordinator_unit_code=coordinator,
+            resolved_by=by,
+            reason=reason,
+        ),
+    )
+    task.escalation_id = None
+    task.escalation_level = None
+    task.escalation_stage = None
+    task.escalation_due_at = None
+    task.supervised = False
+
+
+def rearm_statements(
+    task_ids: Sequence[uuid.UUID], rows: list[dict[str, Any]]
+) -> list[tuple[Any, list[dict[str, Any]] | None]]:
+    """Statements (with their rows) replacing the timers of the tasks by the planned ones."""
+    statements: list[tuple[Any, list[dict[str, Any]] | None]] = [
+        (delete(deadlines).where(deadlines.c.task_id.in_(task_ids)), None)
+    ]
+    if rows:
+        statements.append((insert(deadlines), rows))
+    return statements
+
+
+@dataclass
+class ClockKeeper:
+    """Lives in a routing session's `info`; its hook keeps the task clocks at commit."""
+
+    outbox: Outbox
+    policy: ClockPolicy
+    clock: Clock
+
+    def keep(self, session: Session) -> None:
+        touched: dict[uuid.UUID, Task] = session.info.pop("clock_tasks", {})
+        acted: dict[uuid.UUID, tuple[str, str]] = session.info.pop("coordinator_acted", {})
+        if not touched:
+            return
+        for task in touched.values():
+            if task.escalation_id is None:
+                continue
+            if task.id in acted:
+                by, reason = acted[task.id]
+                _resolve(session, self, task, by=by, reason=reason)
+            elif TaskState(task.state) not in OPEN_STATES:
+                _resolve(session, self, task, by=task.department_id, reason=f"task {task.state}")
+            elif not stage_still_late(task):
+                reason = f"{task.escalation_stage} done"
+                _resolve(session, self, task, by=task.department_id, reason=reason)
+        ids = list(touched)
+        open_summons: dict[uuid.UUID, list[OpenSummons]] = {}
+        query = select(Summons.id, Summons.task_id, Summons.arrive_by).where(
+            Summons.task_id.in_(ids), Summons.arrived_at.is_(None), Summons.missed_at.is_(None)
+        )
+        for summons_id, task_id, arrive_by in session.execute(query):
+            open_summons.setdefault(task_id, []).append(OpenSummons(summons_id, arrive_by))
+        rows: list[dict[str, Any]] = []
+        for task in touched.values():
+            timers = plan(
+                task, open_summons.get(task.id, ()), remind_share=self.policy.remind_share
+            )
+            rows.extend(timer_rows(task.id, task.version, timers))
+        for statement, params in rearm_statements(ids, rows):
+            session.execute(statement, params)
+
+
+class RoutingSession(Session):
+    """The session class of routing: its hooks keep the task clocks."""
+
+
+@event.listens_for(RoutingSession, "before_flush")
+def _collect_touched_tasks(session: Session, _context: Any, _instances: Any) -> None:
+    if "clocks" not in session.info:
+        return
+    touched = session.info.setdefault("clock_tasks", {})
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Task) and (
+            obj in session.new or attributes.get_history(obj, "version").has_changes()
+        ):
+            touched[obj.id] = obj
+
+
+@event.listens_for(RoutingSession, "before_commit")
+def _keep_clocks(session: Session) -> None:
+    keeper: ClockKeeper | None = session.info.get("clocks")
+    if keeper is None:
+        return
+    session.flush()
+    keeper.keep(session)
+
+
+@event.listens_for(RoutingSession, "after_commit")
+@event.listens_for(RoutingSession, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop("clock_tasks", None)
+    session.info.pop("coordinator_acted", None)
+
+
+def routing_sessions(
+    engine: AsyncEngine, *, outbox: Outbox, policy: ClockPolicy, clock: Clock
+) -> SessionFactory:
+    """Sessions whose commits keep the task clocks (see the module's docstring)."""
+    return async_sessionmaker(
+        engine,
+        expire_on_commit=False,
+        sync_session_class=RoutingSession,
+        info={"clocks": ClockKeeper(outbox, policy, clock)},
+    )

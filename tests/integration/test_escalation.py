@@ -1,0 +1,336 @@
+"""The escalation engine on the real database, with a clock the tests move: reminders, the climb
+up the chain, fencing, resolution, summons, two sweepers at once, and the auditor."""
+
+import asyncio
+import json
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, insert, select
+
+from contracts.events import Citizen, DemandClassified, DemandType, Urgency
+from contracts.lists.calendar import TimeLimit
+from services.routing import service
+from services.routing.escalation import Auditor, Sweeper
+from services.routing.models import Escalation, Task, deadlines, tables
+from services.routing.timers import ClockPolicy, routing_sessions
+from services.runtime.clock import FixedClock
+from services.runtime.outbox import Outbox
+from tests.integration.test_returns_and_disputes import LISTS, T0
+
+COMMUNITY = "330502001016"  # a community of 吴兴区 龙泉街道
+STREET, DISTRICT, CITY = "330502001000", "330502000000", "330500000000"
+COMMITTEE = f"{COMMUNITY}.community_committee"  # leads CITY-COMMUNITY-ENV at community level
+POLICY = ClockPolicy(
+    calendar=LISTS.calendar, remind_share=0.8, act_within=TimeLimit.parse("1 working_hours")
+)
+
+
+@pytest.fixture(autouse=True)
+async def no_foreign_timers(engine):
+    """The sweeper fires every due timer of the database: each test starts and ends with none,
+    so neither another test's timers nor later services' sweepers see them."""
+    async with engine.begin() as conn:
+        await conn.execute(delete(deadlines))
+    yield
+    async with engine.begin() as conn:
+        await conn.execute(delete(deadlines))
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def outbox():
+    return Outbox(tables.outbox, source="/test")
+
+
+@pytest.fixture
+def sessions(engine, outbox, clock):
+    return routing_sessions(engine, outbox=outbox, policy=POLICY, clock=clock)
+
+
+@pytest.fixture
+def sweeper(sessions, outbox, clock):
+    return Sweeper(sessions=sessions, outbox=outbox, policy=POLICY, clock=clock, batch_size=50)
+
+
+def _classified(matter="CITY-COMMUNITY-ENV", urgency=Urgency.normal):
+    return DemandClassified(
+        demand_id=uuid.uuid4(),
+        occurred_at=T0,
+        matter_code=matter,
+        demand_type=DemandType.complaint,
+        urgency=urgency,
+        unit_code=COMMUNITY,
+        confidence=0.9,
+        rule="test",
+        content="小区垃圾堆放多日无人清理",
+        address=None,
+        citizen=Citizen(name="钱七", phone="13900000000"),
+    )
+
+
+async def _dispatched(sessions, outbox, clock, **kwargs):
+    async with sessions() as session, session.begin():
+        task = await service.dispatch_demand(
+            session, outbox, LISTS, _classified(**kwargs), now=clock.now()
+        )
+    assert task is not None
+    return task
+
+
+async def _task(sessions, task_id):
+    async with sessions() as session:
+        return await session.get(Task, task_id)
+
+
+async def _timers(sessions, task_id):
+    async with sessions() as session:
+        rows = await session.execute(
+            select(deadlines.c.stage, deadlines.c.action, deadlines.c.due_at, deadlines.c.fence)
+            .where(deadlines.c.task_id == task_id)
+            .order_by(deadlines.c.due_at)
+        )
+        return [tuple(r) for r in rows]
+
+
+async def _events(sessions, task_id, *types):
+    """(type, topic, body) of the task's events of the given types, in outbox order."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(tables.outbox.c.event_type, tables.outbox.c.topic, tables.outbox.c.value)
+            .where(tables.outbox.c.key == str(task_id))
+            .order_by(tables.outbox.c.id)
+        )
+        return [
+            (t.rsplit(".", 2)[-2], topic, json.loads(value))
+            for t, topic, value in rows
+            if t.rsplit(".", 2)[-2] in types
+        ]
+
+
+async def _sweep_until(sweeper, clock, until: datetime, sessions, task_id):
+    """Move the clock from timer to timer of the task up to `until`, sweeping at each."""
+    while True:
+        due = [at for _, _, at, _ in await _timers(sessions, task_id) if at <= until]
+        if not due:
+            break
+        clock._now = max(clock.now(), min(due))
+        await sweeper.sweep_once()
+    clock._now = max(clock.now(), until)
+    await sweeper.sweep_once()
+
+
+async def test_an_unsigned_task_is_reminded_then_climbs_from_community_to_city(
+    sessions, outbox, clock, sweeper
+):
+    task = await _dispatched(sessions, outbox, clock)
+    assert task.department_id == COMMITTEE
+    assert task.chain == [STREET, DISTRICT, CITY]  # copied onto the task at creation
+    stages = {(stage, action) for stage, action, _, _ in await _timers(sessions, task.id)}
+    assert stages == {
+        (s, a) for s in ("sign", "first_contact", "reply") for a in ("remind", "escalate")
+    }
+
+    sign_due = task.sign_due_at  # Thursday 12:00, two working hours after 10:00
+    await _sweep_until(sweeper, clock, sign_due - timedelta(seconds=1), sessions, task.id)
+    [(_, topic, reminder)] = await _events(sessions, task.id, "reminded")
+    assert topic == "tasks.3305.330502"
+    assert reminder["stage"] == "sign"
+    assert await _events(sessions, task.id, "escalated") == []
+
+    # After the deadline: one step per missed hour of the coordinators (act within 1 hour).
+    await _sweep_until(sweeper, clock, T0.replace(hour=16), sessions, task.id)
+    climb = [
+        (body["coordinator_unit_code"], topic, body["stage"], body["level"], body["supervised"])
+        for _, topic, body in await _events(sessions, task.id, "escalated")
+    ]
+    assert climb == [
+        (STREET, "escalations.3305.330502", "sign", 1, False),
+        (DISTRICT, "escalations.3305.330502", "coordinator", 2, False),
+        (CITY, "escalations.3305", "coordinator", 3, True),
+    ]
+    escalated = await _events(sessions, task.id, "escalated")
+    assert "phone" not in json.dumps([body for *_, body in escalated])  # ids, never PII
+    assert escalated[0][2]["act_by"] == "2026-11-26T06:30:00Z"  # 14:30 in 湖州: 1 working hour
+    assert escalated[2][2]["act_by"] is None  # supervised at the city: no further clock
+
+    current = await _task(sessions, task.id)
+    assert (current.escalation_level, current.supervised, current.state) == (3, True, "assigned")
+    async with sessions() as session:
+        history = (
+            await session.scalars(
+                select(Escalation.state)
+                .where(Escalation.task_id == task.id)
+                .order_by(Escalation.level)
+            )
+        ).all()
+    assert history == ["climbed", "climbed", "open"]
+    # Supervised: the sign clock does not fire again; the other stages keep their clocks.
+    assert {s for s, _, _, _ in await _timers(sessions, task.id)} == {"first_contact", "reply"}
+
+
+async def test_signing_stops_the_sign_clock_and_the_reply_clock_keeps_running(
+    sessions, outbox, clock, sweeper
+):
+    task = await _dispatched(sessions, outbox, clock)
+    clock.advance(timedelta(minutes=30))
+    async with sessions() as session, session.begin():
+        await service.sign_task(
+            session, outbox, task.id, department_id=COMMITTEE, actor="clerk", now=clock.now()
+        )
+        await service.contact_task(
+            session, outbox, task.id, department_id=COMMITTEE, actor="clerk", now=clock.now()
+        )
+    signed = await _task(sessions, task.id)
+    timers = await _timers(sessions, task.id)
+    assert {(s, a) for s, a, _, _ in timers} == {("reply", "remind"), ("reply", "escalate")}
+    assert {fence for *_, fence in timers} == {signed.version}
+
+    await _sweep_until(
+        sweeper, clock, signed.reply_due_at - timedelta(seconds=1), sessions, task.id
+    )
+    assert [b["stage"] for *_, b in await _events(sessions, task.id, "reminded")] == ["reply"]
+    assert await _events(sessions, task.id, "escalated") == []
+    await _sweep_until(sweeper, clock, signed.reply_due_at, sessions, task.id)
+    [(_, _, escalation)] = await _events(sessions, task.id, "escalated")
+    assert (escalation["stage"], escalation["coordinator_unit_code"]) == ("reply", STREET)
+
+
+async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clock, sweeper):
+    task = await _dispatched(sessions, outbox, clock)
+    async with sessions() as session, session.begin():
+        for act in (service.sign_task, service.contact_task):
+            await act(session, outbox, task.id, department_id=COMMITTEE, actor="c", now=T0)
+        await service.request_extension(
+            session, outbox, task.id, department_id=COMMITTEE, actor="c",
+            requested=TimeLimit.parse("3 working_days"), reason="需协调物业", now=T0,
+        )  # fmt: skip
+    old_due = (await _task(sessions, task.id)).reply_due_at
+    async with sessions() as session:
+        [extension_id] = (
+            await session.scalars(
+                select(service.Extension.id).where(service.Extension.task_id == task.id)
+            )
+        ).all()
+    async with sessions() as session, session.begin():
+        await service.decide_extension(
+            session, outbox, LISTS, extension_id, coordinator_unit=STREET, actor="street",
+            approve=True, note="同意", now=T0,
+        )  # fmt: skip
+    new_due = (await _task(sessions, task.id)).reply_due_at
+    assert new_due == LISTS.calendar.add(old_due, TimeLimit.parse("3 working_days")).at
+    assert ("reply", "escalate", new_due) in [t[:3] for t in await _timers(sessions, task.id)]
+
+    await _sweep_until(sweeper, clock, old_due + timedelta(minutes=1), sessions, task.id)
+    assert await _events(sessions, task.id, "escalated") == []
+    await _sweep_until(sweeper, clock, new_due, sessions, task.id)
+    assert [b["stage"] for *_, b in await _events(sessions, task.id, "escalated")] == ["reply"]
+
+
+async def test_a_stale_timer_does_nothing(sessions, outbox, clock, sweeper):
+    task = await _dispatched(sessions, outbox, clock)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(deadlines).values(
+                task_id=task.id, stage="coordinator", action="escalate", ref="",
+                due_at=T0, fence=task.version - 1,
+            )
+        )  # fmt: skip
+    result = await sweeper.sweep_once()
+    assert (result.stale, result.escalated, result.reminded) == (1, 0, 0)
+    assert await _events(sessions, task.id, "escalated") == []
+    assert ("coordinator", "escalate", T0, task.version - 1) not in await _timers(sessions, task.id)
+    assert (await _task(sessions, task.id)).version == task.version
+
+
+async def test_the_late_stage_done_or_a_coordinator_action_resolves_the_escalation(
+    sessions, outbox, clock, sweeper
+):
+    late_signer = await _dispatched(sessions, outbox, clock)
+    summoned = await _dispatched(sessions, outbox, clock)
+    clock._now = late_signer.sign_due_at
+    assert (await sweeper.sweep_once()).escalated == 2
+
+    async with sessions() as session, session.begin():
+        await service.sign_task(
+            session, outbox, late_signer.id, department_id=COMMITTEE, actor="c", now=clock.now()
+        )
+        await service.summon(
+            session, outbox, LISTS, summoned.id, coordinator_unit=STREET, actor="street",
+            department_ids=[f"{STREET}.street_office"], arrive_within_minutes=30,
+            note="现场会商", now=clock.now(),
+        )  # fmt: skip
+    for task, by in ((late_signer, COMMITTEE), (summoned, "street")):
+        [(_, topic, resolved)] = await _events(sessions, task.id, "escalation-resolved")
+        assert (topic, resolved["resolved_by"]) == ("escalations.3305.330502", by)
+        current = await _task(sessions, task.id)
+        assert current.escalation_id is None
+        assert "coordinator" not in {s for s, *_ in await _timers(sessions, task.id)}
+    async with sessions() as session:
+        states = (await session.scalars(select(Escalation.state).where(
+            Escalation.task_id.in_([late_signer.id, summoned.id])))).all()  # fmt: skip
+    assert states == ["resolved", "resolved"]
+
+    # The summoned department does not report in time: the task escalates again.
+    assert ("arrival", "escalate") in {t[:2] for t in await _timers(sessions, summoned.id)}
+    clock.advance(timedelta(minutes=31))
+    await sweeper.sweep_once()
+    stages = [b["stage"] for *_, b in await _events(sessions, summoned.id, "escalated")]
+    assert stages == ["sign", "arrival"]
+
+
+async def test_an_arrival_reported_in_time_stops_its_clock(sessions, outbox, clock, sweeper):
+    task = await _dispatched(sessions, outbox, clock)
+    department = f"{STREET}.street_office"
+    async with sessions() as session, session.begin():
+        [summons] = await service.summon(
+            session, outbox, LISTS, task.id, coordinator_unit=STREET, actor="street",
+            department_ids=[department], arrive_within_minutes=30, note="现场", now=T0,
+        )  # fmt: skip
+    async with sessions() as session, session.begin():
+        await service.report_arrival(
+            session, summons.id, department_id=department, now=T0 + timedelta(minutes=20)
+        )
+    assert "arrival" not in {s for s, *_ in await _timers(sessions, task.id)}
+    clock._now = T0 + timedelta(minutes=40)
+    await sweeper.sweep_once()
+    assert await _events(sessions, task.id, "escalated") == []
+
+
+async def test_two_sweepers_never_fire_one_deadline_twice(sessions, outbox, clock, engine):
+    tasks = [await _dispatched(sessions, outbox, clock) for _ in range(60)]
+    clock._now = tasks[-1].sign_due_at
+    sweepers = [
+        Sweeper(sessions=sessions, outbox=outbox, policy=POLICY, clock=clock, batch_size=7)
+        for _ in range(2)
+    ]
+
+    async def drain(sweeper):
+        fired = 0
+        while (result := await sweeper.sweep_once()).claimed:
+            fired += result.escalated
+        return fired
+
+    fired = await asyncio.gather(*(drain(s) for s in sweepers))
+    assert sum(fired) == 60
+    assert all(fired)
+    for task in tasks:
+        escalated = await _events(sessions, task.id, "escalated")
+        assert [b["stage"] for *_, b in escalated] == ["sign"]
+
+
+async def test_the_auditor_reports_an_open_task_without_a_live_timer(sessions, outbox, clock):
+    auditor = Auditor(sessions=sessions, clock=clock, interval_s=60)
+    before = (await auditor.audit()).stuck_tasks
+    task = await _dispatched(sessions, outbox, clock)
+    assert (await auditor.audit()).stuck_tasks == before
+    async with sessions() as session, session.begin():
+        await session.execute(delete(deadlines).where(deadlines.c.task_id == task.id))
+    report = await auditor.audit()
+    assert report.stuck_tasks == before + 1
+    assert not report.ok
