@@ -13,7 +13,7 @@ from contracts.events import Citizen, DemandClassified, DemandType, Urgency
 from contracts.lists.calendar import TimeLimit
 from services.routing import service
 from services.routing.escalation import Auditor, Sweeper
-from services.routing.models import Escalation, Task, deadlines, tables
+from services.routing.models import Escalation, Extension, Task, deadlines, tables
 from services.routing.timers import ClockPolicy, routing_sessions
 from services.runtime.clock import FixedClock
 from services.runtime.outbox import Outbox
@@ -213,9 +213,7 @@ async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clo
     old_due = (await _task(sessions, task.id)).reply_due_at
     async with sessions() as session:
         [extension_id] = (
-            await session.scalars(
-                select(service.Extension.id).where(service.Extension.task_id == task.id)
-            )
+            await session.scalars(select(Extension.id).where(Extension.task_id == task.id))
         ).all()
     async with sessions() as session, session.begin():
         await service.decide_extension(
