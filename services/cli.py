@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ def _serve(args: argparse.Namespace) -> int:
     from services.runtime.logging import configure_logging
 
     name = args.service
-    app_module = importlib.import_module(f"services.{name}.app")
+    module = "services.routing.escalator" if name == "escalator" else f"services.{name}.app"
+    app_module = importlib.import_module(module)
     settings = app_module.SETTINGS_CLASS()
     configure_logging(service=name, level=settings.log_level)
     app = app_module.create_app(settings)
@@ -244,6 +246,42 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch_escalations(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from contracts.jurisdiction import validate_code
+    from contracts.lists import load_lists
+    from services.routing.watch import watch_escalations
+
+    try:
+        validate_code(args.unit)
+    except ValueError as exc:
+        print(f"--unit {args.unit}: {exc}", file=sys.stderr)
+        return 2
+    lists = load_lists(args.lists)
+    if args.unit not in lists.units_by_code:
+        print(f"--unit {args.unit}: no such unit in the lists {lists.version}", file=sys.stderr)
+        return 2
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        print("set KAFKA_BOOTSTRAP_SERVERS or --bootstrap (make run prints it)", file=sys.stderr)
+        return 2
+    print(f"watching escalations at and beneath {args.unit} on {bootstrap}", file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            watch_escalations(
+                bootstrap,
+                args.unit,
+                lists,
+                out=sys.stdout,
+                from_beginning=args.from_beginning,
+                as_json=args.json,
+                on_ready=lambda: print("ready", file=sys.stderr, flush=True),
+            )
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from contracts.lists import DEFAULT_LISTS
     from services.runtime.migrations import SERVICES
@@ -257,6 +295,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="one service")
     serve.add_argument("service", choices=SERVICES)
     serve.set_defaults(func=_serve)
+    sub.add_parser(
+        "escalator", help="the deadline sweeper and auditor of routing as their own process"
+    ).set_defaults(func=_serve, service="escalator")
+    watch = sub.add_parser("watch", help="live views for command centres")
+    watch_sub = watch.add_subparsers(dest="watch_command", required=True)
+    escalations = watch_sub.add_parser(
+        "escalations", help="print every escalation at and beneath a unit as it happens"
+    )
+    escalations.add_argument("--unit", required=True, help="12-digit unit code")
+    escalations.add_argument(
+        "--from-beginning", action="store_true", help="replay what the topics still hold"
+    )
+    escalations.add_argument("--json", action="store_true", help="one JSON event per line")
+    escalations.add_argument(
+        "--bootstrap", help="Kafka bootstrap servers (KAFKA_BOOTSTRAP_SERVERS)"
+    )
+    escalations.add_argument("--lists", type=Path, default=DEFAULT_LISTS, help="for unit names")
+    escalations.set_defaults(func=_watch_escalations)
 
     migrate = sub.add_parser(
         "migrate", help="apply the migrations of the given services (default all)"

@@ -6,16 +6,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.jurisdiction import validate_code
 from services.routing import repository, service
 from services.routing.models import Dispute, Extension
 from services.routing.schemas import (
     DecisionIn,
     DisputeView,
+    EscalationView,
     ExtensionView,
     LinkView,
     ReassignIn,
@@ -92,6 +94,39 @@ async def list_disputes(
     async with runtime.sessions() as session:
         disputes = await repository.disputes_within(session, coordinator.unit_code, state=state)
     return [_view(d) for d in disputes]
+
+
+@router.get(
+    "/v1/escalations",
+    response_model=list[EscalationView],
+    summary="Escalations at and beneath a unit (default: the coordinator's own)",
+    responses={403: {"description": "the unit is outside the coordinator's jurisdiction"}},
+)
+async def list_escalations(
+    runtime: RuntimeDep,
+    coordinator: Coordinator,
+    unit: Annotated[
+        str | None, Query(pattern=r"^\d{12}$", description="12-digit unit code")
+    ] = None,
+    state: Annotated[
+        Literal["open", "climbed", "resolved", "all"],
+        Query(description="open (default), climbed, resolved or all"),
+    ] = "open",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[EscalationView]:
+    assert coordinator.unit_code is not None
+    unit = unit or coordinator.unit_code
+    try:
+        validate_code(unit)
+    except ValueError as exc:
+        raise Unprocessable("unit", str(exc)) from exc
+    if not service.within_jurisdiction(coordinator.unit_code, unit):
+        raise HTTPException(403, f"unit {unit} is outside your jurisdiction")
+    async with runtime.sessions() as session:
+        found = await repository.escalations_within(
+            session, unit, state=None if state == "all" else state, limit=limit
+        )
+    return [EscalationView.of(e) for e in found]
 
 
 @router.post(

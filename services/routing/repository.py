@@ -9,7 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.jurisdiction import Level, level_of
-from services.routing.models import DemandLink, Dispute, Extension, Summons, Task, TaskTransition
+from services.routing.models import (
+    DemandLink,
+    Dispute,
+    Escalation,
+    Extension,
+    Summons,
+    Task,
+    TaskTransition,
+)
 
 
 def jurisdiction_prefix(unit_code: str) -> str:
@@ -160,3 +168,16 @@ async def links_within(session: AsyncSession, unit_code: str) -> list[tuple[Dema
         .order_by(DemandLink.created_at)
     )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def escalations_within(
+    session: AsyncSession, unit_code: str, *, state: str | None, limit: int
+) -> list[Escalation]:
+    """Escalations held by coordinators at the unit and beneath it, newest first."""
+    query = select(Escalation).where(
+        Escalation.coordinator_unit_code.startswith(jurisdiction_prefix(unit_code))
+    )
+    if state is not None:
+        query = query.where(Escalation.state == state)
+    query = query.order_by(Escalation.opened_at.desc(), Escalation.id).limit(limit)
+    return list((await session.scalars(query)).all())

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.events import ReplyResult, ReturnReason, TaskRole
 from contracts.lists import DataList
 from contracts.lists.calendar import LimitUnit, TimeLimit
-from services.routing.models import DemandLink, Task
+from services.routing.models import DemandLink, Escalation, Task
 from services.routing.state import TaskState
 
 
@@ -130,6 +130,35 @@ class DisputeView(BaseModel):
     ruled_by: str | None
     ruled_at: datetime | None
     ruling: list[str]
+
+
+class EscalationView(BaseModel):
+    """One step of a task's climb (ids and reasons, never personal data)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    task_id: uuid.UUID
+    demand_id: uuid.UUID
+    department_id: str
+    unit_code: str
+    coordinator_unit_code: str = Field(description="the coordinator holding the task at this step")
+    matter_code: str
+    stage: str = Field(description="the clock that ran out: sign, first_contact, reply, ...")
+    level: int = Field(description="steps above the department's unit")
+    supervised: bool = Field(description="督办 at the city")
+    due_at: datetime
+    act_by: datetime | None
+    reason: str
+    state: str = Field(description="open, climbed (went higher) or resolved")
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    closed_reason: str | None
+
+    @classmethod
+    def of(cls, escalation: Escalation) -> EscalationView:
+        return cls.model_validate(escalation)
 
 
 class ExtensionIn(BaseModel):

@@ -271,4 +271,9 @@ def _print_banner(
             unit_code=subject if role is Role.coordinator else None,
         )
         lines.append(f"  {name:<34} {token}")
+    lines.append("Escalations of the whole city, live:")
+    lines.append(
+        f"  KAFKA_BOOTSTRAP_SERVERS={infra.kafka_bootstrap_servers} "
+        ".venv/bin/liandong watch escalations --unit 330500000000"
+    )
     print("\n".join(lines) + "\n", flush=True)
