@@ -300,8 +300,6 @@ def _print_banner(
             unit_code=subject if role is Role.coordinator else None,
         )
         lines.append(f"  {name:<34} {token}")
-    lines.append(
-        f"  {'channel ' + DEMO_API_KEY_SUB + ' (X-API-Key, Open311)':<34} {demo_key}"
-        "   (more: `.venv/bin/liandong principals add ...`)"
-    )
+    lines.append(f"  {'channel app-demo (X-API-Key)':<34} {demo_key}")
+    lines.append("  (API keys: `.venv/bin/liandong principals add|list|revoke ...`)")
     print("\n".join(lines) + "\n", flush=True)
