@@ -239,8 +239,8 @@ def _principal(request: Request, params: Mapping[str, str], fmt: Format) -> Prin
     return principal
 
 
-def _check_jurisdiction(lists: Lists, params: Mapping[str, str], fmt: Format) -> None:
-    jurisdiction = params.get("jurisdiction_id")
+def _check_jurisdiction(lists: Lists, jurisdiction: str | None, fmt: Format) -> None:
+    """One jurisdiction is served: the lists' city (jurisdiction_id is optional)."""
     if jurisdiction and jurisdiction != lists.city_code:
         raise Open311Error(
             404, f"jurisdiction_id {jurisdiction} is not served here (use {lists.city_code})", fmt
@@ -346,22 +346,22 @@ def _ids(value: str, fmt: Format) -> list[uuid.UUID]:
 # --- endpoints -----------------------------------------------------------------------------------
 
 
-@router.get("/services.{fmt}", summary="Services: the matter catalogue")
-async def services(fmt: str, runtime: RuntimeDep, jurisdiction_id: str | None = None) -> Response:
-    form = _format(fmt)
+@router.get("/services.{ext}", summary="Services: the matter catalogue")
+async def services(ext: str, runtime: RuntimeDep, jurisdiction_id: str | None = None) -> Response:
+    fmt = _format(ext)
     lists = runtime.lists
-    _check_jurisdiction(lists, {"jurisdiction_id": jurisdiction_id or ""}, form)
-    return render(form, "services", [service_of(m) for m in lists.matters])
+    _check_jurisdiction(lists, jurisdiction_id, fmt)
+    return render(fmt, "services", [service_of(m) for m in lists.matters])
 
 
-@router.get("/services/{service_code}.{fmt}", summary="A service definition")
+@router.get("/services/{service_code}.{ext}", summary="A service definition")
 async def service(
-    service_code: str, fmt: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
+    service_code: str, ext: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
 ) -> Response:
-    form = _format(fmt)
-    _check_jurisdiction(runtime.lists, {"jurisdiction_id": jurisdiction_id or ""}, form)
-    matter = _matter(runtime.lists, service_code, form)
-    return render(form, "service_definition", service_definition(matter))
+    fmt = _format(ext)
+    _check_jurisdiction(runtime.lists, jurisdiction_id, fmt)
+    matter = _matter(runtime.lists, service_code, fmt)
+    return render(fmt, "service_definition", service_definition(matter))
 
 
 _POST_FIELDS = [
@@ -385,7 +385,7 @@ _POST_FIELDS = [
 
 
 @router.post(
-    "/requests.{fmt}",
+    "/requests.{ext}",
     summary="Submit a service request (becomes a demand)",
     status_code=201,
     openapi_extra={
@@ -404,26 +404,26 @@ _POST_FIELDS = [
     },
 )
 async def post_request(
-    fmt: str,
+    ext: str,
     request: Request,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
-    form = _format(fmt)
+    fmt = _format(ext)
     try:
         fields = form_fields(
             request.query_params, await request.body(), request.headers.get("content-type", "")
         )
     except ValueError as exc:
-        raise Open311Error(400, str(exc), form) from exc
-    principal = _principal(request, fields, form)
+        raise Open311Error(400, str(exc), fmt) from exc
+    principal = _principal(request, fields, fmt)
     lists = runtime.lists
-    _check_jurisdiction(lists, fields, form)
-    matter = _matter(lists, fields.get("service_code"), form)
+    _check_jurisdiction(lists, fields.get("jurisdiction_id"), fmt)
+    matter = _matter(lists, fields.get("service_code"), fmt)
     try:
         body = demand_of_form(fields, matter, lists)
     except ValueError as exc:
-        raise Open311Error(400, str(exc), form) from exc
+        raise Open311Error(400, str(exc), fmt) from exc
     try:
         demand, replayed = await accept_demand(
             runtime,
@@ -433,16 +433,16 @@ async def post_request(
             service_code=matter.code,
         )
     except IdempotencyConflict as exc:
-        raise Open311Error(409, str(exc), form) from exc
+        raise Open311Error(409, str(exc), fmt) from exc
     created = {"service_request_id": str(demand.id), "service_notice": SERVICE_NOTICE}
     return render(
-        form, "service_requests", [created | {"account_id": None}], 200 if replayed else 201
+        fmt, "service_requests", [created | {"account_id": None}], 200 if replayed else 201
     )
 
 
-@router.get("/requests.{fmt}", summary="Service requests: status, agency, expected date")
+@router.get("/requests.{ext}", summary="Service requests: status, agency, expected date")
 async def get_requests(
-    fmt: str,
+    ext: str,
     request: Request,
     runtime: RuntimeDep,
     service_request_id: Annotated[str | None, Query(description="ids, comma-separated")] = None,
@@ -453,23 +453,23 @@ async def get_requests(
     jurisdiction_id: str | None = None,
     api_key: str | None = None,
 ) -> Response:
-    form = _format(fmt)
-    principal = _principal(request, {"api_key": api_key or ""}, form)
+    fmt = _format(ext)
+    principal = _principal(request, {"api_key": api_key or ""}, fmt)
     lists = runtime.lists
-    _check_jurisdiction(lists, {"jurisdiction_id": jurisdiction_id or ""}, form)
+    _check_jurisdiction(lists, jurisdiction_id, fmt)
     statuses = {s.strip() for s in (status or "").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
-        raise Open311Error(400, f"status must be open, closed or both: {status}", form)
+        raise Open311Error(400, f"status must be open, closed or both: {status}", fmt)
     submitted_by = principal.sub if principal.role is Role.channel else None
     if service_request_id:
         # The ids name the requests: the other filters do not apply (the spec).
-        ids = _ids(service_request_id, form)
+        ids = _ids(service_request_id, fmt)
         query = repository.OpenQuery(ids=ids[:MAX_REQUESTS], submitted_by=submitted_by)
     else:
-        end = _when(end_date, "end_date", form) or runtime.clock.now()
-        start = _when(start_date, "start_date", form) or end - DEFAULT_WINDOW
+        end = _when(end_date, "end_date", fmt) or runtime.clock.now()
+        start = _when(start_date, "start_date", fmt) or end - DEFAULT_WINDOW
         if start > end:
-            raise Open311Error(400, "start_date is after end_date", form)
+            raise Open311Error(400, "start_date is after end_date", fmt)
         codes = [c.strip() for c in (service_code or "").split(",") if c.strip()]
         query = repository.OpenQuery(
             service_codes=codes,
@@ -480,22 +480,22 @@ async def get_requests(
         )
     async with runtime.sessions() as session:
         found = await repository.find_demands(session, query, limit=MAX_REQUESTS)
-    return render(form, "service_requests", [request_of(d, lists) for d in found])
+    return render(fmt, "service_requests", [request_of(d, lists) for d in found])
 
 
-@router.get("/requests/{service_request_id}.{fmt}", summary="One service request")
+@router.get("/requests/{service_request_id}.{ext}", summary="One service request")
 async def get_request(
     service_request_id: str,
-    fmt: str,
+    ext: str,
     request: Request,
     runtime: RuntimeDep,
     jurisdiction_id: str | None = None,
     api_key: str | None = None,
 ) -> Response:
-    form = _format(fmt)
-    principal = _principal(request, {"api_key": api_key or ""}, form)
-    _check_jurisdiction(runtime.lists, {"jurisdiction_id": jurisdiction_id or ""}, form)
-    not_found = Open311Error(404, f"service_request_id {service_request_id} was not found", form)
+    fmt = _format(ext)
+    principal = _principal(request, {"api_key": api_key or ""}, fmt)
+    _check_jurisdiction(runtime.lists, jurisdiction_id, fmt)
+    not_found = Open311Error(404, f"service_request_id {service_request_id} was not found", fmt)
     try:
         demand_id = uuid.UUID(service_request_id)
     except ValueError as exc:
@@ -505,4 +505,4 @@ async def get_request(
     # Another channel's request answers like an unknown one.
     if demand is None or (principal.role is Role.channel and demand.submitted_by != principal.sub):
         raise not_found
-    return render(form, "service_requests", [request_of(demand, runtime.lists)])
+    return render(fmt, "service_requests", [request_of(demand, runtime.lists)])
