@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts import topics
 from contracts.events.base import Event
@@ -121,6 +121,10 @@ class DemandStatusChanged(Event):
     department_id: str | None = None
     department_name: str | None = None
     note: str | None = Field(default=None, description="text the citizen may see")
+    expected_reply_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the lead department must reply (set with the `assigned` status)",
+    )
 
     def topic(self) -> str:
         return topics.DEMAND_STATUS

@@ -22,6 +22,7 @@ from services.runtime.auth import (
     tracking_token_matches,
 )
 from services.runtime.http import RuntimeDep
+from services.runtime.service import Runtime
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
@@ -47,33 +48,28 @@ def _accepted(runtime: RuntimeDep, demand: Demand) -> DemandAccepted:
     )
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=DemandAccepted,
-    summary="Submit a demand",
-    responses={
-        200: {"description": "replay of an earlier request with the same Idempotency-Key"},
-        401: {"description": "no credential"},
-        403: {"description": "not a channel or operator credential"},
-        409: {"description": "the Idempotency-Key was used with a different body"},
-        413: {"description": "body too large"},
-        422: {"description": "invalid fields, each named with its reason"},
-    },
-)
-async def submit_demand(
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used with a different request."""
+
+
+async def accept_demand(
+    runtime: Runtime,
     body: DemandIn,
-    runtime: RuntimeDep,
-    response: Response,
-    _front_end: FrontEnd,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> DemandAccepted:
-    request_sha256 = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    *,
+    submitted_by: Principal,
+    idempotency_key: str | None,
+    service_code: str | None = None,
+) -> tuple[Demand, bool]:
+    """Store the demand and its `demand.received` event in one transaction: the one way in for
+    /v1/demands and Open311. Returns the demand and whether it replays an earlier request with
+    the same Idempotency-Key; raises IdempotencyConflict if that request was different."""
+    fingerprint = body.model_dump_json() + (f"|service:{service_code}" if service_code else "")
+    request_sha256 = hashlib.sha256(fingerprint.encode()).hexdigest()
     if idempotency_key is not None:
         async with runtime.sessions() as session:
             earlier = await repository.get_demand_by_idempotency_key(session, idempotency_key)
         if earlier is not None:
-            return _replay(runtime, earlier, request_sha256, response)
+            return _replay(earlier, request_sha256), True
 
     now = runtime.clock.now()
     demand = Demand(
@@ -93,6 +89,9 @@ async def submit_demand(
         department_name=None,
         received_at=now,
         updated_at=now,
+        submitted_by=submitted_by.sub,
+        service_code=service_code,
+        expected_reply_at=None,
     )
     event = DemandReceived(
         demand_id=demand.id,
@@ -115,19 +114,48 @@ async def submit_demand(
             earlier = await repository.get_demand_by_idempotency_key(session, idempotency_key)
         if earlier is None:
             raise
-        return _replay(runtime, earlier, request_sha256, response)
+        return _replay(earlier, request_sha256), True
     runtime.outbox.notify()
     log.info("demand received", demand_id=str(demand.id), channel=demand.channel)
-    return _accepted(runtime, demand)
+    return demand, False
 
 
-def _replay(
-    runtime: RuntimeDep, earlier: Demand, request_sha256: str, response: Response
-) -> DemandAccepted:
+def _replay(earlier: Demand, request_sha256: str) -> Demand:
     if earlier.request_sha256 != request_sha256:
-        raise HTTPException(409, "this Idempotency-Key was already used with a different body")
-    response.status_code = 200
-    return _accepted(runtime, earlier)
+        raise IdempotencyConflict("this Idempotency-Key was already used with a different body")
+    return earlier
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DemandAccepted,
+    summary="Submit a demand",
+    responses={
+        200: {"description": "replay of an earlier request with the same Idempotency-Key"},
+        401: {"description": "no credential"},
+        403: {"description": "not a channel or operator credential"},
+        409: {"description": "the Idempotency-Key was used with a different body"},
+        413: {"description": "body too large"},
+        422: {"description": "invalid fields, each named with its reason"},
+    },
+)
+async def submit_demand(
+    body: DemandIn,
+    runtime: RuntimeDep,
+    response: Response,
+    front_end: FrontEnd,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> DemandAccepted:
+    try:
+        demand, replayed = await accept_demand(
+            runtime, body, submitted_by=front_end, idempotency_key=idempotency_key
+        )
+    except IdempotencyConflict as exc:
+        raise HTTPException(409, str(exc)) from exc
+    if replayed:
+        response.status_code = 200
+    return _accepted(runtime, demand)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from contracts import topics
 from contracts.lists import load_lists
-from services.intake import catalogue
+from services.intake import catalogue, open311
 from services.intake.api import router
 from services.intake.handlers import HANDLERS
 from services.intake.models import tables
@@ -23,9 +23,12 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     lists = load_lists(settings.lists_path)
     runtime = Runtime(service="intake", settings=settings, tables=tables, clock=clock, lists=lists)
     runtime.consume([topics.DEMAND_STATUS], HANDLERS)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Liandong intake",
-        description="Front ends submit public demands here and citizens follow them.",
-        routers=[router, catalogue.router],
+        description="Front ends submit public demands here (also as Open311 GeoReport v2 "
+        "requests) and citizens follow them.",
+        routers=[router, catalogue.router, open311.router],
     )
+    app.add_exception_handler(open311.Open311Error, open311.open311_error)
+    return app

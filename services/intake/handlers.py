@@ -35,6 +35,8 @@ async def record_status(delivery: Delivery, event: DemandStatusChanged) -> None:
         demand.updated_at = event.occurred_at
         if event.department_name:
             demand.department_name = event.department_name
+        if event.expected_reply_at is not None:
+            demand.expected_reply_at = event.expected_reply_at
 
 
 HANDLERS: dict[type[Event], Handler] = {

@@ -34,8 +34,13 @@ class Demand(Base):
     request_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32))
     department_name: Mapped[str | None] = mapped_column(String(200))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who submitted it (the credential's subject) and, through Open311, the service chosen.
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    service_code: Mapped[str | None] = mapped_column(String(64))
+    # The lead department's reply deadline, from the `assigned` status.
+    expected_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     timeline: Mapped[list[TimelineEntry]] = relationship(
         order_by="TimelineEntry.id", lazy="raise", back_populates="demand"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from contracts.events import DemandStatus
 from services.intake.models import Demand, TimelineEntry
 
 
@@ -45,3 +49,36 @@ async def lock_demand(session: AsyncSession, demand_id: uuid.UUID) -> Demand | N
 async def add_timeline_entry(session: AsyncSession, entry: TimelineEntry) -> None:
     session.add(entry)
     await session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQuery:
+    """Filters of Open311's GET requests; an empty or None filter does not apply."""
+
+    ids: Sequence[uuid.UUID] = ()
+    service_codes: Sequence[str] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    open: bool | None = None  # True: not closed yet; False: closed
+    submitted_by: str | None = None  # a channel reads back only what it submitted
+
+
+async def find_demands(session: AsyncSession, query: OpenQuery, *, limit: int) -> list[Demand]:
+    """Newest first, with their timelines."""
+    statement = select(Demand).options(selectinload(Demand.timeline))
+    if query.ids:
+        statement = statement.where(Demand.id.in_(query.ids))
+    if query.service_codes:
+        statement = statement.where(Demand.service_code.in_(query.service_codes))
+    if query.start is not None:
+        statement = statement.where(Demand.received_at >= query.start)
+    if query.end is not None:
+        statement = statement.where(Demand.received_at <= query.end)
+    if query.open is True:
+        statement = statement.where(Demand.status != DemandStatus.closed.value)
+    elif query.open is False:
+        statement = statement.where(Demand.status == DemandStatus.closed.value)
+    if query.submitted_by is not None:
+        statement = statement.where(Demand.submitted_by == query.submitted_by)
+    statement = statement.order_by(Demand.received_at.desc(), Demand.id).limit(limit)
+    return list((await session.scalars(statement)).all())

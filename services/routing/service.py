@@ -159,7 +159,12 @@ class DemandFacts:
 
 
 def _task_status(
-    task: Task, status: DemandStatus, *, now: datetime, note: str | None
+    task: Task,
+    status: DemandStatus,
+    *,
+    now: datetime,
+    note: str | None,
+    expected_reply_at: datetime | None = None,
 ) -> DemandStatusChanged:
     """The citizen-visible step a task's change makes, naming the handling department."""
     return DemandStatusChanged(
@@ -169,6 +174,7 @@ def _task_status(
         department_id=task.department_id,
         department_name=task.department_name,
         note=note,
+        expected_reply_at=expected_reply_at,
     )
 
 
@@ -254,7 +260,10 @@ async def _create_task(
         ),
     )
     if is_lead:
-        await outbox.put(session, _task_status(task, DemandStatus.assigned, now=now, note=None))
+        status = _task_status(
+            task, DemandStatus.assigned, now=now, note=None, expected_reply_at=task.reply_due_at
+        )
+        await outbox.put(session, status)
     log.info(
         "task assigned",
         task_id=str(task.id),
@@ -398,6 +407,7 @@ async def _link_duplicate(
             department_id=task.department_id,
             department_name=task.department_name,
             note="您反映的问题已有同类诉求正在办理，已合并办理并同步告知您进展。",
+            expected_reply_at=task.reply_due_at,
         ),
     )
     log.info("duplicate demand linked", task_id=str(task.id), similarity=round(score, 3))

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from contracts.jurisdiction import UnitCode
@@ -36,7 +36,7 @@ class Principal(BaseModel):
     role: Role
     department_id: str | None = None
     unit_code: UnitCode | None = None
-    exp: int
+    exp: int | None = None  # None: an API key, valid until revoked
 
 
 def _b64(data: bytes) -> str:
@@ -127,36 +127,62 @@ def verify_token(
         raise InvalidToken("bad signature") from exc
     except (jwt.PyJWTError, ValueError, ValidationError) as exc:
         raise InvalidToken("malformed token") from exc
-    if principal.exp < now.timestamp():
+    if principal.exp is None or principal.exp < now.timestamp():
         raise InvalidToken("token expired")
     return principal
 
 
 _ASYMMETRIC = frozenset({"RS256", "ES256", "EdDSA"})
 ISSUER = "liandong"
+API_KEY_HEADER = "X-API-Key"
 _bearer = HTTPBearer(auto_error=False)
+_api_key = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="an API key from `liandong principals add`"
+)
+
+
+def principal_of_api_key(request: Request, key: str) -> Principal | None:
+    """The principal an API key stands for, or None for an unknown key."""
+    principal: Principal | None = request.app.state.runtime.api_keys.principal_for(key)
+    return principal
+
+
+def principal_of_bearer(request: Request, token: str) -> Principal:
+    """The principal of a bearer JWT; raises InvalidToken."""
+    runtime = request.app.state.runtime
+    settings = runtime.settings
+    return verify_token(
+        token,
+        secret=settings.auth_secret.get_secret_value(),
+        now=runtime.clock.now(),
+        public_key=settings.jwt_public_key,
+        issuer=settings.jwt_issuer,
+    )
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
+    """`Authorization: Bearer <JWT>` or `X-API-Key: <key>`; one of them, not both."""
+    if api_key is not None:
+        if credentials is not None:
+            raise _unauthorized("send a bearer token or an API key, not both")
+        principal = principal_of_api_key(request, api_key)
+        if principal is None:
+            raise _unauthorized("unknown API key")
+        return principal
     if credentials is None:
-        raise HTTPException(
-            401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
-        )
-    runtime = request.app.state.runtime
-    settings = runtime.settings
+        raise _unauthorized("a bearer token or an X-API-Key is required")
     try:
-        return verify_token(
-            credentials.credentials,
-            secret=settings.auth_secret.get_secret_value(),
-            now=runtime.clock.now(),
-            public_key=settings.jwt_public_key,
-            issuer=settings.jwt_issuer,
-        )
+        return principal_of_bearer(request, credentials.credentials)
     except InvalidToken as exc:
-        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise _unauthorized(str(exc)) from exc
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.lists import load_lists
 from contracts.topics import all_topics
+from services.runtime.api_keys import add_key, revoke_keys
 from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 from services.runtime.kafka import create_topics
@@ -42,6 +43,12 @@ class LauncherSettings(BaseSettings):
     auth_secret: str | None = Field(default=None, validation_alias="LIANDONG_AUTH_SECRET")
     state_dir: Path = Field(default=Path(".liandong"), validation_alias="LIANDONG_STATE_DIR")
     topic_partitions: int = Field(default=3, ge=1, validation_alias="LIANDONG_TOPIC_PARTITIONS")
+    api_keys_file: Path | None = Field(default=None, validation_alias="LIANDONG_API_KEYS_FILE")
+
+    @property
+    def api_keys_path(self) -> Path:
+        """The API keys file: LIANDONG_API_KEYS_FILE, else `api-keys.json` in the state dir."""
+        return self.api_keys_file or self.state_dir / "api-keys.json"
 
 
 @dataclass
@@ -216,13 +223,20 @@ def run_system() -> int:
     try:
         with _interrupts_as_exit():
             topics = prepare(infra, partitions=settings.topic_partitions)
-            env = {**os.environ, **infra.env(), "LIANDONG_AUTH_SECRET": _auth_secret(settings)}
+            keys_file = settings.api_keys_path.resolve()
+            demo_key = _demo_api_key(keys_file)
+            env = {
+                **os.environ,
+                **infra.env(),
+                "LIANDONG_AUTH_SECRET": _auth_secret(settings),
+                "LIANDONG_API_KEYS_FILE": str(keys_file),
+            }
             processes = ServiceProcesses(env, log_dir=None)
             for name in SERVICES:
                 port = int(os.environ.get(f"LIANDONG_{name.upper()}_PORT", DEFAULT_PORTS[name]))
                 processes.start(name, port=port)
             processes.wait_ready()
-            _print_banner(infra, processes, topics, env["LIANDONG_AUTH_SECRET"])
+            _print_banner(infra, processes, topics, env["LIANDONG_AUTH_SECRET"], demo_key)
             while all(p.process.poll() is None for p in processes.running.values()):
                 time.sleep(0.5)
             print("Liandong: a service exited; stopping everything.", flush=True)
@@ -247,8 +261,23 @@ DEMO_PRINCIPALS = (
 )
 
 
+DEMO_API_KEY_SUB = "app-demo"
+
+
+def _demo_api_key(keys_file: Path) -> str:
+    """A fresh API key for the demo channel at every start (only its hash is kept, so the
+    previous run's key cannot be shown again: it is revoked)."""
+    revoke_keys(keys_file, sub=DEMO_API_KEY_SUB)
+    key, _entry = add_key(keys_file, sub=DEMO_API_KEY_SUB, role=Role.channel)
+    return key
+
+
 def _print_banner(
-    infra: Infrastructure, processes: ServiceProcesses, topics: list[str], secret: str
+    infra: Infrastructure,
+    processes: ServiceProcesses,
+    topics: list[str],
+    secret: str,
+    demo_key: str,
 ) -> None:
     lines = [
         "",
@@ -271,6 +300,8 @@ def _print_banner(
             unit_code=subject if role is Role.coordinator else None,
         )
         lines.append(f"  {name:<34} {token}")
+    lines.append(f"  {'channel app-demo (X-API-Key)':<34} {demo_key}")
+    lines.append("  (API keys: `.venv/bin/liandong principals add|list|revoke ...`)")
     lines.append("Escalations of the whole city, live:")
     lines.append(
         f"  KAFKA_BOOTSTRAP_SERVERS={infra.kafka_bootstrap_servers} "

@@ -13,6 +13,7 @@ from sqlalchemy import MetaData, text
 
 from contracts.events import Event
 from contracts.lists import Lists
+from services.runtime.api_keys import ApiKeys
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.db import create_engine, create_session_factory
 from services.runtime.inbox import inbox_table
@@ -45,6 +46,7 @@ class Runtime:
         self._lists = lists
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        self.api_keys = ApiKeys(settings.api_keys_file)
         self.engine = create_engine(settings.async_database_url)
         self.sessions = create_session_factory(self.engine)
         self.tables = tables

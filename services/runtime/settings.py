@@ -7,6 +7,8 @@ Nothing else in the code base reads `os.environ`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -38,6 +40,11 @@ class ServiceSettings(BaseSettings):
     )
     jwt_issuer: str | None = Field(
         default=None, validation_alias="LIANDONG_JWT_ISSUER", description="required `iss` of those"
+    )
+    api_keys_file: Path = Field(
+        default=Path(".liandong/api-keys.json"),
+        validation_alias="LIANDONG_API_KEYS_FILE",
+        description="hashes of the API keys and their claims (`liandong principals add`)",
     )
     log_level: str = Field(default="INFO", validation_alias="LIANDONG_LOG_LEVEL")
 
