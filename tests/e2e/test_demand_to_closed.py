@@ -6,14 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from services.intake.models import Demand
 from services.runtime.auth import Role, issue_token
 from services.runtime.db import create_session_factory
-from services.runtime.embedded import free_port
-from services.runtime.launcher import ServiceProcesses
 from services.runtime.migrations import SERVICES
 from tests.conftest import AUTH_SECRET
 from tests.kafka_helpers import eventually, header, read_records
@@ -30,22 +27,6 @@ DEMAND = {
     "location": {"unit_code": "330502001016"},
     "citizen": {"name": "张三", "phone": "13812345678"},
 }
-
-
-@pytest.fixture(scope="module")
-def system(infra, tmp_path_factory):
-    # These tests file the same complaint many times on purpose; merging duplicates (tested in
-    # tests/integration/test_duplicates.py) would join them to one task, so it is off here.
-    env = {**infra.env(), "LIANDONG_ROUTING_DUPLICATE_WINDOW_HOURS": "0"}
-    processes = ServiceProcesses(env, log_dir=tmp_path_factory.mktemp("logs"))
-    try:  # a service that fails to start must not leave the others running
-        for name in SERVICES:
-            processes.start(name, port=free_port())
-        processes.wait_ready(timeout_s=90)
-        urls = {name: p.url for name, p in processes.running.items()}
-        yield urls, processes.log_dir
-    finally:
-        processes.stop()
 
 
 def _token(department_id):

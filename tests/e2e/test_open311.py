@@ -10,8 +10,6 @@ import pytest
 
 from services.runtime.api_keys import add_key
 from services.runtime.auth import Role, issue_token, tracking_token
-from services.runtime.embedded import free_port
-from services.runtime.launcher import ServiceProcesses
 from services.runtime.migrations import SERVICES
 from tests.conftest import AUTH_SECRET
 from tests.kafka_helpers import eventually
@@ -30,24 +28,9 @@ FORM = {
 }
 
 
-@pytest.fixture(scope="module")
-def open311_system(infra, tmp_path_factory):
-    keys_file = tmp_path_factory.mktemp("keys") / "api-keys.json"
-    app_key, _ = add_key(keys_file, sub="app-open311", role=Role.channel)
-    env = {
-        **infra.env(),
-        "LIANDONG_ROUTING_DUPLICATE_WINDOW_HOURS": "0",  # the same complaint is filed twice
-        "LIANDONG_API_KEYS_FILE": str(keys_file),
-    }
-    processes = ServiceProcesses(env, log_dir=tmp_path_factory.mktemp("logs"))
-    try:
-        for name in SERVICES:
-            processes.start(name, port=free_port())
-        processes.wait_ready(timeout_s=90)
-        urls = {name: p.url for name, p in processes.running.items()}
-        yield urls, keys_file, app_key, processes.log_dir
-    finally:
-        processes.stop()
+@pytest.fixture
+def open311_system(services):
+    return services.urls, services.keys_file, services.app_key, services.log_dir
 
 
 def _department(department_id):

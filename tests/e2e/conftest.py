@@ -1,0 +1,49 @@
+"""One running system (every service as its own process) shared by the end-to-end tests."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from services.runtime.api_keys import add_key
+from services.runtime.auth import Role
+from services.runtime.embedded import free_port
+from services.runtime.launcher import ServiceProcesses
+from services.runtime.migrations import SERVICES
+
+
+@dataclass(frozen=True)
+class System:
+    urls: dict[str, str]
+    log_dir: Path
+    keys_file: Path
+    app_key: str  # an Open311 / X-API-Key channel key
+
+
+@pytest.fixture(scope="package")
+def services(infra, tmp_path_factory):
+    keys_file = tmp_path_factory.mktemp("keys") / "api-keys.json"
+    app_key, _ = add_key(keys_file, sub="app-open311", role=Role.channel)
+    # These tests file the same complaint many times on purpose; merging duplicates (tested in
+    # tests/integration/test_duplicates.py) would join them to one task, so it is off here.
+    env = {
+        **infra.env(),
+        "LIANDONG_ROUTING_DUPLICATE_WINDOW_HOURS": "0",
+        "LIANDONG_API_KEYS_FILE": str(keys_file),
+        "LIANDONG_ROUTING_SWEEP_INTERVAL_MS": "200",
+    }
+    processes = ServiceProcesses(env, log_dir=tmp_path_factory.mktemp("logs"))
+    try:  # a service that fails to start must not leave the others running
+        for name in SERVICES:
+            processes.start(name, port=free_port())
+        processes.wait_ready(timeout_s=90)
+        urls = {name: p.url for name, p in processes.running.items()}
+        assert processes.log_dir is not None
+        yield System(urls, processes.log_dir, keys_file, app_key)
+    finally:
+        processes.stop()
+
+
+@pytest.fixture
+def system(services):
+    return services.urls, services.log_dir
