@@ -8,6 +8,7 @@ department, so a consumer filters without decoding the body.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -37,6 +38,7 @@ def dlq(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
+@functools.lru_cache(maxsize=8192)
 def _chain_topic(prefix: str, unit_code: str) -> str:
     district = district_of(unit_code)
     if district is None:

@@ -5,8 +5,13 @@ The sweeper claims due timers with their tasks (`FOR UPDATE SKIP LOCKED`, so sev
 share the work and never fire one timer twice), checks each timer's fence against the task's
 version (a stale timer does nothing), and in one transaction per batch: reminds (催办) the
 department, or escalates the task to the next coordinator of the chain copied onto it
-(community → street → district → city; at the city it is supervised, 督办), writes the events to
-the outbox and re-plans the task's timers. Every write is one set-based statement per batch.
+(community → street → district → city; at the city it is supervised, 督办) with a new timer for
+that coordinator, and writes the events to the outbox. Every write is one set-based statement
+per batch.
+
+An escalation moves the task up the coordinators' chain without changing what its department
+holds, so it keeps the task's version and the department's other timers stay armed; every
+transition, deadline move and coordinator action does bump the version (see timers.py).
 """
 
 from __future__ import annotations
@@ -19,19 +24,16 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import Event, Stage, TaskEscalated, TaskReminded
-from services.routing.models import escalations as escalations_table
 from services.routing.timers import (
     ESCALATE,
     REMIND,
     ClockPolicy,
-    OpenSummons,
-    plan,
-    rearm_statements,
-    timer_rows,
+    Timer,
+    upsert_statement,
 )
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
@@ -61,8 +63,7 @@ _DELETE_TIMERS = text("DELETE FROM routing.deadlines WHERE id = ANY(CAST(:ids AS
 _UPDATE_TASKS = text(
     """
     UPDATE routing.tasks AS t SET
-        updated_at = CASE WHEN u.version > t.version THEN :now ELSE t.updated_at END,
-        version = u.version,
+        updated_at = CASE WHEN u.escalated THEN :now ELSE t.updated_at END,
         fired = string_to_array(u.fired, '|'),
         escalation_id = u.escalation_id,
         escalation_level = u.escalation_level,
@@ -70,10 +71,10 @@ _UPDATE_TASKS = text(
         escalation_due_at = u.escalation_due_at,
         supervised = u.supervised
     FROM unnest(
-        CAST(:ids AS uuid[]), CAST(:versions AS int[]), CAST(:fired AS text[]),
+        CAST(:ids AS uuid[]), CAST(:escalated AS boolean[]), CAST(:fired AS text[]),
         CAST(:escalation_ids AS uuid[]), CAST(:levels AS int[]), CAST(:stages AS text[]),
         CAST(:act_by AS timestamptz[]), CAST(:supervised AS boolean[])
-    ) AS u(id, version, fired, escalation_id, escalation_level, escalation_stage,
+    ) AS u(id, escalated, fired, escalation_id, escalation_level, escalation_stage,
            escalation_due_at, supervised)
     WHERE t.id = u.id
     """
@@ -87,16 +88,41 @@ _CLIMBED = text(
     """
 )
 
+_ESCALATION_COLUMNS = {
+    "id": "uuid",
+    "task_id": "uuid",
+    "demand_id": "uuid",
+    "department_id": "text",
+    "unit_code": "text",
+    "coordinator_unit_code": "text",
+    "matter_code": "text",
+    "stage": "text",
+    "level": "int",
+    "supervised": "boolean",
+    "due_at": "timestamptz",
+    "act_by": "timestamptz",
+    "reason": "text",
+    "state": "text",
+    "opened_at": "timestamptz",
+}
+
+# Built from the constant column list above, never from input.
+_INSERT_ESCALATIONS = text(
+    "INSERT INTO routing.escalations ("  # noqa: S608
+    + ", ".join(_ESCALATION_COLUMNS)
+    + ") SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _ESCALATION_COLUMNS.items())
+    + ")"
+)
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in _ESCALATION_COLUMNS}
+
+
 _MISSED = text(
     "UPDATE routing.summons SET missed_at = :now "
     "WHERE id = ANY(CAST(:ids AS uuid[])) AND arrived_at IS NULL"
-)
-
-_OPEN_SUMMONS = text(
-    """
-    SELECT id, task_id, arrive_by FROM routing.summons
-    WHERE task_id = ANY(CAST(:ids AS uuid[])) AND arrived_at IS NULL AND missed_at IS NULL
-    """
 )
 
 _DEADLINE_COLUMNS = {
@@ -137,16 +163,14 @@ class TaskSnapshot:
     escalation_stage: str | None
     escalation_due_at: datetime | None
     supervised: bool
-    claimed_version: int = 0
     escalated: bool = False
     changed: bool = False
 
     @classmethod
     def of_row(cls, row: Any) -> TaskSnapshot:
-        names = [f for f in cls.__slots__ if f not in ("claimed_version", "escalated", "changed")]
+        names = [f for f in cls.__slots__ if f not in ("escalated", "changed")]
         snapshot = cls(**{name: row[name] for name in names})
         snapshot.fired = list(snapshot.fired)
-        snapshot.claimed_version = snapshot.version
         return snapshot
 
 
@@ -156,8 +180,9 @@ class SweepResult:
     reminded: int = 0
     escalated: int = 0
     stale: int = 0
-    # due time of every timer that fired, and when its events were committed
-    fired_due_at: list[datetime] = field(default_factory=list)
+    # due times of the timers that fired, and when their events were committed
+    escalated_due_at: list[datetime] = field(default_factory=list)
+    reminded_due_at: list[datetime] = field(default_factory=list)
     committed_at: datetime | None = None
 
 
@@ -180,6 +205,7 @@ class Sweeper:
         self.interval_s = interval_s
         self.healthy = True
         self.totals = SweepResult()
+        self._act_by_for: tuple[datetime | None, datetime] = (None, datetime.min)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep until stopped: at once again after a full batch, else after the interval."""
@@ -227,7 +253,7 @@ class Sweeper:
             task = tasks.get(row["id"])
             if task is None:
                 task = tasks[row["id"]] = TaskSnapshot.of_row(row)
-            if row["fence"] != task.claimed_version:
+            if row["fence"] != task.version:
                 result.stale += 1
                 continue
             stage = Stage(row["stage"])
@@ -240,6 +266,7 @@ class Sweeper:
                 task.changed = True
                 events.append(self._reminder(task, stage, now))
                 result.reminded += 1
+                result.reminded_due_at.append(due_at)
             elif row["action"] == ESCALATE:
                 if stage is Stage.arrival:
                     missed.append(uuid.UUID(row["ref"]))
@@ -249,7 +276,7 @@ class Sweeper:
                 events.append(event)
                 escalations.append(values)
                 result.escalated += 1
-            result.fired_due_at.append(due_at)
+                result.escalated_due_at.append(due_at)
 
         await session.execute(_DELETE_TIMERS, {"ids": [row["timer_id"] for row in rows]})
         changed = [task for task in tasks.values() if task.changed]
@@ -258,30 +285,18 @@ class Sweeper:
         if climbed:
             await session.execute(_CLIMBED, {"ids": climbed, "now": now, "actor": ACTOR})
         if escalations:
-            await session.execute(insert(escalations_table), escalations)
+            await session.execute(_INSERT_ESCALATIONS, _columns(escalations))
         if missed:
             await session.execute(_MISSED, {"ids": missed, "now": now})
         if events:
-            rows_out = [self.outbox.values(event) for event in events]
-            await session.execute(insert(self.outbox.table), rows_out)
-        escalated = [task for task in tasks.values() if task.escalated]
-        if escalated:
-            await self._rearm(session, escalated)
-
-    async def _rearm(self, session: AsyncSession, tasks: list[TaskSnapshot]) -> None:
-        """An escalated task has a new version: its timers are planned again under it."""
-        ids = [task.id for task in tasks]
-        open_summons: dict[uuid.UUID, list[OpenSummons]] = {}
-        for summons_id, task_id, arrive_by in await session.execute(_OPEN_SUMMONS, {"ids": ids}):
-            open_summons.setdefault(task_id, []).append(OpenSummons(summons_id, arrive_by))
-        rows: list[dict[str, Any]] = []
-        for task in tasks:
-            timers = plan(
-                task, open_summons.get(task.id, ()), remind_share=self.policy.remind_share
-            )
-            rows.extend(timer_rows(task.id, task.version, timers))
-        for statement, params in rearm_statements(ids, rows):
-            await session.execute(statement, params)
+            await self.outbox.put_many(session, events)
+        coordinator_timers = [
+            (task.id, task.version, [Timer(Stage.coordinator, ESCALATE, task.escalation_due_at)])
+            for task in tasks.values()
+            if task.escalated and task.escalation_due_at is not None
+        ]
+        if coordinator_timers:
+            await session.execute(*upsert_statement(coordinator_timers))
 
     def _reminder(self, task: TaskSnapshot, stage: Stage, now: datetime) -> TaskReminded:
         return TaskReminded(
@@ -294,6 +309,12 @@ class Sweeper:
             due_at=getattr(task, _DEADLINE_COLUMNS[stage]),
         )
 
+    def _act_by(self, now: datetime) -> datetime:
+        """The coordinator's deadline; one batch shares its `now`, so it is computed once."""
+        if self._act_by_for[0] != now:
+            self._act_by_for = (now, self.policy.calendar.add(now, self.policy.act_within).at)
+        return self._act_by_for[1]
+
     def _escalate(
         self, task: TaskSnapshot, stage: Stage, due_at: datetime, now: datetime
     ) -> tuple[TaskEscalated, dict[str, Any]]:
@@ -301,7 +322,7 @@ class Sweeper:
         level = min((task.escalation_level or 0) + 1, len(task.chain))
         coordinator = task.chain[level - 1]
         supervised = level == len(task.chain)
-        act_by = None if supervised else self.policy.calendar.add(now, self.policy.act_within).at
+        act_by = None if supervised else self._act_by(now)
         if stage in (Stage.sign, Stage.first_contact, Stage.reply):
             for mark in (f"remind:{stage.value}", f"breach:{stage.value}"):
                 if mark not in task.fired:
@@ -313,7 +334,6 @@ class Sweeper:
         task.escalation_level = level
         task.escalation_due_at = act_by
         task.supervised = supervised
-        task.version += 1
         task.escalated = task.changed = True
         event = TaskEscalated(
             demand_id=task.demand_id,
@@ -369,7 +389,7 @@ def _task_columns(tasks: list[TaskSnapshot], now: datetime) -> dict[str, Any]:
     return {
         "now": now,
         "ids": [t.id for t in tasks],
-        "versions": [t.version for t in tasks],
+        "escalated": [t.escalated for t in tasks],
         "fired": ["|".join(t.fired) for t in tasks],
         "escalation_ids": [t.escalation_id for t in tasks],
         "levels": [t.escalation_level for t in tasks],

@@ -6,9 +6,11 @@ arrival timer per open summons; the coordinator's time to act while the task is 
 Every timer carries the task's version as its fencing token.
 
 Routing sessions keep the rows in step by themselves: at commit, every task whose version moved
-in the transaction gets its escalation settled (the late stage is done, or the task left its
-department) and its timers re-planned under the new version. Use cases therefore never touch
-timers, and a timer left behind by anything else is stale and does nothing when it falls due.
+in the transaction (a transition, a moved deadline, a coordinator's action) gets its escalation
+settled (the late stage is done, the task left its department, or a coordinator acted) and its
+timers re-planned under the new version. Use cases therefore never touch timers, and a timer
+left behind by anything else is stale and does nothing when it falls due. The sweeper fires
+timers and escalates without moving the version (escalation.py).
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, attributes
 
 from contracts.events import Stage, TaskEscalationResolved, TaskRole
 from contracts.lists.calendar import BusinessCalendar, TimeLimit
-from services.routing.models import Escalation, Summons, Task, deadlines, escalations
+from services.routing.models import Escalation, Summons, Task, escalations
 from services.routing.state import TaskState
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
@@ -127,20 +129,6 @@ def plan(task: TaskClocks, summons: Iterable[OpenSummons], *, remind_share: floa
     return timers
 
 
-def timer_rows(task_id: uuid.UUID, fence: int, timers: Sequence[Timer]) -> list[dict[str, Any]]:
-    return [
-        {
-            "task_id": task_id,
-            "stage": t.stage.value,
-            "action": t.action,
-            "ref": t.ref,
-            "due_at": t.due_at,
-            "fence": fence,
-        }
-        for t in timers
-    ]
-
-
 def restart_stage(task: Task, stage: Stage) -> None:
     """A stage's clock starts again (its deadline moved): it may remind and breach anew."""
     task.fired = [mark for mark in task.fired if not mark.endswith(f":{stage.value}")]
@@ -192,16 +180,48 @@ def _resolve(session: Session, keeper: ClockKeeper, task: Task, *, by: str, reas
     task.supervised = False
 
 
+_UPSERT_TIMERS = text(
+    """
+    INSERT INTO routing.deadlines (task_id, stage, action, ref, due_at, fence)
+    SELECT * FROM unnest(
+        CAST(:task_ids AS uuid[]), CAST(:stages AS text[]), CAST(:actions AS text[]),
+        CAST(:refs AS text[]), CAST(:due_at AS timestamptz[]), CAST(:fences AS int[]))
+    ON CONFLICT (task_id, stage, action, ref)
+    DO UPDATE SET due_at = EXCLUDED.due_at, fence = EXCLUDED.fence
+    """
+)
+
+_DROP_UNPLANNED = text(
+    """
+    DELETE FROM routing.deadlines AS d
+    USING unnest(CAST(:ids AS uuid[]), CAST(:versions AS int[])) AS u(id, version)
+    WHERE d.task_id = u.id AND d.fence < u.version
+    """
+)
+
+
+def upsert_statement(
+    planned: Sequence[tuple[uuid.UUID, int, Sequence[Timer]]],
+) -> tuple[Any, dict[str, Any]]:
+    """Write the timers (or re-fence them in place) under their task's version."""
+    rows = [(task_id, version, t) for task_id, version, timers in planned for t in timers]
+    return _UPSERT_TIMERS, {
+        "task_ids": [task_id for task_id, _, _ in rows],
+        "stages": [t.stage.value for _, _, t in rows],
+        "actions": [t.action for _, _, t in rows],
+        "refs": [t.ref for _, _, t in rows],
+        "due_at": [t.due_at for _, _, t in rows],
+        "fences": [version for _, version, _ in rows],
+    }
+
+
 def rearm_statements(
-    task_ids: Sequence[uuid.UUID], rows: list[dict[str, Any]]
-) -> list[tuple[Any, list[dict[str, Any]] | None]]:
-    """Statements (with their rows) replacing the timers of the tasks by the planned ones."""
-    statements: list[tuple[Any, list[dict[str, Any]] | None]] = [
-        (delete(deadlines).where(deadlines.c.task_id.in_(task_ids)), None)
-    ]
-    if rows:
-        statements.append((insert(deadlines), rows))
-    return statements
+    planned: Sequence[tuple[uuid.UUID, int, Sequence[Timer]]],
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Statements setting each (task, version)'s timers to the planned ones: planned timers are
+    written under the version; every other timer of the task goes."""
+    drop = {"ids": [p[0] for p in planned], "versions": [p[1] for p in planned]}
+    return [upsert_statement(planned), (_DROP_UNPLANNED, drop)]
 
 
 @dataclass
@@ -235,13 +255,15 @@ class ClockKeeper:
         )
         for summons_id, task_id, arrive_by in session.execute(query):
             open_summons.setdefault(task_id, []).append(OpenSummons(summons_id, arrive_by))
-        rows: list[dict[str, Any]] = []
-        for task in touched.values():
-            timers = plan(
-                task, open_summons.get(task.id, ()), remind_share=self.policy.remind_share
+        planned = [
+            (
+                task.id,
+                task.version,
+                plan(task, open_summons.get(task.id, ()), remind_share=self.policy.remind_share),
             )
-            rows.extend(timer_rows(task.id, task.version, timers))
-        for statement, params in rearm_statements(ids, rows):
+            for task in touched.values()
+        ]
+        for statement, params in rearm_statements(planned):
             session.execute(statement, params)
 
 

@@ -121,6 +121,10 @@ def upgrade() -> None:
         schema="routing",
     )
     _backfill()
+    # Room on each page for the in-place (HOT) updates of hot rows: a task is updated at every
+    # step of its life, a timer re-fenced at every transition.
+    op.execute("ALTER TABLE routing.tasks SET (fillfactor = 80)")
+    op.execute("ALTER TABLE routing.deadlines SET (fillfactor = 70)")
     for column in ("chain", "fired", "supervised"):
         op.alter_column("tasks", column, server_default=None, schema="routing")
     # ### end Alembic commands ###
