@@ -60,6 +60,7 @@ def create_runtime(
             clock=runtime.clock,
             batch_size=settings.sweep_batch_size,
             interval_s=settings.sweep_interval_ms / 1000,
+            concurrency=settings.sweep_concurrency,
         )
         runtime.loop("escalation-sweeper", sweep.run, lambda: sweep.healthy)
     auditor = Auditor(

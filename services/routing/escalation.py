@@ -196,6 +196,7 @@ class Sweeper:
         clock: Clock,
         batch_size: int = 1000,
         interval_s: float = 0.5,
+        concurrency: int = 2,
     ) -> None:
         self.sessions = sessions
         self.outbox = outbox
@@ -203,12 +204,18 @@ class Sweeper:
         self.clock = clock
         self.batch_size = batch_size
         self.interval_s = interval_s
+        self.concurrency = concurrency
         self.healthy = True
         self.totals = SweepResult()
         self._act_by_for: tuple[datetime | None, datetime] = (None, datetime.min)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Sweep until stopped: at once again after a full batch, else after the interval."""
+        """Sweep until stopped, with `concurrency` claim loops: while the database runs one
+        loop's statements, another builds its batch (they never share a timer or a task)."""
+        await asyncio.gather(*(self._loop(stop) for _ in range(self.concurrency)))
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        """At once again after a full batch, else after the interval."""
         while not stop.is_set():
             try:
                 result = await self.sweep_once()

@@ -46,6 +46,12 @@ class RoutingSettings(ServiceSettings):
     )
     sweep_interval_ms: int = Field(default=500, gt=0, description="pause between idle sweeps")
     sweep_batch_size: int = Field(default=1000, gt=0, description="timers fired per transaction")
+    sweep_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="claim loops of one sweeper (SKIP LOCKED keeps them apart)",
+    )
     audit_interval_s: float = Field(
         default=60, gt=0, description="how often the auditor checks every open task has a timer"
     )

@@ -98,19 +98,26 @@ class WorkerReport:
     batches: int
     busy_s: float
     last_commit: float
-    # escalations and seconds of the batches that fired nothing but escalations
+    # the batches that fired nothing but escalations: count, first start, last end (wall clock)
     pure_escalations: int = 0
-    pure_escalation_s: float = 0.0
+    pure_started: float = float("inf")
+    pure_ended: float = 0.0
 
 
-def _worker(
-    url: str, zero: datetime, wall_zero: float, end: datetime, batch: int, interval: float, out: Any
-) -> None:
-    out.put(asyncio.run(_sweep(url, zero, wall_zero, end, batch, interval)))
+def _worker(url: str, zero: datetime, wall_zero: float, end: datetime, args: Any, out: Any) -> None:
+    out.put(
+        asyncio.run(_sweep(url, zero, wall_zero, end, args.batch, args.interval, args.concurrency))
+    )
 
 
 async def _sweep(
-    url: str, zero: datetime, wall_zero: float, end: datetime, batch: int, interval: float
+    url: str,
+    zero: datetime,
+    wall_zero: float,
+    end: datetime,
+    batch: int,
+    interval: float,
+    concurrency: int,
 ) -> WorkerReport:
     configure_logging(service="escalator", level="WARNING")  # no line per sweep
     lists = load_lists()
@@ -128,29 +135,33 @@ async def _sweep(
     )
     report = WorkerReport([], [], 0, 0.0, 0.0)
     await asyncio.sleep(max(0.0, wall_zero - time.time()))
-    while True:
-        started = time.perf_counter()
-        result = await sweeper.sweep_once()
-        if result.claimed:
-            took = time.perf_counter() - started
-            report.busy_s += took
-            if result.escalated and not result.reminded:
-                report.pure_escalations += result.escalated
-                report.pure_escalation_s += took
-            report.batches += 1
-            report.last_commit = time.time()
-            assert result.committed_at is not None
-            committed = result.committed_at
-            report.escalation_lateness += [
-                (committed - due).total_seconds() for due in result.escalated_due_at
-            ]
-            report.reminder_lateness += [
-                (committed - due).total_seconds() for due in result.reminded_due_at
-            ]
-        if result.claimed < batch:
-            if clock.now() > end:
-                break
-            await asyncio.sleep(interval)
+
+    async def loop() -> None:  # what Sweeper.run does, with the figures of every batch kept
+        while True:
+            started, wall_started = time.perf_counter(), time.time()
+            result = await sweeper.sweep_once()
+            if result.claimed:
+                report.busy_s += time.perf_counter() - started
+                if result.escalated and not result.reminded:
+                    report.pure_escalations += result.escalated
+                    report.pure_started = min(report.pure_started, wall_started)
+                    report.pure_ended = max(report.pure_ended, time.time())
+                report.batches += 1
+                report.last_commit = time.time()
+                assert result.committed_at is not None
+                committed = result.committed_at
+                report.escalation_lateness += [
+                    (committed - due).total_seconds() for due in result.escalated_due_at
+                ]
+                report.reminder_lateness += [
+                    (committed - due).total_seconds() for due in result.reminded_due_at
+                ]
+            if result.claimed < batch:
+                if clock.now() > end:
+                    break
+                await asyncio.sleep(interval)
+
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
     await engine.dispose()
     return report
 
@@ -269,6 +280,9 @@ def main() -> None:
     parser.add_argument("--sweepers", type=int, default=1)
     parser.add_argument("--batch", type=int, default=2000, help="timers per sweep transaction")
     parser.add_argument("--interval", type=float, default=0.1, help="idle pause of a sweeper, s")
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="claim loops per sweeper (as in routing)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="liandong-bench-") as state:
@@ -294,7 +308,7 @@ def main() -> None:
             workers = [
                 context.Process(
                     target=_worker,
-                    args=(async_url(url), zero, wall_zero, end, args.batch, args.interval, out),
+                    args=(async_url(url), zero, wall_zero, end, args, out),
                 )
                 for _ in range(args.sweepers)
             ]
@@ -320,21 +334,23 @@ def main() -> None:
     )
     print(
         f"  {args.tasks:,} tasks, sign deadlines spread over {args.spread:.0f} s, "
-        f"{args.sweepers} sweeper(s), batch {args.batch}"
+        f"{args.sweepers} sweeper process(es) x {args.concurrency} claim loops, "
+        f"batch {args.batch}"
     )
     print(_describe("escalations", escalations))
     print(_describe("reminders", reminders))
     print(
         f"  escalations per second: {len(escalations) / elapsed:,.0f} over the run "
         f"({elapsed:.1f} s from the first deadline to the last commit); "
-        f"timers fired per second of sweeping: {fired / busy:,.0f} ({busy:.1f} s in sweeps)"
+        f"timers fired per second of sweeping: {fired / busy:,.0f} ({busy:.1f} s in sweeps, "
+        "summed over claim loops)"
     )
     pure = sum(r.pure_escalations for r in reports)
-    pure_s = sum(r.pure_escalation_s for r in reports)
     if pure:
+        pure_s = max(r.pure_ended for r in reports) - min(r.pure_started for r in reports)
         print(
-            f"  escalations per second of sweeping, in batches of escalations only: "
-            f"{pure / pure_s:,.0f} ({pure:,} escalations in {pure_s:.1f} s, summed over sweepers)"
+            f"  escalations per second while only escalations were due: {pure / pure_s:,.0f} "
+            f"({pure:,} in {pure_s:.1f} s of wall clock)"
         )
     for name, value in checks.items():
         print(f"  {name}: {value:,}")
