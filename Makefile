@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.joblib
 
-.PHONY: help install model eval-classifier bench-classifier run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing clean
+.PHONY: help install model eval-classifier bench-classifier run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ bench: $(MODEL) ## End-to-end latency and throughput of demand -> assigned task 
 
 bench-routing: install ## Routing decisions per second, demand.classified -> lead task published
 	$(PY) -m tests.bench.routing
+
+bench-escalation: install ## The sweeper against 1,000,000 open tasks (ARGS="--spread 0 --sweepers 2")
+	$(PY) -m tests.bench.escalation $(ARGS)
 
 clean: ## Remove .venv and local state (.liandong)
 	rm -rf $(VENV) .liandong .pytest_cache .mypy_cache .ruff_cache

@@ -106,7 +106,7 @@ _RECEIVERS: dict[str, list[str]] = {
     topics.DEMAND_EVALUATED: ["routing"],
     topics.CITIZEN_NOTIFICATIONS: ["notification gateway"],
     "tasks": ["department systems"],
-    "escalations": ["coordinators"],
+    "escalations": ["coordinators", "liandong watch escalations"],
 }
 _SERVICES = {"intake", "classification", "routing", "feedback"}
 

@@ -15,6 +15,11 @@ from services.runtime.http import create_service_app
 
 
 class EscalatorSettings(RoutingSettings):
+    host: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("LIANDONG_ESCALATOR_HOST", "liandong_escalator_host"),
+        description="bind address of the health endpoints",
+    )
     port: int = Field(
         default=8004,
         validation_alias=AliasChoices("LIANDONG_ESCALATOR_PORT", "liandong_escalator_port"),

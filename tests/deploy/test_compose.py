@@ -73,7 +73,10 @@ def test_every_service_is_health_checked_restarted_and_configured_from_env(compo
     for name in ("postgres", "kafka"):
         assert "healthcheck" in compose["services"][name]
         assert compose["services"][name]["restart"] == "unless-stopped"
-    assert compose["services"]["escalator"]["profiles"] == ["escalator"]
+    escalator = compose["services"]["escalator"]
+    assert escalator["command"] == ["escalator"]
+    assert "profiles" not in escalator  # starts with the rest
+    assert "http://127.0.0.1:8004/health/ready" in " ".join(escalator["healthcheck"]["test"])
 
 
 def test_env_example_names_every_variable_the_compose_file_uses():
