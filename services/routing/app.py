@@ -11,7 +11,7 @@ from contracts.lists import Lists, load_lists
 from contracts.lists.calendar import TimeLimit
 from services.routing import coordination
 from services.routing.api import router
-from services.routing.escalation import Auditor, Sweeper
+from services.routing.escalation import Auditor, EscalationMetrics, Sweeper
 from services.routing.handlers import make_handlers
 from services.routing.models import tables
 from services.routing.service import DuplicatePolicy
@@ -52,6 +52,7 @@ def create_runtime(
     runtime.sessions = routing_sessions(
         runtime.engine, outbox=runtime.outbox, policy=policy, clock=runtime.clock
     )
+    sweep = None
     if sweeper:
         sweep = Sweeper(
             sessions=runtime.sessions,
@@ -68,6 +69,7 @@ def create_runtime(
     )
     runtime.loop("deadline-auditor", auditor.run)
     runtime.reports["deadlines"] = lambda: auditor.report.as_dict()
+    runtime.metrics.register(EscalationMetrics(sweep, auditor))
     return runtime
 
 

@@ -19,11 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import structlog
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -465,3 +468,38 @@ class Auditor:
                 log.exception("audit failed, will retry")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+
+
+class EscalationMetrics(Collector):
+    """The sweeper's counters and the auditor's findings, for GET /metrics."""
+
+    def __init__(self, sweeper: Sweeper | None, auditor: Auditor) -> None:
+        self.sweeper = sweeper
+        self.auditor = auditor
+
+    def collect(self) -> Iterator[Metric]:
+        if self.sweeper is not None:
+            fired = CounterMetricFamily(
+                "liandong_timers_fired", "Timers fired by this process's sweeper", labels=["kind"]
+            )
+            totals = self.sweeper.totals
+            fired.add_metric(["escalation"], totals.escalated)
+            fired.add_metric(["reminder"], totals.reminded)
+            fired.add_metric(["stale"], totals.stale)
+            yield fired
+        report = self.auditor.report
+        yield GaugeMetricFamily(
+            "liandong_stuck_tasks",
+            "Open tasks with no live timer that are not supervised (last audit)",
+            value=report.stuck_tasks,
+        )
+        yield GaugeMetricFamily(
+            "liandong_sweeper_lag_seconds",
+            "How late the oldest due timer is (last audit)",
+            value=report.sweeper_lag_s,
+        )
+        yield GaugeMetricFamily(
+            "liandong_deadline_audit_timestamp_seconds",
+            "When the auditor last ran (0: not yet)",
+            value=report.checked_at.timestamp() if report.checked_at else 0,
+        )

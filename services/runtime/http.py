@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.service import Runtime
@@ -126,6 +127,15 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
         {"status": "ready" if ok else "not ready", "checks": checks, "reports": reports},
         200 if ok else 503,
     )
+
+
+@health.get(
+    "/metrics",
+    summary="Prometheus metrics of this process",
+    response_class=PlainTextResponse,
+)
+async def metrics(runtime: RuntimeDep) -> PlainTextResponse:
+    return PlainTextResponse(generate_latest(runtime.metrics), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_service_app(

@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
+from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData, text
 
 from contracts.events import Event
@@ -60,6 +61,8 @@ class Runtime:
         self._loops: list[tuple[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]]] = []
         self._checks: dict[str, Callable[[], bool]] = {}
         self.reports: dict[str, Callable[[], dict[str, Any]]] = {}
+        # Prometheus metrics of this process, served on GET /metrics.
+        self.metrics = CollectorRegistry()
 
     @property
     def lists(self) -> Lists:

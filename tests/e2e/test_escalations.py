@@ -5,6 +5,7 @@ coordinators read the same over GET /v1/escalations within their jurisdiction on
 import asyncio
 import contextlib
 import json
+import re
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -146,6 +147,15 @@ async def test_a_city_watcher_sees_escalations_of_every_district_and_a_district_
             f"{urls['routing']}/v1/escalations", params={"unit": "330599999999"}, headers=wuxing
         )
         assert bad.status_code in (403, 422)
+        metrics = (await client.get(f"{urls['routing']}/metrics")).text
+        fired = re.search(
+            r'^liandong_timers_fired_total\{kind="escalation"\} (\S+)$', metrics, re.M
+        )
+        assert fired is not None
+        assert float(fired.group(1)) >= 2
+        assert re.search(r"^liandong_stuck_tasks \S+$", metrics, re.M)
+        ready = (await client.get(f"{urls['routing']}/health/ready")).json()
+        assert set(ready["reports"]["deadlines"]) >= {"ok", "stuck_tasks", "sweeper_lag_s"}
         clerk = _bearer(Role.department, department_id=STREET_OFFICE)
         assert (
             await client.get(f"{urls['routing']}/v1/escalations", headers=clerk)
