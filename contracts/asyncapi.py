@@ -100,12 +100,12 @@ _SENDERS: dict[str, list[str]] = {
 }
 _RECEIVERS: dict[str, list[str]] = {
     topics.DEMAND_RECEIVED: ["classification"],
-    topics.DEMAND_CLASSIFIED: ["routing"],
+    topics.DEMAND_CLASSIFIED: ["routing", "feedback"],
     topics.DEMAND_TRIAGE: ["triage desk"],
     topics.DEMAND_STATUS: ["intake", "feedback"],
     topics.DEMAND_EVALUATED: ["routing"],
     topics.CITIZEN_NOTIFICATIONS: ["notification gateway"],
-    "tasks": ["department systems"],
+    "tasks": ["department systems", "feedback"],  # feedback: the facts of the three rates
     "escalations": ["coordinators", "liandong watch escalations"],
 }
 _SERVICES = {"intake", "classification", "routing", "feedback"}

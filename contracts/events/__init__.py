@@ -19,7 +19,12 @@ from contracts.events.escalation import (
     TaskEscalated,
     TaskEscalationResolved,
 )
-from contracts.events.feedback import DemandEvaluated, Satisfaction
+from contracts.events.feedback import (
+    CallbackRequested,
+    DemandEvaluated,
+    DemandNotEvaluated,
+    Satisfaction,
+)
 from contracts.events.task import (
     DepartmentSummoned,
     ReplyResult,
@@ -53,6 +58,8 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     DepartmentSummoned,
     TaskReminded,
     DemandEvaluated,
+    DemandNotEvaluated,
+    CallbackRequested,
     DisputeOpened,
     DisputeRuled,
     TaskEscalated,
@@ -63,10 +70,12 @@ EVENT_TYPES: dict[str, type[Event]] = {model.TYPE: model for model in EVENT_MODE
 __all__ = [
     "EVENT_MODELS",
     "EVENT_TYPES",
+    "CallbackRequested",
     "Channel",
     "Citizen",
     "DemandClassified",
     "DemandEvaluated",
+    "DemandNotEvaluated",
     "DemandReceived",
     "DemandStatus",
     "DemandStatusChanged",

@@ -1,21 +1,23 @@
-"""The citizen's evaluation of the reply (tracking token as proof)."""
+"""The evaluation of a reply: by the citizen (tracking token as proof) or by a hotline operator
+who phoned the citizen (operator credential). Same rules for both: the first evaluation stays."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from contracts.events import DemandEvaluated, Satisfaction
-from services.feedback.handlers import AWAITING, EVALUATED
-from services.feedback.models import Callback
-from services.runtime.auth import tracking_token_matches
+from contracts.events import Satisfaction
+from services.feedback import callbacks
+from services.feedback.callbacks import CallbackPolicy
+from services.runtime.auth import CurrentPrincipal, Principal, Role, tracking_token_matches
 from services.runtime.http import RuntimeDep
 
-router = APIRouter(prefix="/v1/demands", tags=["evaluation"])
+router = APIRouter(tags=["evaluation"])
+
+NOT_FOUND = "no replied demand with this id and token"
 
 
 class EvaluationIn(BaseModel):
@@ -31,53 +33,106 @@ class EvaluationOut(BaseModel):
     state: str
     resolved: bool
     satisfaction: Satisfaction
+    evaluated_by: str
+
+
+def get_policy(request: Request) -> CallbackPolicy:
+    policy: CallbackPolicy = request.app.state.callback_policy
+    return policy
+
+
+PolicyDep = Annotated[CallbackPolicy, Depends(get_policy)]
+
+
+def operator_of(principal: CurrentPrincipal) -> Principal:
+    if principal.role is not Role.operator:
+        raise HTTPException(403, "this API is for hotline operator credentials")
+    return principal
+
+
+Operator = Annotated[Principal, Depends(operator_of)]
+
+
+async def _evaluate(
+    runtime: RuntimeDep,
+    policy: CallbackPolicy,
+    demand_id: uuid.UUID,
+    body: EvaluationIn,
+    *,
+    evaluated_by: str,
+    not_found: str,
+) -> EvaluationOut:
+    now = runtime.clock.now()
+    async with runtime.sessions() as session, session.begin():
+        callback = await callbacks.lock_callback(session, demand_id)
+        if callback is None:
+            raise HTTPException(404, not_found)
+        try:
+            await callbacks.evaluate(
+                session, runtime.outbox, policy, callback,
+                resolved=body.resolved, satisfaction=body.satisfaction, comment=body.comment,
+                evaluated_by=evaluated_by, now=now,
+            )  # fmt: skip
+        except callbacks.AlreadyClosed as exc:
+            raise HTTPException(409, str(exc)) from exc
+    runtime.outbox.notify()
+    return EvaluationOut(
+        demand_id=demand_id,
+        state=callbacks.EVALUATED,
+        resolved=body.resolved,
+        satisfaction=body.satisfaction,
+        evaluated_by=evaluated_by,
+    )
 
 
 @router.post(
-    "/{demand_id}/evaluation",
+    "/v1/demands/{demand_id}/evaluation",
     response_model=EvaluationOut,
     status_code=201,
-    summary="The citizen rates the reply",
+    summary="The citizen rates the reply (the link of the callback)",
     responses={
         404: {"description": "no replied demand with this id and token"},
-        409: {"description": "already evaluated"},
+        409: {"description": "already evaluated, or closed as not evaluated"},
     },
 )
-async def evaluate(
+async def evaluate_by_citizen(
     demand_id: uuid.UUID,
     body: EvaluationIn,
     runtime: RuntimeDep,
+    policy: PolicyDep,
     token: Annotated[str, Query(min_length=8, max_length=64, description="the tracking token")],
 ) -> EvaluationOut:
-    if not tracking_token_matches(
-        runtime.settings.auth_secret.get_secret_value(), str(demand_id), token
-    ):
-        raise HTTPException(404, "no replied demand with this id and token")
-    now = runtime.clock.now()
-    async with runtime.sessions() as session, session.begin():
-        callback = await session.scalar(
-            select(Callback).where(Callback.demand_id == demand_id).with_for_update()
-        )
-        if callback is None:
-            raise HTTPException(404, "no replied demand with this id and token")
-        if callback.state != AWAITING:
-            raise HTTPException(409, "this reply has already been evaluated")
-        callback.state = EVALUATED
-        callback.resolved = body.resolved
-        callback.satisfaction = body.satisfaction.value
-        callback.comment = body.comment
-        callback.evaluated_at = now
-        await runtime.outbox.put(
-            session,
-            DemandEvaluated(
-                demand_id=demand_id,
-                occurred_at=now,
-                resolved=body.resolved,
-                satisfaction=body.satisfaction,
-                comment=body.comment,
-            ),
-        )
-    runtime.outbox.notify()
-    return EvaluationOut(
-        demand_id=demand_id, state=EVALUATED, resolved=body.resolved, satisfaction=body.satisfaction
+    # A wrong token and an unknown demand get the same answer: existence is not disclosed.
+    if not tracking_token_matches(policy.secret, str(demand_id), token):
+        raise HTTPException(404, NOT_FOUND)
+    return await _evaluate(
+        runtime, policy, demand_id, body, evaluated_by="citizen", not_found=NOT_FOUND
+    )
+
+
+@router.post(
+    "/v1/callbacks/{demand_id}/evaluation",
+    response_model=EvaluationOut,
+    status_code=201,
+    summary="A hotline operator records the evaluation the citizen gave on the phone",
+    responses={
+        403: {"description": "not an operator credential"},
+        404: {"description": "no callback for this demand (not replied yet)"},
+        409: {"description": "already evaluated, or closed as not evaluated"},
+    },
+)
+async def evaluate_by_operator(
+    demand_id: uuid.UUID,
+    body: EvaluationIn,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    operator: Operator,
+) -> EvaluationOut:
+    return await _evaluate(
+        runtime,
+        policy,
+        demand_id,
+        body,
+        evaluated_by=f"operator:{operator.sub}",
+        not_found="no callback for this demand: it has not been replied",
     )

@@ -5,8 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from contracts import topics
+from contracts.jurisdiction import Level
+from contracts.lists import Lists, load_lists
+from contracts.lists.calendar import TimeLimit
+from services.feedback import rankings
 from services.feedback.api import router
-from services.feedback.handlers import HANDLERS
+from services.feedback.callbacks import CallbackPolicy, EvaluationSweeper
+from services.feedback.handlers import make_handlers
 from services.feedback.models import tables
 from services.feedback.settings import FeedbackSettings
 from services.runtime.clock import Clock
@@ -16,13 +21,45 @@ from services.runtime.service import Runtime
 SETTINGS_CLASS = FeedbackSettings
 
 
+def task_topics(lists: Lists) -> list[str]:
+    """Every department task topic of the lists' city."""
+    return sorted(
+        {topics.tasks_topic(u.code) for u in lists.units if u.level is not Level.province}
+    )
+
+
 def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or FeedbackSettings()
-    runtime = Runtime(service="feedback", settings=settings, tables=tables, clock=clock)
-    runtime.consume([topics.DEMAND_STATUS], HANDLERS)
-    return create_service_app(
+    lists = load_lists(settings.lists_path)
+    runtime = Runtime(
+        service="feedback", settings=settings, tables=tables, clock=clock, lists=lists
+    )
+    policy = CallbackPolicy(
+        lists=lists,
+        window=TimeLimit.parse(settings.evaluation_window),
+        evaluation_url=settings.evaluation_url,
+        secret=settings.auth_secret.get_secret_value(),
+    )
+    runtime.consume(
+        [topics.DEMAND_STATUS, topics.DEMAND_CLASSIFIED, *task_topics(lists)],
+        make_handlers(policy),
+    )
+    sweeper = EvaluationSweeper(
+        sessions=runtime.sessions,
+        outbox=runtime.outbox,
+        policy=policy,
+        clock=runtime.clock,
+        interval_s=settings.sweep_interval_s,
+        batch_size=settings.sweep_batch_size,
+    )
+    runtime.loop("evaluation-sweeper", sweeper.run, lambda: sweeper.healthy)
+    app = create_service_app(
         runtime,
         title="Liandong feedback",
-        description="Citizens evaluate replies; the evaluation closes the demand.",
-        routers=[router],
+        description="Callbacks and evaluations close the demand; the three rates rank units "
+        "and departments.",
+        routers=[router, rankings.router],
     )
+    app.state.callback_policy = policy
+    app.state.sweeper = sweeper
+    return app

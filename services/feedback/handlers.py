@@ -1,41 +1,166 @@
-"""Feedback follows `demand.status`: a reply opens the callback that awaits the evaluation."""
+"""What feedback learns from events.
+
+- `demand.status`: a reply opens the callback (and asks the citizen); closing erases the phone.
+- `demand.classified`: matter and place of each demand (hot spots), and the citizen's phone,
+  kept only until the demand closes, for the callback.
+- the department task topics: the facts behind the response, on-time reply and return rates.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import uuid
+from collections.abc import Callable
+from typing import Any
 
-from contracts.events import DemandStatus, DemandStatusChanged, Event
-from services.feedback.models import Callback
+import structlog
+
+from contracts.events import (
+    EVENT_MODELS,
+    DemandClassified,
+    DemandStatus,
+    DemandStatusChanged,
+    Event,
+    TaskAssigned,
+    TaskExtensionDecided,
+    TaskReplied,
+    TaskReturned,
+    TaskSigned,
+    TaskWithdrawn,
+)
+from contracts.events.task import TaskEvent
+from services.feedback import counters, rates
+from services.feedback.callbacks import CallbackPolicy, open_callback
+from services.feedback.models import DemandFact, ReplyFact, TaskFact
 from services.runtime.kafka import Delivery, Handler
 
-AWAITING = "awaiting_evaluation"
-EVALUATED = "evaluated"
+log = structlog.get_logger(__name__)
 
 
-async def open_callback(delivery: Delivery, event: DemandStatusChanged) -> None:
-    if event.status is not DemandStatus.replied:
-        return  # other steps of the demand are not feedback's business
-    callback = await delivery.session.scalar(
-        select(Callback).where(Callback.demand_id == event.demand_id).with_for_update()
-    )
-    if callback is None:
-        delivery.session.add(
-            Callback(
+def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
+    zone = policy.lists.calendar.zone
+
+    async def on_status(delivery: Delivery, event: DemandStatusChanged) -> None:
+        if event.status is DemandStatus.replied:
+            await open_callback(delivery.session, delivery.outbox, policy, event)
+        elif event.status is DemandStatus.closed:
+            fact = await delivery.session.get(DemandFact, event.demand_id)
+            if fact is not None:
+                fact.citizen_phone = None  # the data list: kept no longer than needed
+
+    async def on_classified(delivery: Delivery, event: DemandClassified) -> None:
+        # An operator's reclassification replaces the model's answer.
+        await delivery.session.merge(
+            DemandFact(
                 demand_id=event.demand_id,
-                state=AWAITING,
-                department_id=event.department_id,
-                department_name=event.department_name,
-                reply_text=event.note,
-                replied_at=event.occurred_at,
+                matter_code=event.matter_code,
+                unit_code=event.unit_code,
+                classified_at=event.occurred_at,
+                citizen_phone=event.citizen.phone,
             )
         )
-        return
-    # A later reply to the same demand (a redo) asks the citizen again.
-    callback.state = AWAITING
-    callback.department_id = event.department_id
-    callback.department_name = event.department_name
-    callback.reply_text = event.note
-    callback.replied_at = event.occurred_at
+
+    async def on_assigned(delivery: Delivery, event: TaskAssigned) -> None:
+        if await delivery.session.get(TaskFact, event.task_id) is not None:
+            return
+        task = TaskFact(
+            task_id=event.task_id,
+            demand_id=event.demand_id,
+            department_id=event.department_id,
+            department_name=event.department_name,
+            unit_code=event.unit_code,
+            role=event.role.value,
+            matter_code=event.matter_code,
+            assigned_at=event.occurred_at,
+            sign_due_at=event.sign_due_at,
+            reply_due_at=event.reply_due_at,
+            signed_at=None,
+            returned_at=None,
+            withdrawn_at=None,
+        )
+        delivery.session.add(task)
+        await counters.add(
+            delivery.session,
+            rates.task_counts(task, zone),
+            department_name=task.department_name,
+            unit_code=task.unit_code,
+        )
+
+    def change_task(
+        change: Callable[[TaskFact, Any], None],
+    ) -> Callable[[Delivery, Any], Any]:
+        """A handler that changes the task's fact and adds the difference to the counters."""
+
+        async def handle(delivery: Delivery, event: TaskEvent) -> None:
+            task = await _task(delivery, event.task_id)
+            if task is None:
+                return
+            before = rates.task_counts(task, zone)
+            change(task, event)
+            await counters.add(
+                delivery.session,
+                rates.difference(rates.task_counts(task, zone), before),
+                department_name=task.department_name,
+                unit_code=task.unit_code,
+            )
+
+        return handle
+
+    def signed(task: TaskFact, event: TaskSigned) -> None:
+        task.signed_at = task.signed_at or event.occurred_at
+
+    def returned(task: TaskFact, event: TaskReturned) -> None:
+        task.returned_at = task.returned_at or event.occurred_at
+
+    def withdrawn(task: TaskFact, event: TaskWithdrawn) -> None:
+        task.withdrawn_at = task.withdrawn_at or event.occurred_at
+
+    def extension(task: TaskFact, event: TaskExtensionDecided) -> None:
+        task.reply_due_at = event.reply_due_at
+
+    async def on_replied(delivery: Delivery, event: TaskReplied) -> None:
+        task = await _task(delivery, event.task_id)
+        if task is None:
+            return
+        reply = ReplyFact(
+            event_id=delivery.envelope.id,
+            task_id=task.task_id,
+            demand_id=task.demand_id,
+            department_id=task.department_id,
+            department_name=task.department_name,
+            unit_code=task.unit_code,
+            replied_at=event.occurred_at,
+            reply_due_at=task.reply_due_at,
+        )
+        delivery.session.add(reply)
+        await counters.add(
+            delivery.session,
+            rates.reply_counts(reply, zone),
+            department_name=task.department_name,
+            unit_code=task.unit_code,
+        )
+
+    handlers: dict[type[Event], Handler] = {
+        # Every event of the task topics is accepted; those that change no fact are ignored
+        # (a new task event type therefore never dead-letters here).
+        **{model: _ignore for model in EVENT_MODELS if issubclass(model, TaskEvent)},
+        DemandStatusChanged: on_status,
+        DemandClassified: on_classified,
+        TaskAssigned: on_assigned,
+        TaskSigned: change_task(signed),
+        TaskReturned: change_task(returned),
+        TaskWithdrawn: change_task(withdrawn),
+        TaskReplied: on_replied,
+    }
+    handlers[TaskExtensionDecided] = change_task(extension)
+    return handlers
 
 
-HANDLERS: dict[type[Event], Handler] = {DemandStatusChanged: open_callback}
+async def _ignore(_delivery: Delivery, _event: Event) -> None:
+    return None
+
+
+async def _task(delivery: Delivery, task_id: uuid.UUID) -> TaskFact | None:
+    task: TaskFact | None = await delivery.session.get(TaskFact, task_id, with_for_update=True)
+    if task is None:
+        log.warning("task event before its assignment ignored", task_id=str(task_id))
+    return task

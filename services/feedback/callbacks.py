@@ -1,0 +1,298 @@
+"""回访: a reply opens a callback and asks the citizen (CallbackRequested); the citizen, or a
+hotline operator who phoned them, evaluates it; unanswered, it closes as not evaluated."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.events import (
+    CallbackRequested,
+    DemandEvaluated,
+    DemandNotEvaluated,
+    DemandStatusChanged,
+    Satisfaction,
+)
+from contracts.lists import Lists
+from contracts.lists.calendar import TimeLimit
+from services.feedback import counters, rates
+from services.feedback.models import Callback, DemandFact, EvaluationFact
+from services.runtime.auth import tracking_token
+from services.runtime.clock import Clock
+from services.runtime.db import SessionFactory
+from services.runtime.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+AWAITING = "awaiting_evaluation"
+EVALUATED = "evaluated"
+NOT_EVALUATED = "not_evaluated"
+UNKNOWN_DEPARTMENT = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackPolicy:
+    lists: Lists
+    window: TimeLimit
+    evaluation_url: str  # with {demand_id} and {token}
+    secret: str
+
+    def link(self, demand_id: uuid.UUID) -> str:
+        token = tracking_token(self.secret, str(demand_id))
+        return self.evaluation_url.format(demand_id=demand_id, token=token)
+
+    def unit_of(self, department_id: str) -> str:
+        """The unit of a department: from the lists, else from its id (`<unit code>.<type>`)."""
+        department = self.lists.departments_by_id.get(department_id)
+        if department is not None:
+            return department.unit_code
+        prefix = department_id.split(".", 1)[0]
+        return prefix if len(prefix) == 12 and prefix.isdigit() else self.lists.city_code
+
+
+async def open_callback(
+    session: AsyncSession, outbox: Outbox, policy: CallbackPolicy, event: DemandStatusChanged
+) -> None:
+    """The lead replied: (re)open the callback and ask the citizen to evaluate."""
+    evaluate_by = policy.lists.calendar.add(event.occurred_at, policy.window).at
+    callback = await session.scalar(
+        select(Callback).where(Callback.demand_id == event.demand_id).with_for_update()
+    )
+    if callback is None:
+        callback = Callback(demand_id=event.demand_id, reply_round=1)
+        session.add(callback)
+    else:  # a later reply to the same demand (a redo) asks the citizen again
+        callback.reply_round += 1
+        callback.resolved = None
+        callback.satisfaction = None
+        callback.comment = None
+        callback.evaluated_at = None
+        callback.evaluated_by = None
+    callback.state = AWAITING
+    callback.department_id = event.department_id
+    callback.department_name = event.department_name
+    callback.reply_text = event.note
+    callback.replied_at = event.occurred_at
+    callback.evaluate_by = evaluate_by
+    phone = await session.scalar(
+        select(DemandFact.citizen_phone).where(DemandFact.demand_id == event.demand_id)
+    )
+    if phone is None:
+        log.warning("no phone for the callback; the gateway may only use the app")
+    await outbox.put(
+        session,
+        CallbackRequested(
+            demand_id=event.demand_id,
+            occurred_at=event.occurred_at,
+            department_id=event.department_id,
+            department_name=event.department_name,
+            reply_text=event.note,
+            reply_round=callback.reply_round,
+            evaluation_url=policy.link(event.demand_id),
+            evaluate_by=evaluate_by,
+            citizen_phone=phone,
+        ),
+    )
+
+
+class AlreadyClosed(Exception):
+    """The callback was evaluated, or closed as not evaluated: the first answer stays."""
+
+
+async def lock_callback(session: AsyncSession, demand_id: uuid.UUID) -> Callback | None:
+    callback: Callback | None = await session.scalar(
+        select(Callback).where(Callback.demand_id == demand_id).with_for_update()
+    )
+    return callback
+
+
+async def evaluate(
+    session: AsyncSession,
+    outbox: Outbox,
+    policy: CallbackPolicy,
+    callback: Callback,
+    *,
+    resolved: bool,
+    satisfaction: Satisfaction,
+    comment: str | None,
+    evaluated_by: str,
+    now: datetime,
+) -> None:
+    """Record the evaluation of an awaiting callback, its fact and counts, and the event."""
+    if callback.state == EVALUATED:
+        assert callback.evaluated_at is not None
+        raise AlreadyClosed(
+            f"this reply was already evaluated at {callback.evaluated_at.isoformat()}; "
+            "the first evaluation is kept"
+        )
+    if callback.state == NOT_EVALUATED:
+        raise AlreadyClosed(
+            f"the evaluation window ended at {callback.evaluate_by.isoformat()}; "
+            "the demand was closed as not evaluated"
+        )
+    callback.state = EVALUATED
+    callback.resolved = resolved
+    callback.satisfaction = satisfaction.value
+    callback.comment = comment
+    callback.evaluated_at = now
+    callback.evaluated_by = evaluated_by
+    earlier = await session.scalar(
+        select(EvaluationFact.event_id)
+        .where(EvaluationFact.demand_id == callback.demand_id, EvaluationFact.outcome == EVALUATED)
+        .limit(1)
+    )
+    event_id = await outbox.put(
+        session,
+        DemandEvaluated(
+            demand_id=callback.demand_id,
+            occurred_at=now,
+            resolved=resolved,
+            satisfaction=satisfaction,
+            comment=comment,
+        ),
+    )
+    await _record(
+        session,
+        policy,
+        callback,
+        event_id=event_id,
+        outcome=EVALUATED,
+        resolved=resolved,
+        satisfaction=satisfaction.value,
+        redo=earlier is not None,
+        evaluated_by=evaluated_by,
+        now=now,
+    )
+
+
+async def _record(
+    session: AsyncSession,
+    policy: CallbackPolicy,
+    callback: Callback,
+    *,
+    event_id: uuid.UUID,
+    outcome: str,
+    resolved: bool | None,
+    satisfaction: str | None,
+    redo: bool,
+    evaluated_by: str,
+    now: datetime,
+) -> None:
+    department = callback.department_id or UNKNOWN_DEPARTMENT
+    fact = EvaluationFact(
+        event_id=event_id,
+        demand_id=callback.demand_id,
+        department_id=department,
+        department_name=callback.department_name or department,
+        unit_code=policy.unit_of(department),
+        occurred_at=now,
+        outcome=outcome,
+        resolved=resolved,
+        satisfaction=satisfaction,
+        redo=redo,
+        evaluated_by=evaluated_by,
+    )
+    session.add(fact)
+    await counters.add(
+        session,
+        rates.evaluation_counts(fact, policy.lists.calendar.zone),
+        department_name=fact.department_name,
+        unit_code=fact.unit_code,
+    )
+
+
+async def close_unevaluated(
+    session: AsyncSession, outbox: Outbox, policy: CallbackPolicy, *, now: datetime, limit: int
+) -> int:
+    """Close the callbacks whose window has ended (FOR UPDATE SKIP LOCKED: several replicas
+    sweep without waiting on each other or closing one twice); returns how many."""
+    due = (
+        await session.scalars(
+            select(Callback)
+            .where(Callback.state == AWAITING, Callback.evaluate_by <= now)
+            .order_by(Callback.evaluate_by)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for callback in due:
+        callback.state = NOT_EVALUATED
+        callback.evaluated_at = now
+        callback.evaluated_by = "window"
+        event_id = await outbox.put(
+            session,
+            DemandNotEvaluated(
+                demand_id=callback.demand_id,
+                occurred_at=now,
+                department_id=callback.department_id,
+                replied_at=callback.replied_at,
+                evaluate_by=callback.evaluate_by,
+            ),
+        )
+        await _record(
+            session,
+            policy,
+            callback,
+            event_id=event_id,
+            outcome=NOT_EVALUATED,
+            resolved=None,
+            satisfaction=None,
+            redo=False,
+            evaluated_by="window",
+            now=now,
+        )
+    if due:
+        log.info("callbacks closed as not evaluated", count=len(due))
+    return len(due)
+
+
+class EvaluationSweeper:
+    """The periodic sweep of unanswered callbacks, beside the consumer and the relay."""
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        outbox: Outbox,
+        policy: CallbackPolicy,
+        clock: Clock,
+        interval_s: float,
+        batch_size: int,
+    ) -> None:
+        self.sessions = sessions
+        self.outbox = outbox
+        self.policy = policy
+        self.clock = clock
+        self.interval_s = interval_s
+        self.batch_size = batch_size
+        self.healthy = True
+
+    async def sweep_once(self) -> int:
+        async with self.sessions() as session, session.begin():
+            closed = await close_unevaluated(
+                session, self.outbox, self.policy, now=self.clock.now(), limit=self.batch_size
+            )
+        if closed:
+            self.outbox.notify()
+        return closed
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                closed = await self.sweep_once()
+                self.healthy = True
+            except Exception:
+                self.healthy = False
+                log.exception("evaluation sweep failed, will retry")
+                closed = 0
+            if closed >= self.batch_size:
+                continue  # more are due
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)

@@ -1,0 +1,88 @@
+"""The counters behind the three rates: updated with every fact, recomputable from all facts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.feedback import rates
+from services.feedback.models import EvaluationFact, RateCounter, ReplyFact, TaskFact
+
+
+async def add(
+    session: AsyncSession,
+    deltas: Mapping[rates.Key, int],
+    *,
+    department_name: str,
+    unit_code: str,
+) -> None:
+    """Add the deltas of one fact (all of one department) in one statement."""
+    rows = [
+        {
+            "month": month,
+            "department_id": department,
+            "metric": metric,
+            "department_name": department_name,
+            "unit_code": unit_code,
+            "value": value,
+        }
+        for (month, department, metric), value in sorted(deltas.items())
+        if value
+    ]
+    if not rows:
+        return
+    statement = insert(RateCounter).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[RateCounter.month, RateCounter.department_id, RateCounter.metric],
+            set_={"value": RateCounter.value + statement.excluded.value},
+        )
+    )
+
+
+async def stored(session: AsyncSession) -> Counter[rates.Key]:
+    """Every counter as kept."""
+    rows = await session.execute(
+        select(RateCounter.month, RateCounter.department_id, RateCounter.metric, RateCounter.value)
+    )
+    return Counter({(m, d, k): v for m, d, k, v in rows if v})
+
+
+async def from_facts(
+    session: AsyncSession, zone: ZoneInfo
+) -> tuple[Counter[rates.Key], dict[str, tuple[str, str]]]:
+    """Every counter recomputed from the stored facts, and each department's (name, unit)."""
+    total: Counter[rates.Key] = Counter()
+    departments: dict[str, tuple[str, str]] = {}
+    for task in await session.scalars(select(TaskFact).execution_options(yield_per=2000)):
+        total.update(rates.task_counts(task, zone))
+        departments[task.department_id] = (task.department_name, task.unit_code)
+    for reply in await session.scalars(select(ReplyFact).execution_options(yield_per=2000)):
+        total.update(rates.reply_counts(reply, zone))
+        departments[reply.department_id] = (reply.department_name, reply.unit_code)
+    for evaluation in await session.scalars(
+        select(EvaluationFact).execution_options(yield_per=2000)
+    ):
+        total.update(rates.evaluation_counts(evaluation, zone))
+        departments[evaluation.department_id] = (evaluation.department_name, evaluation.unit_code)
+    return Counter({k: v for k, v in total.items() if v}), departments
+
+
+async def recompute(session: AsyncSession, zone: ZoneInfo) -> int:
+    """Replace every counter by its value recomputed from the facts; returns the rows written.
+    The table lock holds the consumer's updates back until the new counters are committed."""
+    await session.execute(text("LOCK TABLE feedback.rate_counters IN EXCLUSIVE MODE"))
+    total, departments = await from_facts(session, zone)
+    await session.execute(delete(RateCounter))
+    grouped: dict[str, dict[rates.Key, int]] = {}
+    for key, value in total.items():
+        grouped.setdefault(key[1], {})[key] = value
+    for department, deltas in grouped.items():
+        name, unit = departments[department]
+        await add(session, deltas, department_name=name, unit_code=unit)
+    return len(total)
