@@ -357,6 +357,51 @@ def _watch_escalations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notifications_log(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from services.feedback.notifications import log_notifications
+
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        print("set KAFKA_BOOTSTRAP_SERVERS or --bootstrap (make run prints it)", file=sys.stderr)
+        return 2
+    print(f"logging citizen.notifications on {bootstrap}", file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            log_notifications(
+                bootstrap,
+                out=sys.stdout,
+                group=None if args.no_group else args.group,
+                from_beginning=not args.latest,
+                on_ready=lambda: print("ready", file=sys.stderr, flush=True),
+            )
+        )
+    return 0
+
+
+def _rates_recompute(_args: argparse.Namespace) -> int:
+    from services.feedback.settings import FeedbackSettings
+
+    settings = FeedbackSettings()
+
+    async def recompute() -> int:
+        from contracts.lists import load_lists
+        from services.feedback import counters
+        from services.runtime.db import create_engine, create_session_factory
+
+        engine = create_engine(settings.async_database_url)
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                zone = load_lists(settings.lists_path).calendar.zone
+                return await counters.recompute(session, zone)
+        finally:
+            await engine.dispose()
+
+    print(f"{asyncio.run(recompute())} counters recomputed from the stored facts")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from contracts.lists import DEFAULT_LISTS
     from services.runtime.auth import Role
@@ -474,6 +519,29 @@ def build_parser() -> argparse.ArgumentParser:
     classify = sub.add_parser("classify", help="CSV id,title,text -> id,category,matter,confidence")
     classify.add_argument("file", type=Path)
     classify.set_defaults(func=_classify)
+
+    notifications = sub.add_parser("notifications", help="the citizen notification topic")
+    notifications_sub = notifications.add_subparsers(dest="notifications_command", required=True)
+    notifications_log = notifications_sub.add_parser(
+        "log", help="reference gateway: print what each callback request would send (masked)"
+    )
+    notifications_log.add_argument(
+        "--bootstrap", help="Kafka bootstrap servers (KAFKA_BOOTSTRAP_SERVERS)"
+    )
+    notifications_log.add_argument("--group", default="liandong-notifier", help="consumer group")
+    notifications_log.add_argument(
+        "--no-group", action="store_true", help="read without a group (commit nothing)"
+    )
+    notifications_log.add_argument(
+        "--latest", action="store_true", help="only new notifications (a new group's start)"
+    )
+    notifications_log.set_defaults(func=_notifications_log)
+
+    rates = sub.add_parser("rates", help="the three rates kept by feedback")
+    rates_sub = rates.add_subparsers(dest="rates_command", required=True)
+    rates_sub.add_parser(
+        "recompute", help="rebuild every counter from the stored facts (uses DATABASE_URL)"
+    ).set_defaults(func=_rates_recompute)
 
     lists = sub.add_parser("lists", help="the three lists")
     lists_sub = lists.add_subparsers(dest="lists_command", required=True)
