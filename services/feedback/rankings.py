@@ -198,7 +198,7 @@ async def rankings(
     async with runtime.sessions() as session:
         counted = await counts_by(session, month)
         demand_rows = await demand_counts(session, lists, month) if by == "unit" else ([], [])
-    rows: list[RankingRow] = []
+    ranked: list[tuple[rates.Figures, RankingRow]] = []
     if by == "department":
         per_department: dict[str, dict[str, int]] = defaultdict(dict)
         about: dict[str, tuple[str, str]] = {}
@@ -208,37 +208,45 @@ async def rankings(
                 about[department] = (name, unit_code)
         for department, counts in per_department.items():
             name, unit_code = about[department]
-            rows.append(
-                RankingRow(
-                    rank=0, unit_code=unit_code, name=name, department_id=department,
-                    figures=Figures.of(rates.Figures(counts)),
-                )
+            figures = rates.Figures(counts)
+            row = RankingRow(
+                rank=0, unit_code=unit_code, name=name, department_id=department,
+                figures=Figures.of(figures),
             )  # fmt: skip
+            ranked.append((figures, row))
     else:
         assert level is not None
+        # Everything grouped once by the ranked unit it lies beneath (its code's prefix).
+        length = rates.PREFIX_LENGTH[level]
         by_unit: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for _department, _name, unit_code, metric, value in counted:
-            by_unit[unit_code][metric] += value
+            by_unit[unit_code[:length]][metric] += value
+        current: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+        previous: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+        for grouped, found in zip((current, previous), demand_rows, strict=True):
+            for row_ in found:
+                grouped[row_[0][:length]].append(row_)
         for listed in lists.units:
             if listed.level is not level or not rates.within(listed.code, scope):
                 continue
-            spots = rates.hot_spots(*demand_rows, listed.code, limit=hotspots) if hotspots else []
-            rows.append(
-                RankingRow(
-                    rank=0, unit_code=listed.code, name=listed.name,
-                    figures=Figures.of(rates.rollup(by_unit, listed.code)),
-                    hotspots=_hotspots_out(lists, spots),
-                )
+            prefix = listed.code[:length]
+            figures = rates.Figures(dict(by_unit.get(prefix, {})))
+            spots = rates.hot_spots(
+                current.get(prefix, []), previous.get(prefix, []), listed.code, limit=hotspots
+            )
+            row = RankingRow(
+                rank=0, unit_code=listed.code, name=listed.name, figures=Figures.of(figures),
+                hotspots=_hotspots_out(lists, spots) if hotspots else [],
             )  # fmt: skip
-    rows.sort(
-        key=lambda r: (
-            rates.rank_order(rates.Figures(r.figures.model_dump()), sort),
-            r.unit_code,
-            r.department_id or "",
+            ranked.append((figures, row))
+    ranked.sort(
+        key=lambda pair: (
+            rates.rank_order(pair[0], sort),
+            pair[1].unit_code,
+            pair[1].department_id or "",
         )
     )
-    for position, row in enumerate(rows, start=1):
-        row.rank = position
+    rows = [row.model_copy(update={"rank": n}) for n, (_, row) in enumerate(ranked, start=1)]
     return Ranking(month=month, by=by, level=level, within=scope, sort=sort, rows=rows)
 
 

@@ -184,16 +184,20 @@ RATES = (
 )
 
 
+# How many leading digits a unit shares with everything beneath it, by its level (not by
+# zeros: street 330502010000 must not take in 330502011000).
+PREFIX_LENGTH = {
+    Level.province: 2,
+    Level.city: 4,
+    Level.district: 6,
+    Level.street: 9,
+    Level.community: 12,
+}
+
+
 def subtree_prefix(unit_code: str) -> str:
-    """The code prefix shared by a unit and every unit beneath it, by level (not by zeros:
-    street 330502010000 must not take in 330502011000)."""
-    return {
-        Level.province: unit_code[:2],
-        Level.city: unit_code[:4],
-        Level.district: unit_code[:6],
-        Level.street: unit_code[:9],
-        Level.community: unit_code,
-    }[level_of(unit_code)]
+    """The code prefix shared by a unit and every unit beneath it."""
+    return unit_code[: PREFIX_LENGTH[level_of(unit_code)]]
 
 
 def within(unit_code: str, ancestor: str) -> bool:

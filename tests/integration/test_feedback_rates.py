@@ -1,0 +1,529 @@
+"""Feedback on the real broker and database, with a clock the test moves: a month of synthetic
+traffic (task events on the department topics, replies on demand.status) goes through the
+broker into the feedback consumer; evaluations come through its HTTP API, by the citizen's
+link and by a hotline operator; the sweep closes an unanswered callback. Every rate of two
+departments is checked against figures computed by hand, and against a recompute from the
+stored facts."""
+
+import asyncio
+import io
+import json
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select
+
+from contracts import topics
+from contracts.envelope import encode
+from contracts.events import (
+    CallbackRequested,
+    Citizen,
+    DemandClassified,
+    DemandStatus,
+    DemandStatusChanged,
+    DemandType,
+    Event,
+    ReplyResult,
+    ReturnReason,
+    TaskAssigned,
+    TaskExtensionDecided,
+    TaskReplied,
+    TaskReturned,
+    TaskRole,
+    TaskSigned,
+    TaskWithdrawn,
+    Urgency,
+)
+from services.feedback import counters
+from services.feedback.app import create_app
+from services.feedback.models import Callback, DemandFact
+from services.feedback.notifications import log_notifications
+from services.feedback.settings import FeedbackSettings
+from services.runtime.auth import Role, issue_token, tracking_token
+from services.runtime.clock import FixedClock
+from services.runtime.db import create_session_factory
+from tests.conftest import AUTH_SECRET
+from tests.kafka_helpers import eventually, read_records
+
+HUZHOU = ZoneInfo("Asia/Shanghai")
+SUFFIX = uuid.uuid4().hex[:8]
+A = f"330502000000.rates_a_{SUFFIX}"  # a district department
+B = f"330502001000.rates_b_{SUFFIX}"  # a street department
+NAMES = {A: "测试区局", B: "测试街道办"}
+TASK_MATTER = f"TEST-{SUFFIX}-T"
+TASK_UNIT = "330503001000"  # where the task demands arise (not the hot-spot street)
+HOT_UNIT = "330502001005"  # a community of 月河街道 330502001000
+
+
+def at(month, day, hour=9, minute=0):
+    return datetime(2026, month, day, hour, minute, tzinfo=HUZHOU)
+
+
+class SettableClock(FixedClock):
+    def set(self, moment):
+        self.advance(moment - self.now())
+
+
+@pytest.fixture(scope="module")
+async def feedback(infra):
+    settings = FeedbackSettings.model_validate(
+        {
+            "DATABASE_URL": infra.database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+            "KAFKA_ENABLE_IDEMPOTENCE": str(not infra.embedded_kafka).lower(),
+            "LIANDONG_AUTH_SECRET": AUTH_SECRET,
+            "consumer_session_timeout_ms": 6000,
+            "sweep_interval_s": 3600,  # the test sweeps by hand, at the times it chooses
+            "evaluation_url": "https://12345.example/evaluate?demand={demand_id}&token={token}",
+        }
+    )
+    clock = SettableClock(at(11, 1, 0))
+    app = create_app(settings, clock)
+    runtime = app.state.runtime
+    await runtime.start()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://feedback"
+    ) as client:
+        yield app, client, clock
+    await runtime.stop()
+
+
+def bearer(clock, role, **claims):
+    token = issue_token(AUTH_SECRET, sub=f"{role.value}-1", role=role, now=clock.now(), **claims)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def publish(infra, events):
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.kafka_bootstrap_servers, enable_idempotence=False
+    )
+    await producer.start()
+    try:
+        for event in events:
+            message = encode(event, source="/test")
+            await producer.send_and_wait(
+                message.topic, value=message.value, key=message.key, headers=message.headers
+            )
+    finally:
+        await producer.stop()
+
+
+def classified(demand_id, when, *, matter=TASK_MATTER, unit=TASK_UNIT, phone="13800138000"):
+    return DemandClassified(
+        demand_id=demand_id, occurred_at=when, matter_code=matter, demand_type=DemandType.complaint,
+        urgency=Urgency.normal, unit_code=unit, confidence=0.9, rule="test", content="测试诉求",
+        address=None, citizen=Citizen(name="张三", phone=phone),
+    )  # fmt: skip
+
+
+class Task:
+    """One synthetic task and the events its department's topic would carry."""
+
+    def __init__(self, department, assigned, *, role=TaskRole.lead, sign_within_h=2, reply_days=7):
+        self.id = uuid.uuid4()
+        self.demand_id = uuid.uuid4()
+        self.department = department
+        self.unit = department.split(".")[0]
+        self.role = role
+        self.assigned = assigned
+        self.sign_due = assigned + timedelta(hours=sign_within_h)
+        self.reply_due = assigned + timedelta(days=reply_days)
+
+    def _fields(self, when):
+        return {"demand_id": self.demand_id, "occurred_at": when, "task_id": self.id,
+                "department_id": self.department, "unit_code": self.unit}  # fmt: skip
+
+    def assigned_event(self):
+        return TaskAssigned(
+            **self._fields(self.assigned), role=self.role, department_name=NAMES[self.department],
+            demand_unit_code=TASK_UNIT, matter_code=TASK_MATTER, demand_type=DemandType.complaint,
+            urgency=Urgency.normal, content="测试", address=None, sign_due_at=self.sign_due,
+            reply_due_at=self.reply_due, lists_version="test", rule="test",
+        )  # fmt: skip
+
+    def signed(self, when):
+        return TaskSigned(**self._fields(when), actor="clerk")
+
+    def returned(self, when):
+        return TaskReturned(
+            **self._fields(when), actor="clerk", reason_code=ReturnReason.not_our_duty,
+            legal_basis="测试", returns_of_demand=1,
+        )  # fmt: skip
+
+    def withdrawn(self, when):
+        return TaskWithdrawn(**self._fields(when), actor="system", reason="now the lead")
+
+    def extended(self, when, until):
+        return TaskExtensionDecided(
+            **self._fields(when), extension_id=uuid.uuid4(), approved=True, decided_by="c",
+            reply_due_at=until,
+        )  # fmt: skip
+
+    def replied(self, when, text="已处理"):
+        """The reply on the task topic and, for a lead, the citizen-visible status."""
+        events: list[Event] = [
+            TaskReplied(
+                **self._fields(when), actor="clerk", result=ReplyResult.resolved, reply_text=text
+            )
+        ]
+        if self.role is TaskRole.lead:
+            events.append(
+                DemandStatusChanged(
+                    demand_id=self.demand_id,
+                    occurred_at=when,
+                    status=DemandStatus.replied,
+                    department_id=self.department,
+                    department_name=NAMES[self.department],
+                    note=text,
+                )
+            )
+        return events
+
+
+async def callback_state(app, demand_id):
+    async with app.state.runtime.sessions() as session:
+        callback = await session.get(Callback, demand_id, populate_existing=True)
+        return None if callback is None else (callback.state, callback.reply_round)
+
+
+async def evaluate(client, clock, task, when, *, resolved, satisfaction, operator=False):
+    clock.set(when)
+    body = {"resolved": resolved, "satisfaction": satisfaction}
+    if operator:
+        return await client.post(
+            f"/v1/callbacks/{task.demand_id}/evaluation", json=body,
+            headers=bearer(clock, Role.operator),
+        )  # fmt: skip
+    token = tracking_token(AUTH_SECRET, str(task.demand_id))
+    return await client.post(f"/v1/demands/{task.demand_id}/evaluation?token={token}", json=body)
+
+
+async def department_rows(client, clock, month):
+    response = await client.get(
+        f"/v1/rankings?by=department&month={month}",
+        headers=bearer(clock, Role.coordinator, unit_code="330500000000"),
+    )
+    assert response.status_code == 200, response.text
+    return {
+        row["department_id"]: row
+        for row in response.json()["rows"]
+        if row["department_id"] in (A, B)
+    }
+
+
+# A month of traffic for two departments. Times are Huzhou time.
+A1 = Task(A, at(11, 2))  # signed on time, replied on time, resolved and satisfied
+A2 = Task(A, at(11, 3))  # signed late, replied late, dissatisfied; redone in time, then rated
+A3 = Task(A, at(11, 4))  # returned within the sign limit
+A4 = Task(A, at(11, 5))  # never signed
+A5 = Task(A, at(11, 6), role=TaskRole.co_handler)  # withdrawn unsigned before its limit
+A6 = Task(A, at(11, 20))  # replied on a Saturday; never evaluated
+A7 = Task(A, at(10, 31, 23, 30))  # assigned in October: not November's
+B1 = Task(B, at(11, 10))
+B2 = Task(B, at(11, 11))
+B3 = Task(B, at(11, 25))  # signed late; evaluated on 1 December: December's evaluation
+
+
+def first_phase():
+    return [
+        *(classified(t.demand_id, t.assigned) for t in (A1, A2, A3, A4, A6, A7, B1, B2, B3)),
+        A1.assigned_event(), A1.signed(at(11, 2, 10, 30)), *A1.replied(at(11, 5)),
+        A2.assigned_event(), A2.signed(at(11, 3, 13)), *A2.replied(at(11, 12)),
+        A3.assigned_event(), A3.returned(at(11, 4, 10)),
+        A4.assigned_event(),
+        A5.assigned_event(), A5.withdrawn(at(11, 6, 9, 30)),
+        A6.assigned_event(), A6.signed(at(11, 20, 10)), *A6.replied(at(11, 21, 10)),
+        A7.assigned_event(), A7.signed(at(11, 1, 0, 10)),
+        B1.assigned_event(), B1.signed(at(11, 10, 10)), *B1.replied(at(11, 12)),
+        B2.assigned_event(), B2.signed(at(11, 11, 9, 5)), *B2.replied(at(11, 14)),
+        B3.assigned_event(), B3.signed(at(11, 25, 15)), *B3.replied(at(11, 26, 15)),
+    ]  # fmt: skip
+
+
+EXPECTED_NOVEMBER = {
+    # assigned: A1 A2 A3 A4 A6 (A5 withdrawn in time, A7 October); on time: A1, A3 (a return), A6
+    A: {"assigned": 5, "responded_on_time": 3, "returned": 1,
+        # replies: A1, A2, A2's redo (after an extension), A6; on time all but A2's first
+        "replied": 4, "replied_on_time": 3,
+        # evaluations: A1 satisfied, A2 dissatisfied, A2 again basically satisfied (a redo)
+        "evaluated": 3, "resolved": 2, "satisfied": 2, "redo": 1, "not_evaluated": 1,
+        "response_rate": 0.6, "return_rate": 0.2, "on_time_reply_rate": 0.75,
+        "resolution_rate": 0.6667, "satisfaction_rate": 0.6667, "redo_rate": 0.3333},
+    B: {"assigned": 3, "responded_on_time": 2, "returned": 0,
+        "replied": 3, "replied_on_time": 3,
+        "evaluated": 2, "resolved": 2, "satisfied": 2, "redo": 0, "not_evaluated": 0,
+        "response_rate": 0.6667, "return_rate": 0.0, "on_time_reply_rate": 1.0,
+        "resolution_rate": 1.0, "satisfaction_rate": 1.0, "redo_rate": 0.0},
+}  # fmt: skip
+
+
+async def test_a_month_of_traffic_gives_the_hand_computed_rates(feedback, infra):
+    app, client, clock = feedback
+    await publish(infra, first_phase())
+
+    async def replies_arrived():
+        states = [await callback_state(app, t.demand_id) for t in (A1, A2, A6, B1, B2, B3)]
+        return all(s == ("awaiting_evaluation", 1) for s in states)
+
+    await eventually(replies_arrived, timeout_s=60)
+
+    # Evaluations, at their own times: by the citizen's link and by a hotline operator.
+    for task, when, resolved, satisfaction, operator in [
+        (A1, at(11, 6), True, "satisfied", False),
+        (A2, at(11, 13), False, "dissatisfied", False),
+        (B1, at(11, 13, 10), True, "satisfied", False),
+        (B2, at(11, 15), True, "basically_satisfied", True),
+    ]:
+        response = await evaluate(
+            client, clock, task, when, resolved=resolved, satisfaction=satisfaction,
+            operator=operator,
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+
+    # The redo: A2's deadline is extended, the lead replies again, the citizen is asked again.
+    await publish(infra, [A2.extended(at(11, 14), at(11, 20)), *A2.replied(at(11, 16))])
+    await eventually(
+        lambda: _is(callback_state(app, A2.demand_id), ("awaiting_evaluation", 2)), timeout_s=30
+    )
+    response = await evaluate(
+        client, clock, A2, at(11, 17), resolved=True, satisfaction="basically_satisfied",
+        operator=True,
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert response.json()["evaluated_by"] == "operator:operator-1"
+
+    # A6 replied on Saturday 21 November: the window opens on Monday 08:30 and its three
+    # working days end on Thursday 26th, 08:30.
+    clock.set(at(11, 26, 8, 29))
+    await app.state.sweeper.sweep_once()
+    assert await callback_state(app, A6.demand_id) == ("awaiting_evaluation", 1)
+    clock.set(at(11, 28))
+    await app.state.sweeper.sweep_once()
+    assert await callback_state(app, A6.demand_id) == ("not_evaluated", 1)
+    late = await evaluate(client, clock, A6, at(11, 28, 1), resolved=True, satisfaction="satisfied")
+    assert late.status_code == 409
+    assert "not evaluated" in late.json()["detail"]
+
+    # B3 is rated in December: it counts there.
+    response = await evaluate(
+        client, clock, B3, at(12, 1, 8), resolved=True, satisfaction="satisfied"
+    )
+    assert response.status_code == 201, response.text
+
+    expected_counts = {d: {k: v for k, v in e.items() if not k.endswith("_rate")}
+                       for d, e in EXPECTED_NOVEMBER.items()}  # fmt: skip
+
+    async def november():
+        rows = await department_rows(client, clock, "2026-11")
+        figures = {d: {k: row["figures"][k] for k in expected_counts[d]} for d, row in rows.items()}
+        return rows if figures == expected_counts else None
+
+    rows = await eventually(november, timeout_s=30)
+    for department, expected in EXPECTED_NOVEMBER.items():
+        assert rows[department]["figures"] == expected, department
+        assert rows[department]["name"] == NAMES[department]
+    assert rows[B]["rank"] < rows[A]["rank"]  # satisfaction 1.0 above 0.6667
+
+    october = await department_rows(client, clock, "2026-10")
+    assert october[A]["figures"]["assigned"] == 1
+    assert october[A]["figures"]["responded_on_time"] == 1
+    december = await department_rows(client, clock, "2026-12")
+    assert december[B]["figures"]["evaluated"] == 1
+    assert B in december
+    assert A not in december
+
+    # The counters kept from the events equal a recompute from the stored facts.
+    sessions = create_session_factory(app.state.runtime.engine)
+    zone = app.state.runtime.lists.calendar.zone
+    async with sessions() as session:
+        kept = await counters.stored(session)
+        recomputed, _ = await counters.from_facts(session, zone)
+    mine = {k: v for k, v in kept.items() if k[1] in (A, B)}
+    assert mine == {k: v for k, v in recomputed.items() if k[1] in (A, B)}
+    assert len(mine) > 20
+    async with sessions() as session, session.begin():
+        await counters.recompute(session, zone)
+    assert (await department_rows(client, clock, "2026-11")) == rows
+
+
+async def _is(state, expected):
+    return (await state) == expected
+
+
+async def test_the_reply_asks_the_citizen_through_citizen_notifications(feedback, infra):
+    app, _client, _clock = feedback
+    task = Task(B, at(11, 26, 10))
+    await publish(infra, [classified(task.demand_id, task.assigned, phone="13912345678"),
+                          task.assigned_event(), task.signed(at(11, 26, 10, 5)),
+                          *task.replied(at(11, 26, 16), text="路灯已修复")])  # fmt: skip
+    [record] = await read_records(
+        infra.kafka_bootstrap_servers,
+        [topics.CITIZEN_NOTIFICATIONS],
+        lambda r: r.key == str(task.demand_id).encode(),
+        timeout_s=60,
+    )
+    event = CallbackRequested.model_validate_json(record.value)
+    token = tracking_token(AUTH_SECRET, str(task.demand_id))
+    assert event.citizen_phone == "13912345678"
+    assert event.department_name == NAMES[B]
+    assert event.reply_text == "路灯已修复"
+    assert (
+        event.evaluation_url
+        == f"https://12345.example/evaluate?demand={task.demand_id}&token={token}"
+    )
+    # Thursday 16:00 + three working days: Tuesday 1 December, 16:00.
+    assert event.evaluate_by == at(12, 1, 16)
+    assert event.reply_round == 1
+
+    # The reference gateway logs what it would send, masked.
+    out = io.StringIO()
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(
+        log_notifications(infra.kafka_bootstrap_servers, out=out, group=None, stop=stop)
+    )
+
+    def logged():
+        return [json.loads(line) for line in out.getvalue().splitlines()
+                if json.loads(line).get("demand_id") == str(task.demand_id)]  # fmt: skip
+
+    [line] = await eventually(logged, timeout_s=30)
+    stop.set()
+    await watcher
+    assert line["to"] == "139****5678"
+    assert line["channel"] == "sms"
+    assert "路灯已修复" in line["text"]
+    assert "token=***" in line["text"]
+    assert "13912345678" not in out.getvalue()
+    assert token not in out.getvalue()
+
+    # Closing the demand erases the phone feedback kept for the callback.
+    await publish(infra, [DemandStatusChanged(demand_id=task.demand_id, occurred_at=at(11, 27),
+                                              status=DemandStatus.closed)])  # fmt: skip
+
+    async def erased():
+        async with app.state.runtime.sessions() as session:
+            phone = await session.scalar(
+                select(DemandFact.citizen_phone).where(DemandFact.demand_id == task.demand_id)
+            )
+        return phone is None
+
+    await eventually(erased, timeout_s=30)
+
+
+async def test_evaluation_rules(feedback, infra):
+    app, client, clock = feedback
+    task = Task(A, at(11, 24))
+    await publish(infra, [classified(task.demand_id, task.assigned), task.assigned_event(),
+                          task.signed(at(11, 24, 9, 30)), *task.replied(at(11, 24, 15))])  # fmt: skip
+    await eventually(
+        lambda: _is(callback_state(app, task.demand_id), ("awaiting_evaluation", 1)), timeout_s=30
+    )
+    clock.set(at(11, 25))
+    body = {"resolved": True, "satisfaction": "satisfied"}
+    unknown = uuid.uuid4()
+    wrong = await client.post(
+        f"/v1/demands/{task.demand_id}/evaluation?token=wrong-token-1", json=body
+    )
+    missing = await client.post(
+        f"/v1/demands/{unknown}/evaluation?token={tracking_token(AUTH_SECRET, str(unknown))}",
+        json=body,
+    )
+    # A wrong token and a demand that does not exist are told apart by nothing.
+    assert wrong.status_code == missing.status_code == 404
+    assert wrong.json() == missing.json()
+
+    department = bearer(clock, Role.department, department_id=A)
+    refused = await client.post(
+        f"/v1/callbacks/{task.demand_id}/evaluation", json=body, headers=department
+    )
+    assert refused.status_code == 403
+    anonymous = await client.post(f"/v1/callbacks/{task.demand_id}/evaluation", json=body)
+    assert anonymous.status_code == 401
+    nothing = await client.post(
+        f"/v1/callbacks/{unknown}/evaluation", json=body, headers=bearer(clock, Role.operator)
+    )
+    assert nothing.status_code == 404
+
+    bad = await client.post(
+        f"/v1/callbacks/{task.demand_id}/evaluation", json={"resolved": True, "satisfaction": "great"},
+        headers=bearer(clock, Role.operator),
+    )  # fmt: skip
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body.satisfaction"
+
+    first = await evaluate(client, clock, task, at(11, 25), resolved=True, satisfaction="satisfied")
+    assert first.status_code == 201
+    again = await evaluate(
+        client, clock, task, at(11, 25, 10), resolved=False, satisfaction="dissatisfied",
+        operator=True,
+    )  # fmt: skip
+    assert again.status_code == 409
+    assert "already evaluated" in again.json()["detail"]
+    assert "first evaluation is kept" in again.json()["detail"]
+    async with app.state.runtime.sessions() as session:
+        kept = await session.get(Callback, task.demand_id)
+    assert (kept.satisfaction, kept.resolved, kept.evaluated_by) == ("satisfied", True, "citizen")
+
+
+async def test_rankings_and_hot_spots_by_jurisdiction(feedback, infra):
+    _app, client, clock = feedback
+    m1, m2, m3 = (f"TEST-{SUFFIX}-{n}" for n in ("M1", "M2", "M3"))
+    plan = [(m1, 10, 1), (m2, 10, 3), (m1, 11, 4), (m2, 11, 2), (m3, 11, 1)]
+    events = [
+        classified(uuid.uuid4(), at(month, 1 + i), matter=matter, unit=HOT_UNIT)
+        for matter, month, count in plan
+        for i in range(count)
+    ]
+    await publish(infra, events)
+    district = bearer(clock, Role.coordinator, unit_code="330502000000")
+
+    async def spots():
+        response = await client.get(
+            "/v1/hotspots?unit=330502001000&month=2026-11&limit=50", headers=district
+        )
+        assert response.status_code == 200, response.text
+        mine = [
+            s
+            for s in response.json()["hotspots"]
+            if s["matter_code"].startswith(f"TEST-{SUFFIX}-M")
+        ]
+        return mine if len(mine) == 2 else None
+
+    mine = await eventually(spots, timeout_s=30)
+    assert [(s["matter_code"], s["count"], s["previous"], s["growth"]) for s in mine] == [
+        (m1, 4, 1, 3),
+        (m3, 1, 0, 1),
+    ]  # M2 fell from 3 to 2: not a hot spot
+
+    table = await client.get("/v1/rankings?level=street&month=2026-11", headers=district)
+    assert table.status_code == 200, table.text
+    body = table.json()
+    assert body["within"] == "330502000000"
+    assert body["level"] == "street"
+    assert body["rows"]
+    assert all(r["unit_code"].startswith("330502") for r in body["rows"])
+    assert [r["rank"] for r in body["rows"]] == list(range(1, len(body["rows"]) + 1))
+    street = next(r for r in body["rows"] if r["unit_code"] == "330502001000")
+    assert street["name"] == "月河街道"
+    assert street["figures"]["assigned"] >= EXPECTED_NOVEMBER[B]["assigned"]
+
+    # Outside the jurisdiction, above it, or malformed: refused, naming the field.
+    outside = await client.get("/v1/rankings?unit=330503000000&month=2026-11", headers=district)
+    assert outside.status_code == 403
+    street_coordinator = bearer(clock, Role.coordinator, unit_code="330502001000")
+    above = await client.get(
+        "/v1/rankings?level=district&month=2026-11", headers=street_coordinator
+    )
+    assert above.status_code == 422
+    assert above.json()["errors"][0]["field"] == "level"
+    month = await client.get("/v1/rankings?month=2026-13", headers=district)
+    assert month.status_code == 422
+    assert month.json()["errors"][0]["field"] == "query.month"
+    operator = await client.get("/v1/rankings?month=2026-11", headers=bearer(clock, Role.operator))
+    assert operator.status_code == 403
+    hot_outside = await client.get("/v1/hotspots?unit=330503001000", headers=district)
+    assert hot_outside.status_code == 403
