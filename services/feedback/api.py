@@ -4,14 +4,17 @@ who phoned the citizen (operator credential). Same rules for both: the first eva
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from contracts.events import Satisfaction
 from services.feedback import callbacks
 from services.feedback.callbacks import CallbackPolicy
+from services.feedback.models import Callback, DemandFact
 from services.runtime.auth import CurrentPrincipal, Principal, Role, tracking_token_matches
 from services.runtime.http import RuntimeDep
 
@@ -136,3 +139,48 @@ async def evaluate_by_operator(
         evaluated_by=f"operator:{operator.sub}",
         not_found="no callback for this demand: it has not been replied",
     )
+
+
+class CallbackView(BaseModel):
+    """What the operator needs to phone the citizen about a reply."""
+
+    demand_id: uuid.UUID
+    department_name: str | None
+    reply_text: str | None
+    replied_at: datetime
+    evaluate_by: datetime
+    reply_round: int
+    citizen_phone: str | None = Field(description="personal data: for the callback only")
+
+
+@router.get(
+    "/v1/callbacks",
+    response_model=list[CallbackView],
+    summary="Replies awaiting the citizen's evaluation, the nearest window end first",
+    responses={403: {"description": "not an operator credential"}},
+)
+async def awaiting_callbacks(
+    runtime: RuntimeDep,
+    operator: Operator,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[CallbackView]:
+    async with runtime.sessions() as session:
+        rows = await session.execute(
+            select(Callback, DemandFact.citizen_phone)
+            .outerjoin(DemandFact, DemandFact.demand_id == Callback.demand_id)
+            .where(Callback.state == callbacks.AWAITING)
+            .order_by(Callback.evaluate_by)
+            .limit(limit)
+        )
+        return [
+            CallbackView(
+                demand_id=callback.demand_id,
+                department_name=callback.department_name,
+                reply_text=callback.reply_text,
+                replied_at=callback.replied_at,
+                evaluate_by=callback.evaluate_by,
+                reply_round=callback.reply_round,
+                citizen_phone=phone,
+            )
+            for callback, phone in rows
+        ]

@@ -455,6 +455,14 @@ async def test_evaluation_rules(feedback, infra):
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "body.satisfaction"
 
+    # The operator's work list: whom to phone, the nearest window end first.
+    listed = await client.get("/v1/callbacks?limit=500", headers=bearer(clock, Role.operator))
+    assert listed.status_code == 200
+    [mine] = [c for c in listed.json() if c["demand_id"] == str(task.demand_id)]
+    assert mine["citizen_phone"] == "13800138000"
+    assert mine["evaluate_by"] == "2026-11-27T07:00:00Z"  # Friday 15:00 in Huzhou
+    assert (await client.get("/v1/callbacks", headers=department)).status_code == 403
+
     first = await evaluate(client, clock, task, at(11, 25), resolved=True, satisfaction="satisfied")
     assert first.status_code == 201
     again = await evaluate(
