@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import (
@@ -222,6 +222,13 @@ async def close_unevaluated(
             .with_for_update(skip_locked=True)
         )
     ).all()
+    if due:
+        # The callback is over: the phone kept for it goes (routing's `closed` would erase it too).
+        await session.execute(
+            update(DemandFact)
+            .where(DemandFact.demand_id.in_([c.demand_id for c in due]))
+            .values(citizen_phone=None)
+        )
     for callback in due:
         callback.state = NOT_EVALUATED
         callback.evaluated_at = now

@@ -59,13 +59,17 @@ async def from_facts(
     """Every counter recomputed from the stored facts, and each department's (name, unit)."""
     total: Counter[rates.Key] = Counter()
     departments: dict[str, tuple[str, str]] = {}
-    for task in await session.scalars(select(TaskFact).execution_options(yield_per=2000)):
+    async for task in await session.stream_scalars(
+        select(TaskFact).execution_options(yield_per=2000)
+    ):
         total.update(rates.task_counts(task, zone))
         departments[task.department_id] = (task.department_name, task.unit_code)
-    for reply in await session.scalars(select(ReplyFact).execution_options(yield_per=2000)):
+    async for reply in await session.stream_scalars(
+        select(ReplyFact).execution_options(yield_per=2000)
+    ):
         total.update(rates.reply_counts(reply, zone))
         departments[reply.department_id] = (reply.department_name, reply.unit_code)
-    for evaluation in await session.scalars(
+    async for evaluation in await session.stream_scalars(
         select(EvaluationFact).execution_options(yield_per=2000)
     ):
         total.update(rates.evaluation_counts(evaluation, zone))

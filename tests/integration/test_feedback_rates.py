@@ -304,6 +304,9 @@ async def test_a_month_of_traffic_gives_the_hand_computed_rates(feedback, infra)
     clock.set(at(11, 28))
     await app.state.sweeper.sweep_once()
     assert await callback_state(app, A6.demand_id) == ("not_evaluated", 1)
+    async with app.state.runtime.sessions() as session:
+        fact = await session.get(DemandFact, A6.demand_id)
+    assert fact.citizen_phone is None  # the callback is over: its phone goes
     late = await evaluate(client, clock, A6, at(11, 28, 1), resolved=True, satisfaction="satisfied")
     assert late.status_code == 409
     assert "not evaluated" in late.json()["detail"]
