@@ -85,21 +85,40 @@ async def open_callback(
         select(DemandFact.citizen_phone).where(DemandFact.demand_id == event.demand_id)
     )
     if phone is None:
-        log.warning("no phone for the callback; the gateway may only use the app")
-    await outbox.put(
-        session,
-        CallbackRequested(
-            demand_id=event.demand_id,
-            occurred_at=event.occurred_at,
-            department_id=event.department_id,
-            department_name=event.department_name,
-            reply_text=event.note,
-            reply_round=callback.reply_round,
-            evaluation_url=policy.link(event.demand_id),
-            evaluate_by=evaluate_by,
-            citizen_phone=phone,
-        ),
+        log.warning("no phone for the callback yet; the gateway may only use the app")
+    await outbox.put(session, callback_request(policy, callback, phone, now=event.occurred_at))
+
+
+def callback_request(
+    policy: CallbackPolicy, callback: Callback, phone: str | None, *, now: datetime
+) -> CallbackRequested:
+    return CallbackRequested(
+        demand_id=callback.demand_id,
+        occurred_at=now,
+        department_id=callback.department_id,
+        department_name=callback.department_name,
+        reply_text=callback.reply_text,
+        reply_round=callback.reply_round,
+        evaluation_url=policy.link(callback.demand_id),
+        evaluate_by=callback.evaluate_by,
+        citizen_phone=phone,
     )
+
+
+async def phone_arrived(
+    session: AsyncSession,
+    outbox: Outbox,
+    policy: CallbackPolicy,
+    fact: DemandFact,
+    *,
+    now: datetime,
+) -> None:
+    """`demand.classified` came after the reply (the two topics are not ordered with each
+    other, e.g. after a backlog): ask again, now with the phone."""
+    callback = await lock_callback(session, fact.demand_id)
+    if callback is not None and callback.state == AWAITING and fact.citizen_phone:
+        request = callback_request(policy, callback, fact.citizen_phone, now=now)
+        await outbox.put(session, request)
 
 
 class AlreadyClosed(Exception):

@@ -29,7 +29,7 @@ from contracts.events import (
 )
 from contracts.events.task import TaskEvent
 from services.feedback import counters, rates
-from services.feedback.callbacks import CallbackPolicy, open_callback
+from services.feedback.callbacks import CallbackPolicy, open_callback, phone_arrived
 from services.feedback.models import DemandFact, ReplyFact, TaskFact
 from services.runtime.kafka import Delivery, Handler
 
@@ -48,8 +48,9 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
                 fact.citizen_phone = None  # the data list: kept no longer than needed
 
     async def on_classified(delivery: Delivery, event: DemandClassified) -> None:
+        known = await delivery.session.get(DemandFact, event.demand_id)
         # An operator's reclassification replaces the model's answer.
-        await delivery.session.merge(
+        fact = await delivery.session.merge(
             DemandFact(
                 demand_id=event.demand_id,
                 matter_code=event.matter_code,
@@ -58,6 +59,10 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
                 citizen_phone=event.citizen.phone,
             )
         )
+        if known is None:
+            await phone_arrived(
+                delivery.session, delivery.outbox, policy, fact, now=delivery.clock.now()
+            )
 
     async def on_assigned(delivery: Delivery, event: TaskAssigned) -> None:
         if await delivery.session.get(TaskFact, event.task_id) is not None:

@@ -97,6 +97,24 @@ def bearer(clock, role, **claims):
     return {"Authorization": f"Bearer {token}"}
 
 
+async def classify(infra, app, events):
+    """Publish `demand.classified` events and wait until feedback has them, as in life: a
+    demand is classified long before a department replies to it (the two topics are not
+    ordered with each other)."""
+    await publish(infra, events)
+
+    async def known():
+        async with app.state.runtime.sessions() as session:
+            found = await session.scalars(
+                select(DemandFact.demand_id).where(
+                    DemandFact.demand_id.in_([e.demand_id for e in events])
+                )
+            )
+            return len(found.all()) == len(events)
+
+    await eventually(known, timeout_s=30)
+
+
 async def publish(infra, events):
     producer = AIOKafkaProducer(
         bootstrap_servers=infra.kafka_bootstrap_servers, enable_idempotence=False
@@ -230,7 +248,6 @@ B3 = Task(B, at(11, 25))  # signed late; evaluated on 1 December: December's eva
 
 def first_phase():
     return [
-        *(classified(t.demand_id, t.assigned) for t in (A1, A2, A3, A4, A6, A7, B1, B2, B3)),
         A1.assigned_event(), A1.signed(at(11, 2, 10, 30)), *A1.replied(at(11, 5)),
         A2.assigned_event(), A2.signed(at(11, 3, 13)), *A2.replied(at(11, 12)),
         A3.assigned_event(), A3.returned(at(11, 4, 10)),
@@ -263,6 +280,11 @@ EXPECTED_NOVEMBER = {
 
 async def test_a_month_of_traffic_gives_the_hand_computed_rates(feedback, infra):
     app, client, clock = feedback
+    await classify(
+        infra,
+        app,
+        [classified(t.demand_id, t.assigned) for t in (A1, A2, A3, A4, A6, A7, B1, B2, B3)],
+    )
     await publish(infra, first_phase())
 
     async def replies_arrived():
@@ -360,8 +382,8 @@ async def _is(state, expected):
 async def test_the_reply_asks_the_citizen_through_citizen_notifications(feedback, infra):
     app, _client, _clock = feedback
     task = Task(B, at(11, 26, 10))
-    await publish(infra, [classified(task.demand_id, task.assigned, phone="13912345678"),
-                          task.assigned_event(), task.signed(at(11, 26, 10, 5)),
+    await classify(infra, app, [classified(task.demand_id, task.assigned, phone="13912345678")])
+    await publish(infra, [task.assigned_event(), task.signed(at(11, 26, 10, 5)),
                           *task.replied(at(11, 26, 16), text="路灯已修复")])  # fmt: skip
     [record] = await read_records(
         infra.kafka_bootstrap_servers,
@@ -420,8 +442,9 @@ async def test_the_reply_asks_the_citizen_through_citizen_notifications(feedback
 async def test_evaluation_rules(feedback, infra):
     app, client, clock = feedback
     task = Task(A, at(11, 24))
-    await publish(infra, [classified(task.demand_id, task.assigned), task.assigned_event(),
-                          task.signed(at(11, 24, 9, 30)), *task.replied(at(11, 24, 15))])  # fmt: skip
+    await classify(infra, app, [classified(task.demand_id, task.assigned)])
+    await publish(infra, [task.assigned_event(), task.signed(at(11, 24, 9, 30)),
+                          *task.replied(at(11, 24, 15))])  # fmt: skip
     await eventually(
         lambda: _is(callback_state(app, task.demand_id), ("awaiting_evaluation", 1)), timeout_s=30
     )
@@ -538,3 +561,24 @@ async def test_rankings_and_hot_spots_by_jurisdiction(feedback, infra):
     assert operator.status_code == 403
     hot_outside = await client.get("/v1/hotspots?unit=330503001000", headers=district)
     assert hot_outside.status_code == 403
+
+
+async def test_a_phone_that_comes_after_the_reply_is_asked_again(feedback, infra):
+    """demand.classified and demand.status are not ordered with each other: when the reply is
+    seen first, the request goes out without a phone, and again once the phone is known."""
+    app, _client, _clock = feedback
+    task = Task(B, at(11, 27, 10))
+    await publish(infra, task.replied(at(11, 27, 15))[1:])  # the status only
+    await eventually(
+        lambda: _is(callback_state(app, task.demand_id), ("awaiting_evaluation", 1)), timeout_s=30
+    )
+    await publish(infra, [classified(task.demand_id, task.assigned, phone="13700137000")])
+    records = await read_records(
+        infra.kafka_bootstrap_servers,
+        [topics.CITIZEN_NOTIFICATIONS],
+        lambda r: r.key == str(task.demand_id).encode(),
+        count=2,
+        timeout_s=60,
+    )
+    phones = [CallbackRequested.model_validate_json(r.value).citizen_phone for r in records]
+    assert phones == [None, "13700137000"]
