@@ -10,7 +10,7 @@ from contracts.lists import Lists, load_lists
 from contracts.lists.calendar import TimeLimit
 from services.feedback import rankings
 from services.feedback.api import router
-from services.feedback.callbacks import CallbackPolicy, EvaluationSweeper
+from services.feedback.callbacks import CallbackPolicy, EvaluationSweeper, SweeperMetrics
 from services.feedback.handlers import make_handlers
 from services.feedback.models import tables
 from services.feedback.settings import FeedbackSettings
@@ -53,6 +53,7 @@ def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = N
         batch_size=settings.sweep_batch_size,
     )
     runtime.loop("evaluation-sweeper", sweeper.run, lambda: sweeper.healthy)
+    runtime.metrics.register(SweeperMetrics(sweeper))
     app = create_service_app(
         runtime,
         title="Liandong feedback",

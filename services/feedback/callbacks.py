@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -299,6 +302,7 @@ class EvaluationSweeper:
         self.interval_s = interval_s
         self.batch_size = batch_size
         self.healthy = True
+        self.closed_total = 0  # callbacks this process closed as not evaluated
 
     async def sweep_once(self) -> int:
         async with self.sessions() as session, session.begin():
@@ -306,6 +310,7 @@ class EvaluationSweeper:
                 session, self.outbox, self.policy, now=self.clock.now(), limit=self.batch_size
             )
         if closed:
+            self.closed_total += closed
             self.outbox.notify()
         return closed
 
@@ -322,3 +327,17 @@ class EvaluationSweeper:
                 continue  # more are due
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+
+
+class SweeperMetrics(Collector):
+    """The not-evaluated sweep, for GET /metrics."""
+
+    def __init__(self, sweeper: EvaluationSweeper) -> None:
+        self.sweeper = sweeper
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "liandong_callbacks_not_evaluated",
+            "Callbacks this process closed as not evaluated (the window ended unanswered)",
+            value=self.sweeper.closed_total,
+        )

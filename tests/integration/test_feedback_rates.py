@@ -329,6 +329,13 @@ async def test_a_month_of_traffic_gives_the_hand_computed_rates(feedback, infra)
     async with app.state.runtime.sessions() as session:
         fact = await session.get(DemandFact, A6.demand_id)
     assert fact.citizen_phone is None  # the callback is over: its phone goes
+    metrics = (await client.get("/metrics")).text
+    [closed] = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("liandong_callbacks_not_evaluated_total ")
+    ]
+    assert float(closed.split()[1]) >= 1
     late = await evaluate(client, clock, A6, at(11, 28, 1), resolved=True, satisfaction="satisfied")
     assert late.status_code == 409
     assert "not evaluated" in late.json()["detail"]
