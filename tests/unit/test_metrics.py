@@ -248,3 +248,17 @@ def test_the_event_type_label_is_a_handled_type():
     )
     assert loop.type_label(_record(b"", [("ce_type", b"evil\n}")])) == "unknown"
     assert loop.type_label(_record(b"", [])) == "unknown"
+
+
+async def test_a_failed_measurement_is_counted_and_the_last_value_kept():
+    runtime = _runtime()  # its database does not answer
+    await runtime.runtime_metrics.refresh()
+    assert runtime.runtime_metrics.refresh_errors == {"outbox": 1, "consumer_lag": 0}
+    assert runtime.runtime_metrics.backlog is None
+    errors = {
+        labels["source"]: value
+        for labels, value in _samples(runtime.metrics, "liandong_metrics_refresh_errors_total")
+    }
+    assert errors == {"outbox": 1, "consumer_lag": 0}
+    assert _samples(runtime.metrics, "liandong_outbox_backlog") == []
+    await runtime.engine.dispose()
