@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "routing_0009"
 down_revision: str | None = "routing_0008"
 branch_labels: str | Sequence[str] | None = None
