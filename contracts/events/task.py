@@ -161,6 +161,7 @@ class Stage(StrEnum):
     reply = "reply"  # 办结
     arrival = "arrival"  # 报到 of a summoned department
     coordinator = "coordinator"  # the coordinator holding an escalated task
+    redo = "redo"  # 重办 once more than the allowed redos: the coordinator decides
 
 
 class TaskReminded(TaskEvent):
@@ -170,3 +171,17 @@ class TaskReminded(TaskEvent):
 
     stage: Stage
     due_at: AwareDatetime
+
+
+class TaskRedoRequested(TaskEvent):
+    """重办: the citizen found the reply unresolved or was dissatisfied; the lead replies again
+    by a new deadline."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.redo-requested.v1"
+
+    redo: int = Field(ge=1, description="how many times this task has been sent back")
+    resolved: bool
+    satisfaction: str = Field(description="satisfied, basically_satisfied or dissatisfied")
+    comment: str | None = Field(description="the citizen's words, phone and ID numbers masked")
+    reply_due_at: AwareDatetime
+    escalated: bool = Field(description="more redos than allowed: the coordinator above decides")

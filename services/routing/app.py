@@ -78,7 +78,9 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     runtime = create_runtime(settings, clock, sweeper=settings.sweeper_enabled)
     runtime.consume(
         [topics.DEMAND_CLASSIFIED, topics.DEMAND_EVALUATED],
-        make_handlers(runtime.lists, duplicates=_duplicate_policy(settings)),
+        make_handlers(
+            runtime.lists, duplicates=_duplicate_policy(settings), max_redos=settings.max_redos
+        ),
     )
     return create_service_app(
         runtime,

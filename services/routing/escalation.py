@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -31,9 +31,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import Event, Stage, TaskEscalated, TaskReminded
+from services.routing.models import Escalation, Task
 from services.routing.timers import (
     ESCALATE,
     REMIND,
+    ClockKeeper,
     ClockPolicy,
     Timer,
     upsert_statement,
@@ -140,7 +142,114 @@ _REASONS = {
     Stage.reply: "not replied (办结) by its deadline",
     Stage.arrival: "a summoned department did not report arrival (报到) in time",
     Stage.coordinator: "the coordinator did not act in time",
+    Stage.redo: "the citizen sent the reply back more often than allowed (重办)",
 }
+
+
+class Climbing(Protocol):
+    """What an escalation reads and changes of a task: the ORM row or the sweeper's snapshot."""
+
+    id: uuid.UUID
+    demand_id: uuid.UUID
+    department_id: str
+    unit_code: str
+    matter_code: str
+    chain: list[str]
+    fired: list[str]
+    escalation_id: uuid.UUID | None
+    escalation_level: int | None
+    escalation_stage: str | None
+    escalation_due_at: datetime | None
+    supervised: bool
+
+
+def climb(
+    task: Climbing,
+    stage: Stage,
+    *,
+    due_at: datetime,
+    now: datetime,
+    act_by: Callable[[datetime], datetime],
+    reason: str | None = None,
+) -> tuple[TaskEscalated, dict[str, Any]]:
+    """The task climbs one step of its chain (at the top it stays, supervised): its new
+    escalation fields, the event and the history row."""
+    level = min((task.escalation_level or 0) + 1, len(task.chain))
+    coordinator = task.chain[level - 1]
+    supervised = level == len(task.chain)
+    deadline = None if supervised else act_by(now)
+    if stage in (Stage.sign, Stage.first_contact, Stage.reply):
+        marks = (f"remind:{stage.value}", f"breach:{stage.value}")
+        task.fired = [*task.fired, *(m for m in marks if m not in task.fired)]
+    if stage is not Stage.coordinator:
+        task.escalation_stage = stage.value
+    reason = (reason or _REASONS[stage]) + ("; supervised by the city (督办)" if supervised else "")
+    task.escalation_id = uuid.uuid4()
+    task.escalation_level = level
+    task.escalation_due_at = deadline
+    task.supervised = supervised
+    event = TaskEscalated(
+        demand_id=task.demand_id,
+        occurred_at=now,
+        escalation_id=task.escalation_id,
+        task_id=task.id,
+        department_id=task.department_id,
+        unit_code=task.unit_code,
+        coordinator_unit_code=coordinator,
+        stage=stage,
+        due_at=due_at,
+        level=level,
+        supervised=supervised,
+        act_by=deadline,
+        matter_code=task.matter_code,
+        reason=reason,
+    )
+    values = {
+        "id": task.escalation_id,
+        "task_id": task.id,
+        "demand_id": task.demand_id,
+        "department_id": task.department_id,
+        "unit_code": task.unit_code,
+        "coordinator_unit_code": coordinator,
+        "matter_code": task.matter_code,
+        "stage": stage.value,
+        "level": level,
+        "supervised": supervised,
+        "due_at": due_at,
+        "act_by": deadline,
+        "reason": reason,
+        "state": "open",
+        "opened_at": now,
+    }
+    return event, values
+
+
+async def escalate_now(
+    session: AsyncSession,
+    outbox: Outbox,
+    task: Task,
+    *,
+    stage: Stage,
+    reason: str,
+    now: datetime,
+) -> None:
+    """An escalation a use case decides (the redo limit reached), not a timer. The caller has
+    moved the task's version, so the session re-plans its timers, the coordinator's included."""
+    keeper: ClockKeeper = session.info["clocks"]
+    policy = keeper.policy
+    previous = task.escalation_id
+    event, values = climb(
+        task,
+        stage,
+        due_at=now,
+        now=now,
+        act_by=lambda at: policy.calendar.add(at, policy.act_within).at,
+        reason=reason,
+    )
+    if previous is not None:
+        await session.execute(_CLIMBED, {"ids": [previous], "now": now, "actor": ACTOR})
+    session.add(Escalation(**values))
+    await outbox.put(session, event)
 
 
 @dataclass(slots=True)
@@ -328,56 +437,8 @@ class Sweeper:
     def _escalate(
         self, task: TaskSnapshot, stage: Stage, due_at: datetime, now: datetime
     ) -> tuple[TaskEscalated, dict[str, Any]]:
-        """The task climbs one step of its chain; at the top it stays, supervised."""
-        level = min((task.escalation_level or 0) + 1, len(task.chain))
-        coordinator = task.chain[level - 1]
-        supervised = level == len(task.chain)
-        act_by = None if supervised else self._act_by(now)
-        if stage in (Stage.sign, Stage.first_contact, Stage.reply):
-            for mark in (f"remind:{stage.value}", f"breach:{stage.value}"):
-                if mark not in task.fired:
-                    task.fired.append(mark)
-        if stage is not Stage.coordinator:
-            task.escalation_stage = stage.value
-        reason = _REASONS[stage] + ("; supervised by the city (督办)" if supervised else "")
-        task.escalation_id = uuid.uuid4()
-        task.escalation_level = level
-        task.escalation_due_at = act_by
-        task.supervised = supervised
+        event, values = climb(task, stage, due_at=due_at, now=now, act_by=self._act_by)
         task.escalated = task.changed = True
-        event = TaskEscalated(
-            demand_id=task.demand_id,
-            occurred_at=now,
-            escalation_id=task.escalation_id,
-            task_id=task.id,
-            department_id=task.department_id,
-            unit_code=task.unit_code,
-            coordinator_unit_code=coordinator,
-            stage=stage,
-            due_at=due_at,
-            level=level,
-            supervised=supervised,
-            act_by=act_by,
-            matter_code=task.matter_code,
-            reason=reason,
-        )
-        values = {
-            "id": task.escalation_id,
-            "task_id": task.id,
-            "demand_id": task.demand_id,
-            "department_id": task.department_id,
-            "unit_code": task.unit_code,
-            "coordinator_unit_code": coordinator,
-            "matter_code": task.matter_code,
-            "stage": stage.value,
-            "level": level,
-            "supervised": supervised,
-            "due_at": due_at,
-            "act_by": act_by,
-            "reason": reason,
-            "state": "open",
-            "opened_at": now,
-        }
         return event, values
 
     def _count(self, result: SweepResult) -> None:

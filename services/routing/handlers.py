@@ -9,7 +9,7 @@ from services.runtime.kafka import Delivery, Handler
 
 
 def make_handlers(
-    lists: Lists, *, duplicates: service.DuplicatePolicy | None = None
+    lists: Lists, *, duplicates: service.DuplicatePolicy | None = None, max_redos: int = 1
 ) -> dict[type[Event], Handler]:
     async def dispatch_demand(delivery: Delivery, event: DemandClassified) -> None:
         await service.dispatch_demand(
@@ -23,7 +23,12 @@ def make_handlers(
 
     async def close_after_evaluation(delivery: Delivery, event: DemandEvaluated) -> None:
         await service.close_after_evaluation(
-            delivery.session, delivery.outbox, event, now=delivery.clock.now()
+            delivery.session,
+            delivery.outbox,
+            lists,
+            event,
+            now=delivery.clock.now(),
+            max_redos=max_redos,
         )
 
     return {DemandClassified: dispatch_demand, DemandEvaluated: close_after_evaluation}

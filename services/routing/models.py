@@ -90,6 +90,8 @@ class Task(Base):
     escalation_stage: Mapped[str | None] = mapped_column(String(16))
     escalation_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 重办: how often the citizen sent the reply back.
+    redos: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class TaskTransition(Base):

@@ -23,11 +23,13 @@ from contracts.events import (
     DisputeRuled,
     ReplyResult,
     ReturnReason,
+    Satisfaction,
     Stage,
     TaskAssigned,
     TaskContacted,
     TaskExtensionDecided,
     TaskExtensionRequested,
+    TaskRedoRequested,
     TaskReplied,
     TaskReturned,
     TaskRole,
@@ -40,6 +42,7 @@ from contracts.lists import Department, Lists, NoOwner
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository, timers
 from services.routing.dispatch import deadlines
+from services.routing.escalation import escalate_now
 from services.routing.models import (
     DemandLink,
     Dispute,
@@ -859,8 +862,16 @@ async def rule_dispute(
 
 
 async def close_after_evaluation(
-    session: AsyncSession, outbox: Outbox, event: DemandEvaluated, *, now: datetime
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    event: DemandEvaluated,
+    *,
+    now: datetime,
+    max_redos: int = 1,
 ) -> None:
+    """The citizen's evaluation closes the demand's replied tasks, or sends the lead's reply
+    back (重办) when it is unresolved or dissatisfied."""
     tasks = await repository.lock_tasks_of_demand(session, event.demand_id)
     if not tasks and await repository.link_of_demand(session, event.demand_id) is not None:
         # A merged demand: its citizen's evaluation closes their demand; the task is the
@@ -876,8 +887,12 @@ async def close_after_evaluation(
         )
         return
     replied = [t for t in tasks if t.state == TaskState.replied.value]
-    if not any(t.role == TaskRole.lead.value for t in replied):
+    lead = next((t for t in replied if t.role == TaskRole.lead.value), None)
+    if lead is None:
         log.warning("evaluation for a demand with no replied lead task ignored")
+        return
+    if not event.resolved or event.satisfaction is Satisfaction.dissatisfied:
+        await _redo(session, outbox, lists, lead, event, now=now, max_redos=max_redos)
         return
     reason = f"citizen: resolved={event.resolved}, {event.satisfaction.value}"
     for task in replied:
@@ -889,6 +904,63 @@ async def close_after_evaluation(
             occurred_at=now,
             status=DemandStatus.closed,
             note="感谢您的评价，诉求已办结归档。",
+        ),
+    )
+
+
+async def _redo(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    lead: Task,
+    event: DemandEvaluated,
+    *,
+    now: datetime,
+    max_redos: int,
+) -> None:
+    """重办: the lead's task reopens with a fresh reply deadline and the citizen's words; past
+    `max_redos` the coordinator above is escalated at once to decide (reassign, summon...)."""
+    reason = f"citizen: resolved={event.resolved}, {event.satisfaction.value}"
+    _transition(session, lead, TaskAction.redo, actor="citizen", reason=reason, now=now)
+    lead.redos += 1
+    limits = lists.matters_by_code[lead.matter_code].limits[Urgency(lead.urgency)]
+    lead.reply_due_at = lists.calendar.add(now, limits.reply).at
+    lead.reply_result = None
+    lead.reply_text = None
+    timers.restart_stage(lead, Stage.reply)
+    escalated = lead.redos > max_redos
+    comment = mask_text(event.comment) if event.comment else None
+    await outbox.put(
+        session,
+        TaskRedoRequested(
+            **_task_event_fields(lead, now),
+            redo=lead.redos,
+            resolved=event.resolved,
+            satisfaction=event.satisfaction.value,
+            comment=comment,
+            reply_due_at=lead.reply_due_at,
+            escalated=escalated,
+        ),
+    )
+    if escalated:
+        await escalate_now(
+            session,
+            outbox,
+            lead,
+            stage=Stage.redo,
+            reason=f"sent back {lead.redos} times (at most {max_redos} redos to the same lead)",
+            now=now,
+        )
+    await outbox.put(
+        session,
+        DemandStatusChanged(
+            demand_id=lead.demand_id,
+            occurred_at=now,
+            status=DemandStatus.signed,
+            department_id=lead.department_id,
+            department_name=lead.department_name,
+            note="您的评价已收到，诉求已退回承办部门重新办理（重办）。",
+            expected_reply_at=lead.reply_due_at,
         ),
     )
 

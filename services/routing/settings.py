@@ -31,6 +31,11 @@ class RoutingSettings(ServiceSettings):
         default=0.6, gt=0, le=1, description="character-bigram similarity that makes a duplicate"
     )
 
+    max_redos: int = Field(
+        default=1,
+        ge=0,
+        description="redos (重办) sent back to the same lead before the coordinator above decides",
+    )
     remind_share: float = Field(
         default=0.8,
         ge=0,

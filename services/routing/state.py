@@ -3,6 +3,7 @@ anything else is refused with the reason (HTTP 409).
 
     assigned -> signed -> contacted -> replied -> closed        (lead)
     assigned -> signed -> replied -> closed                      (co-handler: no citizen contact)
+    replied -> contacted                                         (重办: the citizen sent it back)
     assigned | signed -> returned                                (退单, within the window)
     co-handler task -> superseded                                (its department became the lead)
     lead task before its reply -> superseded                     (a coordinator reassigned it)
@@ -32,6 +33,7 @@ class TaskAction(StrEnum):
     return_task = "return"
     close = "close"
     supersede = "supersede"
+    redo = "redo"  # 重办: the citizen sent the reply back
 
 
 _S = TaskState
@@ -44,6 +46,7 @@ _TRANSITIONS: dict[tuple[TaskAction, TaskRole], tuple[frozenset[TaskState], Task
     (TaskAction.return_task, TaskRole.lead): (frozenset({_S.assigned, _S.signed}), _S.returned),
     (TaskAction.close, TaskRole.lead): (frozenset({_S.replied}), _S.closed),
     (TaskAction.close, TaskRole.co_handler): (frozenset({_S.replied}), _S.closed),
+    (TaskAction.redo, TaskRole.lead): (frozenset({_S.replied}), _S.contacted),
     (TaskAction.supersede, TaskRole.co_handler): (
         frozenset({_S.assigned, _S.signed}),
         _S.superseded,

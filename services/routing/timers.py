@@ -136,7 +136,7 @@ def restart_stage(task: Task, stage: Stage) -> None:
 
 def stage_still_late(task: Task) -> bool:
     """Whether the stage the task was escalated for is still undone."""
-    if task.escalation_stage in (None, Stage.arrival.value, Stage.coordinator.value):
+    if task.escalation_stage in (None, Stage.arrival, Stage.coordinator, Stage.redo):
         return True
     return any(
         stage.value == task.escalation_stage for stage, _ in running_stages(task.state, task.role)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.runtime.metrics import HttpMetrics, HttpMetricsMiddleware
 from services.runtime.service import Runtime
 
 log = structlog.get_logger(__name__)
@@ -173,4 +174,6 @@ def create_service_app(
         return response
 
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    # Added last, so outermost: it sees the body limit's 413 and the answer to an exception.
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(runtime.metrics))
     return app

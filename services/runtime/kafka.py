@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,15 @@ Handler = Callable[[Delivery, Any], Awaitable[None]]
 class PoisonMessage(Exception):
     """The record can never be processed: send it to the dead-letter topic at once."""
 
+    def __init__(self, message: str, *, reason: str = "undecodable") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# Metric label values of the consumer (see services/runtime/metrics.py).
+UNKNOWN_TYPE = "unknown"
+OK, DUPLICATE, RETRIED, DEAD_LETTERED = "ok", "duplicate", "retried", "dead_lettered"
+
 
 class ConsumerLoop:
     def __init__(
@@ -138,6 +148,12 @@ class ConsumerLoop:
         self.healthy = False
         self.processed = 0
         self.dead_lettered = 0
+        # For GET /metrics: (topic, event type, outcome) and (topic, reason) counts, and the
+        # lag of each assigned partition at the last `refresh_lag`.
+        self.outcomes: Counter[tuple[str, str, str]] = Counter()
+        self.dead_letters: Counter[tuple[str, str]] = Counter()
+        self.lag: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -152,6 +168,7 @@ class ConsumerLoop:
             fetch_max_wait_ms=100,  # latency: a waiting fetch returns within 100 ms
         )
         await self._start_with_retry(consumer, stop)
+        self._consumer = consumer
         self.healthy = True
         log.info("consumer started", consumer=self.name, topics=list(self.topics))
         try:
@@ -171,6 +188,8 @@ class ConsumerLoop:
                     delay = min(delay * 2, 10)
         finally:
             self.healthy = False
+            self._consumer = None
+            self.lag = {}
             # Leaves the group, so the partitions move to another member at once.
             await consumer.stop()
             log.info("consumer stopped", consumer=self.name)
@@ -188,6 +207,30 @@ class ConsumerLoop:
             except (CommitFailedError, IllegalStateError) as exc:
                 # The partition moved to another member during the batch: it will redeliver.
                 log.warning("offset commit refused after a rebalance", error=str(exc))
+
+    async def refresh_lag(self) -> None:
+        """Measure, per assigned partition, the records after the group's committed offset
+        (the end offset when nothing was committed yet counts the whole partition). Two small
+        requests per partition set; called by the metrics loop, never per record."""
+        consumer = self._consumer
+        if consumer is None:
+            self.lag = {}
+            return
+        assigned = sorted(consumer.assignment())
+        if not assigned:
+            self.lag = {}
+            return
+        ends = await consumer.end_offsets(assigned)
+        starts: dict[TopicPartition, int] | None = None
+        lag: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            committed = await consumer.committed(tp)
+            if committed is None:
+                if starts is None:
+                    starts = await consumer.beginning_offsets(assigned)
+                committed = starts[tp]
+            lag[tp] = max(int(ends[tp]) - int(committed), 0)
+        self.lag = lag
 
     async def _start_with_retry(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         delay = 0.5
@@ -236,19 +279,25 @@ class ConsumerLoop:
                 decoded.append(self._decode(record))
             except PoisonMessage:
                 return False
+        applied = []
         try:
             async with self.sessions() as session, session.begin():
                 for envelope, event in decoded:
                     structlog.contextvars.bind_contextvars(
                         demand_id=envelope.demand_id, event_id=envelope.id, event_type=envelope.type
                     )
-                    await self._apply(session, envelope, event)
+                    applied.append(await self._apply(session, envelope, event))
         except Exception as exc:
             log.warning("batch failed, processing its records one by one", error=str(exc))
             return False
         finally:
             structlog.contextvars.unbind_contextvars("demand_id", "event_id", "event_type")
         self.processed += len(decoded)
+        topic = records[0].topic  # one partition's batch
+        self.outcomes.update(
+            (topic, envelope.type, OK if first else DUPLICATE)
+            for (envelope, _), first in zip(decoded, applied, strict=True)
+        )
         self.healthy = True
         self.outbox.notify()
         return True
@@ -265,7 +314,7 @@ class ConsumerLoop:
         try:
             envelope, event = self._decode(record)
         except PoisonMessage as exc:
-            await self._dead_letter(record, str(exc), attempts=0)
+            await self._dead_letter(record, str(exc), attempts=0, reason=exc.reason)
             return
         structlog.contextvars.bind_contextvars(
             demand_id=envelope.demand_id, event_id=envelope.id, event_type=envelope.type
@@ -275,13 +324,15 @@ class ConsumerLoop:
         while True:
             attempt += 1
             try:
-                await self._handle(envelope, event)
+                first = await self._handle(envelope, event)
                 self.processed += 1
+                self.outcomes[(record.topic, envelope.type, OK if first else DUPLICATE)] += 1
                 self.healthy = True
                 return
             except Exception as exc:
                 if is_outage(exc):
                     self.healthy = False
+                    self.outcomes[(record.topic, envelope.type, RETRIED)] += 1
                     log.warning("outage, retrying", error=str(exc), delay_s=infra_delay)
                     if stop.is_set():
                         raise
@@ -292,9 +343,13 @@ class ConsumerLoop:
                 if attempt >= self.settings.consumer_max_attempts:
                     log.exception("handler failed, dead-lettering", attempts=attempt)
                     await self._dead_letter(
-                        record, f"{type(exc).__name__}: {exc}", attempts=attempt
+                        record,
+                        f"{type(exc).__name__}: {exc}",
+                        attempts=attempt,
+                        reason="handler_failed",
                     )
                     return
+                self.outcomes[(record.topic, envelope.type, RETRIED)] += 1
                 log.warning("handler failed, retrying", attempt=attempt, error=str(exc))
                 await asyncio.sleep(
                     self.settings.consumer_retry_backoff_ms / 1000 * 2 ** (attempt - 1)
@@ -306,27 +361,42 @@ class ConsumerLoop:
         except EnvelopeError as exc:
             raise PoisonMessage(str(exc)) from exc
         if envelope.type not in self.handlers:
-            raise PoisonMessage(f"{self.name} does not handle {envelope.type} on {record.topic}")
+            raise PoisonMessage(
+                f"{self.name} does not handle {envelope.type} on {record.topic}",
+                reason="unhandled_type",
+            )
         return envelope, event
 
-    async def _handle(self, envelope: Envelope, event: Event) -> None:
+    async def _handle(self, envelope: Envelope, event: Event) -> bool:
         async with self.sessions() as session, session.begin():
-            await self._apply(session, envelope, event)
+            first = await self._apply(session, envelope, event)
         self.outbox.notify()
+        return first
 
-    async def _apply(self, session: AsyncSession, envelope: Envelope, event: Event) -> None:
-        """The effect of one event and its inbox row, in the caller's transaction."""
+    async def _apply(self, session: AsyncSession, envelope: Envelope, event: Event) -> bool:
+        """The effect of one event and its inbox row, in the caller's transaction; False for
+        a duplicate delivery, which has no effect."""
         first = await record_first_delivery(
             session, self.inbox, consumer=self.name, event_id=envelope.id, event_type=envelope.type
         )
         if not first:
             log.info("duplicate delivery ignored")
-            return
+            return False
         _, handler = self.handlers[envelope.type]
         await handler(Delivery(session, self.outbox, envelope, self.clock), event)
+        return True
+
+    def type_label(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        """The record's event type as a metric label: only a type this consumer handles; the
+        header of a poison record is sender-chosen text and becomes `unknown`."""
+        for name, value in record.headers:
+            if name == "ce_type" and isinstance(value, bytes):
+                event_type = value.decode(errors="replace")
+                return event_type if event_type in self.handlers else UNKNOWN_TYPE
+        return UNKNOWN_TYPE
 
     async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], error: str, *, attempts: int
+        self, record: ConsumerRecord[bytes, bytes], error: str, *, attempts: int, reason: str
     ) -> None:
         headers = [
             *[(k, v) for k, v in record.headers if not k.startswith("dlq_")],
@@ -353,4 +423,6 @@ class ConsumerLoop:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
         self.dead_lettered += 1
+        self.outcomes[(record.topic, self.type_label(record), DEAD_LETTERED)] += 1
+        self.dead_letters[(record.topic, reason)] += 1
         log.error("message dead-lettered", topic=record.topic, offset=record.offset, error=error)

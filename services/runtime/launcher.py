@@ -113,6 +113,11 @@ def prepare(infra: Infrastructure, *, partitions: int, lists_path: Path | None =
     return names
 
 
+def _command(name: str) -> list[str]:
+    """`liandong serve <service>`, or `liandong escalator` (routing's sweeper on its own)."""
+    return ["escalator"] if name == "escalator" else ["serve", name]
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -141,7 +146,7 @@ class ServiceProcesses:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = (self.log_dir / f"{name}.log").open("ab")
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "services.cli", "serve", name],
+            [sys.executable, "-m", "services.cli", *_command(name)],
             env=env,
             stdout=output,  # type: ignore[arg-type]
             stderr=subprocess.STDOUT if output is not None else None,

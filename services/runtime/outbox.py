@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -31,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, registry
 
 from contracts.envelope import encode
@@ -156,6 +159,10 @@ class OutboxRelay:
         self.interval_s = interval_s
         self.batch_size = batch_size
         self.healthy = True
+        # For GET /metrics: events published per topic, failed attempts, last good attempt.
+        self.published: Counter[str] = Counter()
+        self.failures = 0
+        self.last_success: float | None = None
         schema = outbox.table.schema or "public"
         # A stable 63-bit advisory lock id per schema.
         self._lock_id = (
@@ -170,9 +177,11 @@ class OutboxRelay:
             try:
                 published = await self.publish_batch()
                 self.healthy = True
+                self.last_success = time.time()
                 backoff = self.interval_s
             except Exception:
                 self.healthy = False
+                self.failures += 1
                 log.exception("outbox relay failed, will retry")
                 published = 0
                 backoff = min(backoff * 2, 10.0)
@@ -223,5 +232,36 @@ class OutboxRelay:
                 .where(table.c.id.in_([row.id for row in rows]))
                 .values(published_at=text("now()"))
             )
+        self.published.update(row.topic for row in rows)
         log.debug("outbox published", count=len(rows))
         return len(rows)
+
+
+BACKLOG_COUNT_CAP = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    rows: int  # unpublished rows, counted up to `cap`
+    oldest_age_s: float  # age of the oldest unpublished row; 0 when there is none
+    cap: int = BACKLOG_COUNT_CAP
+
+
+async def measure_backlog(
+    conn: AsyncConnection, table: Table, *, cap: int = BACKLOG_COUNT_CAP
+) -> Backlog:
+    """Unpublished rows and the age of the oldest, both read through the partial index of
+    unpublished rows; the count stops at `cap`, so even a huge backlog costs a bounded scan.
+    The age uses the database clock, the one that stamped `created_at`."""
+    unpublished = table.c.published_at.is_(None)
+    rows = select(func.count()).select_from(
+        select(table.c.id).where(unpublished).limit(cap).subquery()
+    )
+    oldest = (
+        select(func.extract("epoch", func.now() - table.c.created_at))
+        .where(unpublished)
+        .order_by(table.c.id)
+        .limit(1)
+    )
+    result = (await conn.execute(select(rows.scalar_subquery(), oldest.scalar_subquery()))).one()
+    return Backlog(rows=int(result[0]), oldest_age_s=max(float(result[1] or 0), 0.0), cap=cap)

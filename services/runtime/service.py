@@ -19,6 +19,7 @@ from services.runtime.clock import Clock, SystemClock
 from services.runtime.db import create_engine, create_session_factory
 from services.runtime.inbox import inbox_table
 from services.runtime.kafka import ConsumerLoop, Handler, create_producer
+from services.runtime.metrics import RuntimeMetrics
 from services.runtime.outbox import Outbox, OutboxRelay, outbox_table
 from services.runtime.settings import ServiceSettings
 
@@ -61,8 +62,11 @@ class Runtime:
         self._loops: list[tuple[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]]] = []
         self._checks: dict[str, Callable[[], bool]] = {}
         self.reports: dict[str, Callable[[], dict[str, Any]]] = {}
-        # Prometheus metrics of this process, served on GET /metrics.
+        # Prometheus metrics of this process, served on GET /metrics: the runtime's own
+        # (events, lag, outbox) here, HTTP ones by create_service_app, a service's by itself.
         self.metrics = CollectorRegistry()
+        self.runtime_metrics = RuntimeMetrics(self)
+        self.metrics.register(self.runtime_metrics)
 
     @property
     def lists(self) -> Lists:
@@ -113,6 +117,9 @@ class Runtime:
             self._tasks.append(asyncio.create_task(loop.run(self._stop), name=f"consumer-{topics}"))
         for name, run in self._loops:
             self._tasks.append(asyncio.create_task(run(self._stop), name=name))
+        self._tasks.append(
+            asyncio.create_task(self.runtime_metrics.run(self._stop), name="metrics-refresh")
+        )
         log.info("service started", port=self.settings.port)
 
     async def _start_producer(self, producer: AIOKafkaProducer) -> None:

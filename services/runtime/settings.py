@@ -59,6 +59,11 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     relay_interval_ms: int = Field(default=500, ge=10, description="outbox poll when idle")
     relay_batch_size: int = Field(default=200, ge=1)
+    metrics_refresh_ms: int = Field(
+        default=5_000,
+        ge=100,
+        description="how often consumer lag and the outbox backlog are measured for /metrics",
+    )
 
     fault_pause_before_offset_commit_s: float = Field(
         default=0.0,

@@ -34,7 +34,7 @@ def services(infra, tmp_path_factory):
     }
     processes = ServiceProcesses(env, log_dir=tmp_path_factory.mktemp("logs"))
     try:  # a service that fails to start must not leave the others running
-        for name in SERVICES:
+        for name in (*SERVICES, "escalator"):  # a second sweeper beside routing's own
             processes.start(name, port=free_port())
         processes.wait_ready(timeout_s=90)
         urls = {name: p.url for name, p in processes.running.items()}

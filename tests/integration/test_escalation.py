@@ -9,7 +9,15 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import delete, insert, select
 
-from contracts.events import Citizen, DemandClassified, DemandType, Urgency
+from contracts.events import (
+    Citizen,
+    DemandClassified,
+    DemandEvaluated,
+    DemandType,
+    ReplyResult,
+    Satisfaction,
+    Urgency,
+)
 from contracts.lists.calendar import TimeLimit
 from services.routing import service
 from services.routing.escalation import Auditor, Sweeper
@@ -332,3 +340,70 @@ async def test_the_auditor_reports_an_open_task_without_a_live_timer(sessions, o
     report = await auditor.audit()
     assert report.stuck_tasks == before + 1
     assert not report.ok
+
+
+async def _reply(sessions, outbox, task, *, at, first=False):
+    async with sessions() as session, session.begin():
+        if first:
+            for act in (service.sign_task, service.contact_task):
+                await act(session, outbox, task.id, department_id=COMMITTEE, actor="c", now=at)
+        await service.reply_task(
+            session, outbox, task.id, department_id=COMMITTEE, actor="c",
+            result=ReplyResult.resolved, reply_text="已清运", now=at,
+        )  # fmt: skip
+
+
+async def _evaluate(sessions, outbox, task, *, at, satisfaction, resolved=True):
+    event = DemandEvaluated(
+        demand_id=task.demand_id, occurred_at=at, resolved=resolved,
+        satisfaction=satisfaction, comment="垃圾还在，电话13900000000",
+    )  # fmt: skip
+    async with sessions() as session, session.begin():
+        await service.close_after_evaluation(session, outbox, LISTS, event, now=at, max_redos=1)
+
+
+async def test_a_dissatisfied_citizen_reopens_the_task_and_a_second_time_escalates(
+    sessions, outbox, clock
+):
+    task = await _dispatched(sessions, outbox, clock)
+    first_reply = T0 + timedelta(hours=1)
+    await _reply(sessions, outbox, task, at=first_reply, first=True)
+    await _evaluate(sessions, outbox, task, at=first_reply, satisfaction=Satisfaction.dissatisfied)
+
+    reopened = await _task(sessions, task.id)
+    assert (reopened.state, reopened.redos, reopened.department_id) == ("contacted", 1, COMMITTEE)
+    reply_limit = LISTS.matters_by_code["CITY-COMMUNITY-ENV"].limits[Urgency.normal].reply
+    assert reopened.reply_due_at == LISTS.calendar.add(first_reply, reply_limit).at
+    [(_, topic, redo)] = await _events(sessions, task.id, "redo-requested")
+    assert (topic, redo["redo"], redo["escalated"]) == ("tasks.3305.330502", 1, False)
+    assert "13900000000" not in redo["comment"]  # masked on the topic
+    timers = await _timers(sessions, task.id)
+    assert ("reply", "escalate", reopened.reply_due_at, reopened.version) in timers
+    assert await _events(sessions, task.id, "escalated") == []
+
+    second_reply = first_reply + timedelta(hours=2)
+    await _reply(sessions, outbox, task, at=second_reply)
+    await _evaluate(
+        sessions, outbox, task, at=second_reply, satisfaction=Satisfaction.satisfied, resolved=False
+    )
+    again = await _task(sessions, task.id)
+    assert (again.state, again.redos, again.escalation_level) == ("contacted", 2, 1)
+    [(_, topic, escalation)] = await _events(sessions, task.id, "escalated")
+    assert (topic, escalation["stage"], escalation["coordinator_unit_code"]) == (
+        "escalations.3305.330502",
+        "redo",
+        STREET,
+    )
+    assert ("coordinator", "escalate") in {t[:2] for t in await _timers(sessions, task.id)}
+
+    # The lead replies a third time and the citizen is satisfied: the demand closes, the
+    # escalation is resolved and no timer is left.
+    await _reply(sessions, outbox, task, at=second_reply + timedelta(hours=1))
+    await _evaluate(
+        sessions, outbox, task, at=second_reply + timedelta(hours=1),
+        satisfaction=Satisfaction.satisfied,
+    )  # fmt: skip
+    closed = await _task(sessions, task.id)
+    assert (closed.state, closed.escalation_id) == ("closed", None)
+    assert len(await _events(sessions, task.id, "escalation-resolved")) == 1
+    assert await _timers(sessions, task.id) == []
