@@ -165,11 +165,6 @@ async def evaluate(
     callback.comment = comment
     callback.evaluated_at = now
     callback.evaluated_by = evaluated_by
-    earlier = await session.scalar(
-        select(EvaluationFact.event_id)
-        .where(EvaluationFact.demand_id == callback.demand_id, EvaluationFact.outcome == EVALUATED)
-        .limit(1)
-    )
     event_id = await outbox.put(
         session,
         DemandEvaluated(
@@ -188,7 +183,6 @@ async def evaluate(
         outcome=EVALUATED,
         resolved=resolved,
         satisfaction=satisfaction.value,
-        redo=earlier is not None,
         evaluated_by=evaluated_by,
         now=now,
     )
@@ -203,7 +197,6 @@ async def _record(
     outcome: str,
     resolved: bool | None,
     satisfaction: str | None,
-    redo: bool,
     evaluated_by: str,
     now: datetime,
 ) -> None:
@@ -218,7 +211,6 @@ async def _record(
         outcome=outcome,
         resolved=resolved,
         satisfaction=satisfaction,
-        redo=redo,
         evaluated_by=evaluated_by,
     )
     session.add(fact)
@@ -273,7 +265,6 @@ async def close_unevaluated(
             outcome=NOT_EVALUATED,
             resolved=None,
             satisfaction=None,
-            redo=False,
             evaluated_by="window",
             now=now,
         )

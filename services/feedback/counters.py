@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback import rates
-from services.feedback.models import EvaluationFact, RateCounter, ReplyFact, TaskFact
+from services.feedback.models import EvaluationFact, RateCounter, RedoFact, ReplyFact, TaskFact
 
 
 async def add(
@@ -74,6 +74,11 @@ async def from_facts(
     ):
         total.update(rates.evaluation_counts(evaluation, zone))
         departments[evaluation.department_id] = (evaluation.department_name, evaluation.unit_code)
+    async for redo in await session.stream_scalars(
+        select(RedoFact).execution_options(yield_per=2000)
+    ):
+        total.update(rates.redo_counts(redo, zone))
+        departments[redo.department_id] = (redo.department_name, redo.unit_code)
     return Counter({k: v for k, v in total.items() if v}), departments
 
 

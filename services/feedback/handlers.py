@@ -3,7 +3,8 @@
 - `demand.status`: a reply opens the callback (and asks the citizen); closing erases the phone.
 - `demand.classified`: matter and place of each demand (hot spots), and the citizen's phone,
   kept only until the demand closes, for the callback.
-- the department task topics: the facts behind the response, on-time reply and return rates.
+- the department task topics: the facts behind the response, on-time reply, return and redo
+  rates.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from contracts.events import (
     Event,
     TaskAssigned,
     TaskExtensionDecided,
+    TaskRedoRequested,
     TaskReplied,
     TaskReturned,
     TaskSigned,
@@ -30,7 +32,7 @@ from contracts.events import (
 from contracts.events.task import TaskEvent
 from services.feedback import counters, rates
 from services.feedback.callbacks import CallbackPolicy, open_callback, phone_arrived
-from services.feedback.models import DemandFact, ReplyFact, TaskFact
+from services.feedback.models import DemandFact, RedoFact, ReplyFact, TaskFact
 from services.runtime.kafka import Delivery, Handler
 
 log = structlog.get_logger(__name__)
@@ -144,6 +146,30 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
             unit_code=task.unit_code,
         )
 
+    async def on_redo(delivery: Delivery, event: TaskRedoRequested) -> None:
+        task = await _task(delivery, event.task_id)
+        if task is None:
+            return
+        task.reply_due_at = event.reply_due_at  # the redo's reply is judged by its new deadline
+        redo = RedoFact(
+            event_id=delivery.envelope.id,
+            task_id=task.task_id,
+            demand_id=task.demand_id,
+            department_id=task.department_id,
+            department_name=task.department_name,
+            unit_code=task.unit_code,
+            requested_at=event.occurred_at,
+            redo=event.redo,
+            escalated=event.escalated,
+        )
+        delivery.session.add(redo)
+        await counters.add(
+            delivery.session,
+            rates.redo_counts(redo, zone),
+            department_name=task.department_name,
+            unit_code=task.unit_code,
+        )
+
     handlers: dict[type[Event], Handler] = {
         # Every event of the task topics is accepted; those that change no fact are ignored
         # (a new task event type therefore never dead-letters here).
@@ -155,6 +181,7 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
         TaskReturned: change_task(returned),
         TaskWithdrawn: change_task(withdrawn),
         TaskReplied: on_replied,
+        TaskRedoRequested: on_redo,
     }
     handlers[TaskExtensionDecided] = change_task(extension)
     return handlers

@@ -99,6 +99,22 @@ class ReplyFact(Base):
     reply_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RedoFact(Base):
+    """重办: routing sent a task back to its lead after the citizen's evaluation."""
+
+    __tablename__ = "redo_facts"
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    department_id: Mapped[str] = mapped_column(String(100))
+    department_name: Mapped[str] = mapped_column(String(200))
+    unit_code: Mapped[str] = mapped_column(String(12))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    redo: Mapped[int] = mapped_column(Integer)  # the task's redo count with this one
+    escalated: Mapped[bool] = mapped_column(Boolean)  # past the allowed redos
+
+
 class EvaluationFact(Base):
     """One evaluation of a reply, or its absence (not evaluated), for the department that
     replied. Written with the event that announces it (`demand.evaluated`)."""
@@ -114,7 +130,6 @@ class EvaluationFact(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # evaluated | not_evaluated
     resolved: Mapped[bool | None] = mapped_column(Boolean)
     satisfaction: Mapped[str | None] = mapped_column(String(32))
-    redo: Mapped[bool] = mapped_column(Boolean)  # the demand had been evaluated before
     evaluated_by: Mapped[str] = mapped_column(String(200))
 
 

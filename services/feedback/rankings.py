@@ -41,7 +41,7 @@ class Figures(BaseModel):
     evaluated: int = Field(description="evaluations given in the month")
     resolved: int
     satisfied: int = Field(description="satisfied or basically satisfied")
-    redo: int = Field(description="evaluations of a demand evaluated before")
+    redo: int = Field(description="tasks sent back for a redo (重办) in the month")
     not_evaluated: int = Field(description="callbacks closed unanswered (counted apart)")
     response_rate: float | None
     resolution_rate: float | None

@@ -1,9 +1,10 @@
 """The three rates (三率) and their companions: what each fact counts, and the arithmetic.
 
 Every count belongs to a month (in the city's time zone), a department and a metric. What a
-fact contributes is decided here and only here, by `task_counts`, `reply_counts` and
-`evaluation_counts`; the consumer applies the difference a change makes, and a recompute sums
-the same functions over every stored fact, so both give the same figures by construction.
+fact contributes is decided here and only here, by `task_counts`, `reply_counts`,
+`evaluation_counts` and `redo_counts`; the consumer applies the difference a change makes,
+and a recompute sums the same functions over every stored fact, so both give the same
+figures by construction.
 The definitions are written out in README.md, section "Three rates".
 """
 
@@ -62,13 +63,17 @@ class ReplyLike(Protocol):
     reply_due_at: datetime
 
 
+class RedoLike(Protocol):
+    department_id: str
+    requested_at: datetime
+
+
 class EvaluationLike(Protocol):
     department_id: str
     occurred_at: datetime
     outcome: str
     resolved: bool | None
     satisfaction: str | None
-    redo: bool
 
 
 def month_of(moment: datetime, zone: ZoneInfo) -> str:
@@ -119,9 +124,13 @@ def evaluation_counts(evaluation: EvaluationLike, zone: ZoneInfo) -> Counter[Key
         counts[(month, department, RESOLVED)] = 1
     if evaluation.satisfaction in (Satisfaction.satisfied, Satisfaction.basically_satisfied):
         counts[(month, department, SATISFIED)] = 1
-    if evaluation.redo:
-        counts[(month, department, REDO)] = 1
     return counts
+
+
+def redo_counts(redo: RedoLike, zone: ZoneInfo) -> Counter[Key]:
+    """A redo (重办: routing sent the task back after an unresolved or dissatisfied evaluation)
+    counts in the month it was requested, for the lead department."""
+    return Counter({(month_of(redo.requested_at, zone), redo.department_id, REDO): 1})
 
 
 def difference(after: Counter[Key], before: Counter[Key]) -> dict[Key, int]:

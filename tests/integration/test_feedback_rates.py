@@ -31,6 +31,7 @@ from contracts.events import (
     ReturnReason,
     TaskAssigned,
     TaskExtensionDecided,
+    TaskRedoRequested,
     TaskReplied,
     TaskReturned,
     TaskRole,
@@ -181,6 +182,12 @@ class Task:
             reply_due_at=until,
         )  # fmt: skip
 
+    def redo(self, when, until):
+        return TaskRedoRequested(
+            **self._fields(when), redo=1, resolved=False, satisfaction="dissatisfied",
+            comment="没有解决", reply_due_at=until, escalated=False,
+        )  # fmt: skip
+
     def replied(self, when, text="已处理"):
         """The reply on the task topic and, for a lead, the citizen-visible status."""
         events: list[Event] = [
@@ -235,7 +242,7 @@ async def department_rows(client, clock, month):
 
 # A month of traffic for two departments. Times are Huzhou time.
 A1 = Task(A, at(11, 2))  # signed on time, replied on time, resolved and satisfied
-A2 = Task(A, at(11, 3))  # signed late, replied late, dissatisfied; redone in time, then rated
+A2 = Task(A, at(11, 3))  # signed late, replied late, dissatisfied; redone in time, rated again
 A3 = Task(A, at(11, 4))  # returned within the sign limit
 A4 = Task(A, at(11, 5))  # never signed
 A5 = Task(A, at(11, 6), role=TaskRole.co_handler)  # withdrawn unsigned before its limit
@@ -266,7 +273,7 @@ EXPECTED_NOVEMBER = {
     A: {"assigned": 5, "responded_on_time": 3, "returned": 1,
         # replies: A1, A2, A2's redo (after an extension), A6; on time all but A2's first
         "replied": 4, "replied_on_time": 3,
-        # evaluations: A1 satisfied, A2 dissatisfied, A2 again basically satisfied (a redo)
+        # evaluations: A1 satisfied, A2 dissatisfied, A2 again basically satisfied; A2's redo
         "evaluated": 3, "resolved": 2, "satisfied": 2, "redo": 1, "not_evaluated": 1,
         "response_rate": 0.6, "return_rate": 0.2, "on_time_reply_rate": 0.75,
         "resolution_rate": 0.6667, "satisfaction_rate": 0.6667, "redo_rate": 0.3333},
@@ -306,8 +313,13 @@ async def test_a_month_of_traffic_gives_the_hand_computed_rates(feedback, infra)
         )  # fmt: skip
         assert response.status_code == 201, response.text
 
-    # The redo: A2's deadline is extended, the lead replies again, the citizen is asked again.
-    await publish(infra, [A2.extended(at(11, 14), at(11, 20)), *A2.replied(at(11, 16))])
+    # The redo (routing's answer to the dissatisfied evaluation) gives A2 a new reply deadline,
+    # an approved extension moves it, the lead replies again, the citizen is asked again.
+    await publish(
+        infra,
+        [A2.redo(at(11, 13, 9, 1), at(11, 15)), A2.extended(at(11, 14), at(11, 20)),
+         *A2.replied(at(11, 16))],
+    )  # fmt: skip
     await eventually(
         lambda: _is(callback_state(app, A2.demand_id), ("awaiting_evaluation", 2)), timeout_s=30
     )

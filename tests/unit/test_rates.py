@@ -40,7 +40,12 @@ class Evaluation:
     outcome: str = "evaluated"
     resolved: bool | None = True
     satisfaction: str | None = "satisfied"
-    redo: bool = False
+    department_id: str = D
+
+
+@dataclass
+class Redo:
+    requested_at: datetime
     department_id: str = D
 
 
@@ -92,8 +97,8 @@ def test_a_reply_is_on_time_by_the_deadline_in_force():
         ),
         (Evaluation(T0, resolved=False, satisfaction="dissatisfied"), {"evaluated": 1}),
         (
-            Evaluation(T0, resolved=True, satisfaction="dissatisfied", redo=True),
-            {"evaluated": 1, "resolved": 1, "redo": 1},
+            Evaluation(T0, resolved=True, satisfaction="dissatisfied"),
+            {"evaluated": 1, "resolved": 1},
         ),
         (
             Evaluation(T0, outcome="not_evaluated", resolved=None, satisfaction=None),
@@ -103,6 +108,12 @@ def test_a_reply_is_on_time_by_the_deadline_in_force():
 )
 def test_what_an_evaluation_counts(evaluation, expected):
     assert _metrics(rates.evaluation_counts(evaluation, ZONE)) == expected
+
+
+def test_a_redo_counts_in_the_month_it_was_requested():
+    assert rates.redo_counts(Redo(datetime(2026, 11, 30, 16, 30, tzinfo=UTC)), ZONE) == {
+        ("2026-12", D, "redo"): 1  # 1 December 00:30 in Huzhou
+    }
 
 
 def test_the_difference_a_change_makes_is_what_the_counters_get():

@@ -46,7 +46,6 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("resolved", sa.Boolean(), nullable=True),
         sa.Column("satisfaction", sa.String(length=32), nullable=True),
-        sa.Column("redo", sa.Boolean(), nullable=False),
         sa.Column("evaluated_by", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("event_id"),
         schema="feedback",
@@ -67,6 +66,27 @@ def upgrade() -> None:
         sa.Column("unit_code", sa.String(length=12), nullable=False),
         sa.Column("value", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("month", "department_id", "metric"),
+        schema="feedback",
+    )
+    op.create_table(
+        "redo_facts",
+        sa.Column("event_id", sa.String(length=100), nullable=False),
+        sa.Column("task_id", sa.Uuid(), nullable=False),
+        sa.Column("demand_id", sa.Uuid(), nullable=False),
+        sa.Column("department_id", sa.String(length=100), nullable=False),
+        sa.Column("department_name", sa.String(length=200), nullable=False),
+        sa.Column("unit_code", sa.String(length=12), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("redo", sa.Integer(), nullable=False),
+        sa.Column("escalated", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("event_id"),
+        schema="feedback",
+    )
+    op.create_index(
+        op.f("ix_feedback_redo_facts_task_id"),
+        "redo_facts",
+        ["task_id"],
+        unique=False,
         schema="feedback",
     )
     op.create_table(
@@ -152,6 +172,10 @@ def downgrade() -> None:
         op.f("ix_feedback_reply_facts_task_id"), table_name="reply_facts", schema="feedback"
     )
     op.drop_table("reply_facts", schema="feedback")
+    op.drop_index(
+        op.f("ix_feedback_redo_facts_task_id"), table_name="redo_facts", schema="feedback"
+    )
+    op.drop_table("redo_facts", schema="feedback")
     op.drop_table("rate_counters", schema="feedback")
     op.drop_index(
         op.f("ix_feedback_evaluation_facts_demand_id"),
