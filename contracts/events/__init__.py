@@ -14,6 +14,7 @@ from contracts.events.demand import (
     Urgency,
 )
 from contracts.events.escalation import (
+    DisputeEscalated,
     DisputeOpened,
     DisputeRuled,
     TaskEscalated,
@@ -66,6 +67,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     DisputeRuled,
     TaskEscalated,
     TaskEscalationResolved,
+    DisputeEscalated,
 )
 EVENT_TYPES: dict[str, type[Event]] = {model.TYPE: model for model in EVENT_MODELS}
 
@@ -84,6 +86,7 @@ __all__ = [
     "DemandTriaged",
     "DemandType",
     "DepartmentSummoned",
+    "DisputeEscalated",
     "DisputeOpened",
     "DisputeRuled",
     "Event",

@@ -52,6 +52,18 @@ class DisputeRuled(DisputeEvent):
     ruled_by: str
 
 
+class DisputeEscalated(DisputeEvent):
+    """The coordinator did not rule in time: the dispute climbs to the coordinator above, which
+    now rules; at the city it is supervised (督办) and stays there until ruled."""
+
+    TYPE: ClassVar[str] = "cn.liandong.dispute.escalated.v1"
+
+    from_unit_code: UnitCode = Field(description="the coordinator that did not rule in time")
+    supervised: bool
+    act_by: AwareDatetime | None = Field(description="the new coordinator's deadline")
+    matter_code: str
+
+
 class TaskEscalationEvent(Event):
     """An escalated task, on the escalation topic of the coordinator holding it; keyed by task,
     so a watcher sees one task's climb in order."""

@@ -27,11 +27,12 @@ from typing import Any, Protocol
 import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.events import Event, Stage, TaskEscalated, TaskReminded
-from services.routing.models import Escalation, Task
+from contracts.events import DisputeEscalated, Event, Stage, TaskEscalated, TaskReminded
+from contracts.jurisdiction import Level, level_of, parent_of
+from services.routing.models import Dispute, Escalation, Task
 from services.routing.timers import (
     ESCALATE,
     REMIND,
@@ -291,6 +292,7 @@ class SweepResult:
     claimed: int = 0
     reminded: int = 0
     escalated: int = 0
+    escalated_disputes: int = 0
     stale: int = 0
     # due times of the timers that fired, and when their events were committed
     escalated_due_at: list[datetime] = field(default_factory=list)
@@ -351,14 +353,56 @@ class Sweeper:
                 .mappings()
                 .all()
             )
-            if not rows:
+            disputes = (
+                await session.scalars(
+                    select(Dispute)
+                    .where(Dispute.state == "open", Dispute.act_by <= now)
+                    .order_by(Dispute.act_by)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows and not disputes:
                 return result
-            result.claimed = len(rows)
-            await self._fire(session, rows, now, result)
+            result.claimed = len(rows) + len(disputes)
+            if rows:
+                await self._fire(session, rows, now, result)
+            for dispute in disputes:
+                await self._escalate_dispute(session, dispute, now)
+                result.escalated_disputes += 1
         result.committed_at = self.clock.now()
         self.outbox.notify()
         self._count(result)
         return result
+
+    async def _escalate_dispute(
+        self, session: AsyncSession, dispute: Dispute, now: datetime
+    ) -> None:
+        """A dispute not ruled in time climbs to the coordinator above; at the city it stays,
+        supervised. The row is its own timer: a ruled dispute is never claimed."""
+        facts = dispute.facts
+        previous = dispute.coordinator_unit_code
+        above = parent_of(previous)
+        if level_of(previous) is Level.city or above is None:
+            dispute.supervised = True
+            dispute.act_by = None
+        else:
+            dispute.coordinator_unit_code = above
+            dispute.supervised = level_of(above) is Level.city
+            dispute.act_by = None if dispute.supervised else self._act_by(now)
+        await self.outbox.put(
+            session,
+            DisputeEscalated(
+                demand_id=dispute.demand_id,
+                occurred_at=now,
+                dispute_id=dispute.id,
+                coordinator_unit_code=dispute.coordinator_unit_code,
+                from_unit_code=previous,
+                supervised=dispute.supervised,
+                act_by=dispute.act_by,
+                matter_code=facts["matter_code"],
+            ),
+        )
 
     async def _fire(
         self, session: AsyncSession, rows: Any, now: datetime, result: SweepResult
@@ -446,11 +490,13 @@ class Sweeper:
         totals.claimed += result.claimed
         totals.reminded += result.reminded
         totals.escalated += result.escalated
+        totals.escalated_disputes += result.escalated_disputes
         totals.stale += result.stale
-        if result.escalated or result.reminded or result.stale:
+        if result.escalated or result.reminded or result.stale or result.escalated_disputes:
             log.info(
                 "sweep",
                 escalated=result.escalated,
+                escalated_disputes=result.escalated_disputes,
                 reminded=result.reminded,
                 stale=result.stale,
             )
@@ -477,6 +523,8 @@ _AUDIT = text(
         WHERE t.state IN ('assigned', 'signed', 'contacted') AND NOT t.supervised
           AND NOT EXISTS (SELECT 1 FROM routing.deadlines d
                           WHERE d.task_id = t.id AND d.fence = t.version)) AS stuck,
+      (SELECT count(*) FROM routing.disputes
+        WHERE state = 'open' AND act_by IS NULL AND NOT supervised) AS stuck_disputes,
       (SELECT min(due_at) FROM routing.deadlines) AS oldest_due
     """
 )
@@ -486,17 +534,19 @@ _AUDIT = text(
 class AuditReport:
     checked_at: datetime | None = None
     stuck_tasks: int = 0
+    stuck_disputes: int = 0
     sweeper_lag_s: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.checked_at is not None and self.stuck_tasks == 0
+        return self.checked_at is not None and self.stuck_tasks == 0 == self.stuck_disputes
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
             "stuck_tasks": self.stuck_tasks,
+            "stuck_disputes": self.stuck_disputes,
             "sweeper_lag_s": round(self.sweeper_lag_s, 3),
         }
 
@@ -516,9 +566,18 @@ class Auditor:
             row = (await session.execute(_AUDIT)).one()
         now = self.clock.now()
         lag = max((now - row.oldest_due).total_seconds(), 0.0) if row.oldest_due else 0.0
-        self.report = AuditReport(checked_at=now, stuck_tasks=row.stuck, sweeper_lag_s=lag)
-        if row.stuck:
-            log.error("open tasks without a live timer", stuck_tasks=row.stuck)
+        self.report = AuditReport(
+            checked_at=now,
+            stuck_tasks=row.stuck,
+            stuck_disputes=row.stuck_disputes,
+            sweeper_lag_s=lag,
+        )
+        if row.stuck or row.stuck_disputes:
+            log.error(
+                "open work without a live timer",
+                stuck_tasks=row.stuck,
+                stuck_disputes=row.stuck_disputes,
+            )
         return self.report
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -547,12 +606,18 @@ class EscalationMetrics(Collector):
             fired.add_metric(["escalation"], totals.escalated)
             fired.add_metric(["reminder"], totals.reminded)
             fired.add_metric(["stale"], totals.stale)
+            fired.add_metric(["dispute"], totals.escalated_disputes)
             yield fired
         report = self.auditor.report
         yield GaugeMetricFamily(
             "liandong_stuck_tasks",
             "Open tasks with no live timer that are not supervised (last audit)",
             value=report.stuck_tasks,
+        )
+        yield GaugeMetricFamily(
+            "liandong_stuck_disputes",
+            "Open disputes with no ruling deadline that are not supervised (last audit)",
+            value=report.stuck_disputes,
         )
         yield GaugeMetricFamily(
             "liandong_sweeper_lag_seconds",

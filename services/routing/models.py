@@ -126,6 +126,10 @@ class Dispute(Base):
     ruling: Mapped[str | None] = mapped_column(Text)
     # What every task of the demand carries (personal data included: routing's own store).
     facts: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The coordinator's time to rule: past it the dispute climbs to the coordinator above (the
+    # row is its own timer); at the city it is supervised (督办) and waits there.
+    act_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Extension(Base):

@@ -740,6 +740,8 @@ async def _open_dispute(
         returned_by=",".join(returned_by),
         created_at=now,
         facts=facts.to_json(),
+        act_by=dispute_act_by(session, now),
+        supervised=False,
     )
     session.add(dispute)
     await outbox.put(
@@ -771,6 +773,14 @@ async def _open_dispute(
         reason=reason,
     )
     return dispute
+
+
+def dispute_act_by(session: AsyncSession, now: datetime) -> datetime | None:
+    """The coordinator's deadline to rule, from the clock policy of routing's sessions."""
+    keeper: timers.ClockKeeper | None = session.info.get("clocks")
+    if keeper is None:
+        return None
+    return keeper.policy.calendar.add(now, keeper.policy.act_within).at
 
 
 def within_jurisdiction(coordinator_unit: str, unit_code: str) -> bool:
@@ -843,6 +853,7 @@ async def rule_dispute(
             final=True,
         )
     dispute.state = "ruled"
+    dispute.act_by = None
     dispute.ruled_by = actor
     dispute.ruled_at = now
     dispute.ruling = ",".join(d.id for d in departments)

@@ -15,13 +15,14 @@ from contracts.events import (
     DemandEvaluated,
     DemandType,
     ReplyResult,
+    ReturnReason,
     Satisfaction,
     Urgency,
 )
 from contracts.lists.calendar import TimeLimit
 from services.routing import service
 from services.routing.escalation import Auditor, Sweeper
-from services.routing.models import Escalation, Extension, Task, deadlines, tables
+from services.routing.models import Dispute, Escalation, Extension, Task, deadlines, tables
 from services.routing.timers import ClockPolicy, routing_sessions
 from services.runtime.clock import FixedClock
 from services.runtime.outbox import Outbox
@@ -407,3 +408,61 @@ async def test_a_dissatisfied_citizen_reopens_the_task_and_a_second_time_escalat
     assert (closed.state, closed.escalation_id) == ("closed", None)
     assert len(await _events(sessions, task.id, "escalation-resolved")) == 1
     assert await _timers(sessions, task.id) == []
+
+
+async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
+    sessions, outbox, clock, sweeper
+):
+    task = await _dispatched(sessions, outbox, clock)
+    async with sessions() as session, session.begin():
+        await service.return_task(
+            session, outbox, LISTS, task.id, department_id=COMMITTEE, actor="c",
+            reason_code=ReturnReason.not_our_duty, legal_basis="《物业管理条例》第三十五条",
+            window=TimeLimit.parse("2 working_hours"), max_returns=2, now=T0,
+        )  # fmt: skip
+    async with sessions() as session:
+        dispute = await session.scalar(select(Dispute).where(Dispute.demand_id == task.demand_id))
+    assert dispute.coordinator_unit_code == STREET  # no other candidate: the street rules
+    assert dispute.act_by == LISTS.calendar.add(T0, POLICY.act_within).at
+
+    async def climbed():
+        async with sessions() as session:
+            rows = await session.execute(
+                select(tables.outbox.c.topic, tables.outbox.c.value).where(
+                    tables.outbox.c.key == str(dispute.id),
+                    tables.outbox.c.event_type == "cn.liandong.dispute.escalated.v1",
+                )
+            )
+            return [(topic, json.loads(value)) for topic, value in rows]
+
+    for _ in range(3):
+        async with sessions() as session:
+            current = await session.get(Dispute, dispute.id)
+        if current.act_by is None:
+            break
+        clock._now = current.act_by
+        assert (await sweeper.sweep_once()).escalated_disputes == 1
+    steps = [
+        (t, b["from_unit_code"], b["coordinator_unit_code"], b["supervised"])
+        for t, b in await climbed()
+    ]
+    assert steps == [
+        ("escalations.3305.330502", STREET, DISTRICT, False),
+        ("escalations.3305", DISTRICT, CITY, True),
+    ]
+    clock.advance(timedelta(days=30))
+    assert (await sweeper.sweep_once()).escalated_disputes == 0  # supervised: it waits
+    async with sessions() as session, session.begin():
+        with pytest.raises(service.OutsideJurisdiction):  # the street no longer rules it
+            await service.rule_dispute(
+                session, outbox, LISTS, dispute.id, coordinator_unit=STREET, actor="street",
+                lead_department_id=COMMITTEE, co_handler_department_ids=[], now=clock.now(),
+            )  # fmt: skip
+    async with sessions() as session, session.begin():
+        await service.rule_dispute(
+            session, outbox, LISTS, dispute.id, coordinator_unit=CITY, actor="city",
+            lead_department_id=COMMITTEE, co_handler_department_ids=[], now=clock.now(),
+        )  # fmt: skip
+    assert (
+        await Auditor(sessions=sessions, clock=clock, interval_s=60).audit()
+    ).stuck_disputes == 0
