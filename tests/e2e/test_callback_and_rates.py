@@ -1,6 +1,7 @@
 """Every service as its own process: a reply asks the citizen on citizen.notifications, a
-hotline operator records the evaluation, and feedback's league table counts what routing's
-task topics and the evaluation said."""
+hotline operator records a dissatisfied evaluation, routing sends the task back (重办), the
+citizen is asked again, and feedback's league table counts what routing's task topics and the
+evaluations said."""
 
 import json
 import uuid
@@ -83,13 +84,38 @@ async def test_reply_callback_operator_evaluation_and_the_league_table(system, i
         assert event.department_name == "吴兴区综合行政执法局"
         assert tracking_token(AUTH_SECRET, demand_id) in event.evaluation_url
 
-        # The operator phoned the citizen and records the answer; a second one is refused.
+        # The operator phoned the citizen: not solved. Routing sends the task back (重办); the
+        # lead replies again and the citizen is asked again, round 2.
         operator = _bearer(Role.operator)
         url = f"{urls['feedback']}/v1/callbacks/{demand_id}/evaluation"
+        unhappy = {"resolved": False, "satisfaction": "dissatisfied", "comment": "还是很吵"}
+        evaluated = await client.post(url, json=unhappy, headers=operator)
+        assert evaluated.status_code == 201, evaluated.text
+        assert (await client.post(url, json=unhappy, headers=operator)).status_code == 409
+
+        async def reopened():
+            response = await client.get(task, headers=lead)
+            return response.json()["state"] == "contacted"
+
+        await eventually(reopened, timeout_s=30)
+        again = "已没收烧烤设备，夜间巡查一周。"
+        replied = await client.post(
+            f"{task}/reply", headers=lead, json={"result": "resolved", "reply_text": again}
+        )
+        assert replied.status_code == 200, replied.text
+        [second] = await read_records(
+            infra.kafka_bootstrap_servers,
+            [topics.CITIZEN_NOTIFICATIONS],
+            lambda r: (
+                r.key == demand_id.encode()
+                and CallbackRequested.model_validate_json(r.value).reply_round == 2
+            ),
+            timeout_s=30,
+        )
+        assert CallbackRequested.model_validate_json(second.value).reply_text == again
         body = {"resolved": True, "satisfaction": "satisfied", "comment": "电话回访"}
         evaluated = await client.post(url, json=body, headers=operator)
         assert evaluated.status_code == 201, evaluated.text
-        assert (await client.post(url, json=body, headers=operator)).status_code == 409
         missing = await client.post(
             f"{urls['feedback']}/v1/callbacks/{uuid.uuid4()}/evaluation",
             json=body,
@@ -97,14 +123,23 @@ async def test_reply_callback_operator_evaluation_and_the_league_table(system, i
         )
         assert missing.status_code == 404
 
-        # The league table counts the task (assigned, signed in time), the reply and the rating.
+        # The league table counts the task (assigned, signed in time), both replies, both
+        # evaluations and the redo.
         async def counted():
             after = await _department_figures(client, urls["feedback"], month)
             grown = {
                 metric: after.get(metric, 0) - before.get(metric, 0)
-                for metric in ("assigned", "responded_on_time", "replied", "evaluated", "satisfied")
+                for metric in (
+                    "assigned",
+                    "responded_on_time",
+                    "replied",
+                    "evaluated",
+                    "satisfied",
+                    "redo",
+                )
             }
-            return after if all(n >= 1 for n in grown.values()) else None
+            enough = {"replied": 2, "evaluated": 2}
+            return after if all(n >= enough.get(m, 1) for m, n in grown.items()) else None
 
         after = await eventually(counted, timeout_s=30)
         assert after["satisfaction_rate"] is not None
