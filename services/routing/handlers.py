@@ -1,8 +1,9 @@
-"""Routing's Kafka handlers: classified demands become tasks; evaluations close them."""
+"""Routing's Kafka handlers: classified demands become tasks; evaluations (or their absence)
+close them, or send the reply back (重办)."""
 
 from __future__ import annotations
 
-from contracts.events import DemandClassified, DemandEvaluated, Event
+from contracts.events import DemandClassified, DemandEvaluated, DemandNotEvaluated, Event
 from contracts.lists import Lists
 from services.routing import service
 from services.runtime.kafka import Delivery, Handler
@@ -31,4 +32,13 @@ def make_handlers(
             max_redos=max_redos,
         )
 
-    return {DemandClassified: dispatch_demand, DemandEvaluated: close_after_evaluation}
+    async def close_not_evaluated(delivery: Delivery, event: DemandNotEvaluated) -> None:
+        await service.close_not_evaluated(
+            delivery.session, delivery.outbox, event, now=delivery.clock.now()
+        )
+
+    return {
+        DemandClassified: dispatch_demand,
+        DemandEvaluated: close_after_evaluation,
+        DemandNotEvaluated: close_not_evaluated,
+    }

@@ -15,6 +15,7 @@ from contracts.events import (
     Citizen,
     DemandClassified,
     DemandEvaluated,
+    DemandNotEvaluated,
     DemandStatus,
     DemandStatusChanged,
     DemandType,
@@ -915,6 +916,29 @@ async def close_after_evaluation(
             occurred_at=now,
             status=DemandStatus.closed,
             note="感谢您的评价，诉求已办结归档。",
+        ),
+    )
+
+
+async def close_not_evaluated(
+    session: AsyncSession, outbox: Outbox, event: DemandNotEvaluated, *, now: datetime
+) -> None:
+    """未评价: no evaluation came within the window; the replied tasks close as they are."""
+    tasks = await repository.lock_tasks_of_demand(session, event.demand_id)
+    reason = f"not evaluated by {event.evaluate_by.isoformat()}"
+    replied = [t for t in tasks if t.state == TaskState.replied.value]
+    for task in replied:
+        _transition(session, task, TaskAction.close, actor="feedback", reason=reason, now=now)
+    if not replied and await repository.link_of_demand(session, event.demand_id) is None:
+        log.warning("not-evaluated notice for a demand with no replied task ignored")
+        return
+    await outbox.put(
+        session,
+        DemandStatusChanged(
+            demand_id=event.demand_id,
+            occurred_at=now,
+            status=DemandStatus.closed,
+            note="在规定时间内未收到评价，诉求已办结归档（未评价）。",
         ),
     )
 

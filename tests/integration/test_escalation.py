@@ -13,6 +13,7 @@ from contracts.events import (
     Citizen,
     DemandClassified,
     DemandEvaluated,
+    DemandNotEvaluated,
     DemandType,
     ReplyResult,
     ReturnReason,
@@ -466,3 +467,25 @@ async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
     assert (
         await Auditor(sessions=sessions, clock=clock, interval_s=60).audit()
     ).stuck_disputes == 0
+
+
+async def test_a_reply_never_evaluated_closes_the_tasks(sessions, outbox, clock):
+    task = await _dispatched(sessions, outbox, clock)
+    await _reply(sessions, outbox, task, at=T0 + timedelta(hours=1), first=True)
+    notice = DemandNotEvaluated(
+        demand_id=task.demand_id, occurred_at=T0 + timedelta(days=4), department_id=COMMITTEE,
+        replied_at=T0 + timedelta(hours=1), evaluate_by=T0 + timedelta(days=4),
+    )  # fmt: skip
+    async with sessions() as session, session.begin():
+        await service.close_not_evaluated(session, outbox, notice, now=notice.occurred_at)
+    assert (await _task(sessions, task.id)).state == "closed"
+    assert await _timers(sessions, task.id) == []
+    async with sessions() as session:
+        rows = await session.execute(
+            select(tables.outbox.c.value).where(
+                tables.outbox.c.key == str(task.demand_id),
+                tables.outbox.c.event_type == "cn.liandong.demand.status-changed.v1",
+            )
+        )
+        statuses = [json.loads(value)["status"] for (value,) in rows]
+    assert statuses[-1] == "closed"
