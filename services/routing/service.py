@@ -1103,6 +1103,19 @@ async def decide_extension(
         timers.restart_stage(task, Stage.reply)
         reason = f"extension of {extension.requested} approved"
         timers.coordinator_acted(session, task, by=actor, reason=reason)
+        if task.role == TaskRole.lead.value:  # the citizen sees the new expected reply time
+            local = task.reply_due_at.astimezone(lists.calendar.zone)
+            note = f"办理时限已延长至{local:%Y-%m-%d %H:%M}"
+            await outbox.put(
+                session,
+                _task_status(
+                    task,
+                    DemandStatus.signed,
+                    now=now,
+                    note=note,
+                    expected_reply_at=task.reply_due_at,
+                ),
+            )
     _note(session, task, "extension-" + extension.state, actor=actor, reason=note, now=now)
     await outbox.put(
         session,

@@ -232,6 +232,17 @@ async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clo
         )  # fmt: skip
     new_due = (await _task(sessions, task.id)).reply_due_at
     assert new_due == LISTS.calendar.add(old_due, TimeLimit.parse("3 working_days")).at
+    async with sessions() as session:  # the citizen's view learns the new expected reply time
+        rows = await session.execute(
+            select(tables.outbox.c.value)
+            .where(
+                tables.outbox.c.key == str(task.demand_id),
+                tables.outbox.c.event_type == "cn.liandong.demand.status-changed.v1",
+            )
+            .order_by(tables.outbox.c.id)
+        )
+        last = [json.loads(value) for (value,) in rows][-1]
+    assert datetime.fromisoformat(last["expected_reply_at"]) == new_due
     assert ("reply", "escalate", new_due) in [t[:3] for t in await _timers(sessions, task.id)]
 
     await _sweep_until(sweeper, clock, old_due + timedelta(minutes=1), sessions, task.id)
@@ -482,10 +493,12 @@ async def test_a_reply_never_evaluated_closes_the_tasks(sessions, outbox, clock)
     assert await _timers(sessions, task.id) == []
     async with sessions() as session:
         rows = await session.execute(
-            select(tables.outbox.c.value).where(
+            select(tables.outbox.c.value)
+            .where(
                 tables.outbox.c.key == str(task.demand_id),
                 tables.outbox.c.event_type == "cn.liandong.demand.status-changed.v1",
             )
+            .order_by(tables.outbox.c.id)
         )
         statuses = [json.loads(value)["status"] for (value,) in rows]
     assert statuses[-1] == "closed"
