@@ -154,7 +154,8 @@ async def evaluate(
             f"this reply was already evaluated at {callback.evaluated_at.isoformat()}; "
             "the first evaluation is kept"
         )
-    if callback.state == NOT_EVALUATED:
+    if callback.state == NOT_EVALUATED or now > callback.evaluate_by:
+        # Past the window the answer is refused even before the sweep has closed it.
         raise AlreadyClosed(
             f"the evaluation window ended at {callback.evaluate_by.isoformat()}; "
             "the demand was closed as not evaluated"

@@ -190,7 +190,7 @@ def request_of(demand: Demand, lists: Lists) -> dict[str, Any]:
     return {
         "service_request_id": str(demand.id),
         "status": "closed" if status is DemandStatus.closed else "open",
-        "status_notes": STATUS_TEXT[status] + (f"：{note}" if note else ""),
+        "status_notes": STATUS_TEXT[status] + (f"：{mask_text(note)}" if note else ""),
         "service_name": matter.name if matter else None,
         "service_code": demand.service_code,
         "description": mask_text(demand.content),

@@ -164,6 +164,16 @@ class Climbing(Protocol):
     supervised: bool
 
 
+def note_breach(task: Climbing, stage: Stage) -> None:
+    """A department stage's clock ran out: it neither reminds nor breaches again; the task's
+    escalation is now about that stage (settled when the stage is done)."""
+    if stage in (Stage.sign, Stage.first_contact, Stage.reply):
+        marks = (f"remind:{stage.value}", f"breach:{stage.value}")
+        task.fired = [*task.fired, *(m for m in marks if m not in task.fired)]
+    if stage is not Stage.coordinator:
+        task.escalation_stage = stage.value
+
+
 def climb(
     task: Climbing,
     stage: Stage,
@@ -179,11 +189,7 @@ def climb(
     coordinator = task.chain[level - 1]
     supervised = level == len(task.chain)
     deadline = None if supervised else act_by(now)
-    if stage in (Stage.sign, Stage.first_contact, Stage.reply):
-        marks = (f"remind:{stage.value}", f"breach:{stage.value}")
-        task.fired = [*task.fired, *(m for m in marks if m not in task.fired)]
-    if stage is not Stage.coordinator:
-        task.escalation_stage = stage.value
+    note_breach(task, stage)
     reason = (reason or _REASONS[stage]) + ("; supervised by the city (督办)" if supervised else "")
     task.escalation_id = uuid.uuid4()
     task.escalation_level = level
@@ -293,6 +299,7 @@ class SweepResult:
     reminded: int = 0
     escalated: int = 0
     escalated_disputes: int = 0
+    joined: int = 0  # breaches of tasks a coordinator already held
     stale: int = 0
     # due times of the timers that fired, and when their events were committed
     escalated_due_at: list[datetime] = field(default_factory=list)
@@ -433,6 +440,20 @@ class Sweeper:
             elif row["action"] == ESCALATE:
                 if stage is Stage.arrival:
                     missed.append(uuid.UUID(row["ref"]))
+                if stage is Stage.coordinator and (
+                    task.escalation_id is None
+                    or task.supervised
+                    or due_at != task.escalation_due_at
+                ):
+                    result.stale += 1  # that coordinator's clock no longer runs
+                    continue
+                if stage is not Stage.coordinator and task.escalation_id is not None:
+                    # A coordinator already holds the task and its clock runs: the breach joins
+                    # that escalation; only the coordinator's own deadline makes it climb.
+                    note_breach(task, stage)
+                    task.changed = True
+                    result.joined += 1
+                    continue
                 if task.escalation_id is not None:
                     climbed.append(task.escalation_id)
                 event, values = self._escalate(task, stage, due_at, now)
@@ -445,10 +466,10 @@ class Sweeper:
         changed = [task for task in tasks.values() if task.changed]
         if changed:
             await session.execute(_UPDATE_TASKS, _task_columns(changed, now))
-        if climbed:
-            await session.execute(_CLIMBED, {"ids": climbed, "now": now, "actor": ACTOR})
         if escalations:
             await session.execute(_INSERT_ESCALATIONS, _columns(escalations))
+        if climbed:
+            await session.execute(_CLIMBED, {"ids": climbed, "now": now, "actor": ACTOR})
         if missed:
             await session.execute(_MISSED, {"ids": missed, "now": now})
         if events:

@@ -117,7 +117,8 @@ async def timeline(
 
 
 async def lock_summons(session: AsyncSession, summons_id: uuid.UUID) -> Summons | None:
-    return await session.scalar(select(Summons).where(Summons.id == summons_id).with_for_update())
+    query = select(Summons).where(Summons.id == summons_id).with_for_update()
+    return await session.scalar(query.execution_options(populate_existing=True))
 
 
 async def overdue_summons(session: AsyncSession, now: datetime) -> list[Summons]:

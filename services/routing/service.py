@@ -909,6 +909,7 @@ async def close_after_evaluation(
     reason = f"citizen: resolved={event.resolved}, {event.satisfaction.value}"
     for task in replied:
         _transition(session, task, TaskAction.close, actor="citizen", reason=reason, now=now)
+    await _withdraw_open_co_handlers(session, outbox, tasks, actor="citizen", now=now)
     await outbox.put(
         session,
         DemandStatusChanged(
@@ -920,6 +921,16 @@ async def close_after_evaluation(
     )
 
 
+async def _withdraw_open_co_handlers(
+    session: AsyncSession, outbox: Outbox, tasks: list[Task], *, actor: str, now: datetime
+) -> None:
+    """The demand closed while a co-handler had not replied: its task is withdrawn, so its
+    clocks stop (no reminder or escalation for a closed demand)."""
+    for task in tasks:
+        if task.role == TaskRole.co_handler.value and TaskState(task.state) in timers.OPEN_STATES:
+            await _withdraw(session, outbox, task, actor=actor, reason="the demand closed", now=now)
+
+
 async def close_not_evaluated(
     session: AsyncSession, outbox: Outbox, event: DemandNotEvaluated, *, now: datetime
 ) -> None:
@@ -929,6 +940,7 @@ async def close_not_evaluated(
     replied = [t for t in tasks if t.state == TaskState.replied.value]
     for task in replied:
         _transition(session, task, TaskAction.close, actor="feedback", reason=reason, now=now)
+    await _withdraw_open_co_handlers(session, outbox, tasks, actor="feedback", now=now)
     if not replied and await repository.link_of_demand(session, event.demand_id) is None:
         log.warning("not-evaluated notice for a demand with no replied task ignored")
         return
@@ -1289,14 +1301,17 @@ async def report_arrival(
     session: AsyncSession, summons_id: uuid.UUID, *, department_id: str, now: datetime
 ) -> Summons:
     """报到: the summoned department is on site (a second report changes nothing)."""
-    summons = await repository.lock_summons(session, summons_id)
-    if summons is None or summons.department_id != department_id:
+    found = await session.get(Summons, summons_id)
+    if found is None or found.department_id != department_id:
         raise TaskNotFound(str(summons_id))
+    # The task first, then the summons: the order the sweeper locks them in.
+    task = await repository.lock_task(session, found.task_id)
+    assert task is not None  # a foreign key
+    summons = await repository.lock_summons(session, summons_id)
+    assert summons is not None
     if summons.arrived_at is None:
         summons.arrived_at = now
         # A change of the task: its arrival timer is re-planned away at commit.
-        task = await repository.lock_task(session, summons.task_id)
-        assert task is not None  # a foreign key
         task.version += 1
         task.updated_at = now
         _note(session, task, "arrival", actor=department_id, reason=None, now=now)

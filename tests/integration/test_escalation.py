@@ -27,7 +27,10 @@ from services.routing.models import Dispute, Escalation, Extension, Task, deadli
 from services.routing.timers import ClockPolicy, routing_sessions
 from services.runtime.clock import FixedClock
 from services.runtime.outbox import Outbox
+from tests.integration.test_returns_and_disputes import CO as NOISE_CO
+from tests.integration.test_returns_and_disputes import LEAD as NOISE_LEAD
 from tests.integration.test_returns_and_disputes import LISTS, T0
+from tests.integration.test_returns_and_disputes import _classified as noise_demand
 
 COMMUNITY = "330502001016"  # a community of 吴兴区 龙泉街道
 STREET, DISTRICT, CITY = "330502001000", "330502000000", "330500000000"
@@ -502,3 +505,64 @@ async def test_a_reply_never_evaluated_closes_the_tasks(sessions, outbox, clock)
         )
         statuses = [json.loads(value)["status"] for (value,) in rows]
     assert statuses[-1] == "closed"
+
+
+async def test_breaches_falling_due_together_escalate_the_task_once(
+    sessions, outbox, clock, sweeper
+):
+    task = await _dispatched(sessions, outbox, clock)
+    summoned = [
+        f"{DISTRICT}.{kind}"
+        for kind in ("urban_management", "public_security", "market_regulation")
+    ]
+    async with sessions() as session, session.begin():
+        await service.summon(
+            session, outbox, LISTS, task.id, coordinator_unit=DISTRICT, actor="district",
+            department_ids=summoned, arrive_within_minutes=30, note="现场", now=T0,
+        )  # fmt: skip
+    clock._now = T0 + timedelta(minutes=31)  # three arrival deadlines, one sweep
+    result = await sweeper.sweep_once()
+    assert (result.escalated, result.joined) == (1, 2)
+    async with sessions() as session:
+        open_rows = (
+            await session.scalars(select(Escalation.state).where(Escalation.task_id == task.id))
+        ).all()
+    assert open_rows == ["open"]
+
+    # By the sign deadline the street's hour to act has passed too: both fall due in one
+    # sweep, and the task climbs one level (the coordinator's breach), not two.
+    clock._now = task.sign_due_at
+    result = await sweeper.sweep_once()
+    assert (result.escalated, result.joined) == (1, 1)
+    current = await _task(sessions, task.id)
+    assert (current.escalation_level, current.escalation_stage) == (2, "sign")
+
+
+async def test_closing_the_demand_withdraws_a_co_handler_that_never_replied(
+    sessions, outbox, clock
+):
+    async with sessions() as session, session.begin():
+        lead = await service.dispatch_demand(
+            session, outbox, LISTS, noise_demand(uuid.uuid4()), now=T0
+        )
+    assert lead is not None
+    async with sessions() as session, session.begin():
+        for act in (service.sign_task, service.contact_task):
+            await act(session, outbox, lead.id, department_id=NOISE_LEAD, actor="c", now=T0)
+        await service.reply_task(
+            session, outbox, lead.id, department_id=NOISE_LEAD, actor="c",
+            result=ReplyResult.resolved, reply_text="已整改", now=T0,
+        )  # fmt: skip
+    event = DemandEvaluated(
+        demand_id=lead.demand_id, occurred_at=T0, resolved=True, satisfaction=Satisfaction.satisfied
+    )
+    async with sessions() as session, session.begin():
+        await service.close_after_evaluation(session, outbox, LISTS, event, now=T0)
+    async with sessions() as session:
+        tasks = (await session.scalars(select(Task).where(Task.demand_id == lead.demand_id))).all()
+    assert {(t.department_id, t.state) for t in tasks} == {
+        (NOISE_LEAD, "closed"),
+        (NOISE_CO, "superseded"),  # withdrawn: no reminder or escalation for a closed demand
+    }
+    for task in tasks:
+        assert await _timers(sessions, task.id) == []
