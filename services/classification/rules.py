@@ -55,15 +55,51 @@ class KeywordHit:
     keywords: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _KeywordIndex:
+    """The catalogue's keywords by their first character, longest first; and for each keyword
+    the matters that list it, in catalogue order (matter, then keyword position)."""
+
+    by_first: dict[str, tuple[str, ...]]
+    owners: dict[str, tuple[tuple[int, int, Matter], ...]]
+
+
+@lru_cache(maxsize=4)
+def _keyword_index(lists: Lists) -> _KeywordIndex:
+    by_first: dict[str, list[str]] = {}
+    owners: dict[str, list[tuple[int, int, Matter]]] = {}
+    for m, matter in enumerate(lists.matters):
+        for k, keyword in enumerate(matter.keywords):
+            if not keyword:
+                continue
+            if keyword not in owners:
+                by_first.setdefault(keyword[0], []).append(keyword)
+            owners.setdefault(keyword, []).append((m, k, matter))
+    return _KeywordIndex(
+        {c: tuple(sorted(ks, key=len, reverse=True)) for c, ks in by_first.items()},
+        {k: tuple(o) for k, o in owners.items()},
+    )
+
+
 def keyword_hits(lists: Lists, content: str) -> list[KeywordHit]:
-    """Matters whose keywords the text contains, best first."""
-    hits = [(matter, k) for matter in lists.matters for k in matter.keywords if k in content]
+    """Matters whose keywords the text contains, best first.
+
+    Only the keywords starting with a character of the text are tried (an index by first
+    character, built once per lists snapshot), not the whole catalogue."""
+    index = _keyword_index(lists)
+    matched = {
+        keyword
+        for char in index.by_first.keys() & set(content)
+        for keyword in index.by_first[char]
+        if keyword in content
+    }
     # The longest keyword wins over the words inside it: 天然气泄漏 is the emergency, not the
     # everyday 天然气 matter that merely shares its first characters.
-    matched = {k for _, k in hits}
-    hits = [(m, k) for m, k in hits if not any(k != other and k in other for other in matched)]
+    kept = [k for k in matched if not any(k != other and k in other for other in matched)]
+    hits = sorted((owner for k in kept for owner in index.owners[k]), key=lambda o: o[:2])
     scores: dict[str, KeywordHit] = {}
-    for matter, keyword in hits:
+    for _, k, matter in hits:
+        keyword = matter.keywords[k]
         earlier = scores.get(matter.code)
         if earlier is None:
             scores[matter.code] = KeywordHit(matter, len(keyword), (keyword,))
