@@ -167,6 +167,17 @@ def _variant_index(lists: Lists) -> tuple[dict[str, list[str]], int]:
     return index, max(map(len, index))
 
 
+@lru_cache(maxsize=8192)
+def _ancestors(code: str) -> tuple[str, ...]:
+    """The units above a registry unit (codes are checked once, not on every address)."""
+    return tuple(chain_of(code)[1:])
+
+
+@lru_cache(maxsize=8192)
+def _level(code: str) -> Level:
+    return level_of(code)
+
+
 def _locate_address(lists: Lists, address: str) -> UnitAnswer:
     index, longest = _variant_index(lists)
     found: dict[str, str] = {}  # unit code -> the longest name variant the address contains
@@ -185,10 +196,10 @@ def _locate_address(lists: Lists, address: str) -> UnitAnswer:
 
     def support(code: str) -> int:
         """How many units above this one the address also names: 吴兴区朝阳街道车站社区 -> 2."""
-        return sum(1 for ancestor in chain_of(code)[1:] if ancestor in found)
+        return sum(1 for ancestor in _ancestors(code) if ancestor in found)
 
     for level, confidence in ((Level.community, 0.85), (Level.street, 0.8), (Level.district, 0.6)):
-        candidates = [code for code in found if level_of(code) is level]
+        candidates = [code for code in found if _level(code) is level]
         if not candidates:
             continue
         best = max(map(support, candidates))

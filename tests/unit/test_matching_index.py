@@ -2,6 +2,7 @@
 
 from contracts.lists import Lists, load_lists
 from services.classification import rules
+from services.classification.evaluation import unit_resolution
 from services.classification.model import read_examples
 
 LISTS = load_lists()
@@ -39,3 +40,8 @@ def test_keyword_hits_are_those_of_the_whole_catalogue_scan():
         assert rules.keyword_hits(LISTS, text) == expected, text
         with_hits += bool(expected)
     assert with_hits > 1000
+
+
+def test_unit_resolution_on_the_generated_addresses_is_unchanged():
+    """The 5,204 addresses of `make eval-classifier`: as many resolved as before the caches."""
+    assert unit_resolution(LISTS) == (5077, 5204)
