@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from contracts.events import DemandType, Location, Urgency
 from contracts.jurisdiction import Level, chain_of, level_of
 from contracts.lists import Lists, Matter, Unit
@@ -57,45 +59,65 @@ class KeywordHit:
 
 @dataclass(frozen=True, slots=True)
 class _KeywordIndex:
-    """The catalogue's keywords by their first character, longest first; and for each keyword
-    the matters that list it, in catalogue order (matter, then keyword position)."""
+    """The catalogue's keywords by their first two characters (as one integer: the code points
+    in 21-bit fields); for each keyword the matters that list it, in catalogue order (matter,
+    then keyword position); and the other keywords that contain it."""
 
-    by_first: dict[str, tuple[str, ...]]
+    by_pair: dict[int, tuple[str, ...]]
+    singles: tuple[str, ...]  # one-character keywords, tried on every text
     owners: dict[str, tuple[tuple[int, int, Matter], ...]]
+    inside: dict[str, frozenset[str]]
+
+
+def _pair(first: str, second: str) -> int:
+    return (ord(first) << 21) | ord(second)
 
 
 @lru_cache(maxsize=4)
 def _keyword_index(lists: Lists) -> _KeywordIndex:
-    by_first: dict[str, list[str]] = {}
     owners: dict[str, list[tuple[int, int, Matter]]] = {}
     for m, matter in enumerate(lists.matters):
         for k, keyword in enumerate(matter.keywords):
-            if not keyword:
-                continue
-            if keyword not in owners:
-                by_first.setdefault(keyword[0], []).append(keyword)
             owners.setdefault(keyword, []).append((m, k, matter))
+    by_pair: dict[int, list[str]] = {}
+    for keyword in owners:
+        if len(keyword) >= 2:
+            by_pair.setdefault(_pair(keyword[0], keyword[1]), []).append(keyword)
+    inside: dict[str, set[str]] = {k: set() for k in owners}
+    for keyword in owners:
+        for start in range(len(keyword)):
+            for end in range(start + 1, len(keyword) + 1):
+                part = keyword[start:end]
+                if part != keyword and part in inside:
+                    inside[part].add(keyword)
     return _KeywordIndex(
-        {c: tuple(sorted(ks, key=len, reverse=True)) for c, ks in by_first.items()},
+        {pair: tuple(keywords) for pair, keywords in by_pair.items()},
+        tuple(k for k in owners if len(k) < 2),
         {k: tuple(o) for k, o in owners.items()},
+        {k: frozenset(o) for k, o in inside.items()},
     )
+
+
+def _text_pairs(content: str) -> list[int]:
+    """Every two adjacent characters of the text, once, as `_pair` gives them."""
+    codes = np.frombuffer(content.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = codes.astype(np.int64)
+    pairs: list[int] = np.unique((codes[:-1] << 21) | codes[1:]).tolist()
+    return pairs
 
 
 def keyword_hits(lists: Lists, content: str) -> list[KeywordHit]:
     """Matters whose keywords the text contains, best first.
 
-    Only the keywords starting with a character of the text are tried (an index by first
-    character, built once per lists snapshot), not the whole catalogue."""
+    Only the keywords whose first two characters stand together in the text are tried (an index
+    built once per lists snapshot), not the whole catalogue."""
     index = _keyword_index(lists)
-    matched = {
-        keyword
-        for char in index.by_first.keys() & set(content)
-        for keyword in index.by_first[char]
-        if keyword in content
-    }
+    candidates = filter(None, map(index.by_pair.get, _text_pairs(content)))
+    matched = {k for keywords in candidates for k in keywords if k in content}
+    matched.update(k for k in index.singles if k in content)
     # The longest keyword wins over the words inside it: 天然气泄漏 is the emergency, not the
     # everyday 天然气 matter that merely shares its first characters.
-    kept = [k for k in matched if not any(k != other and k in other for other in matched)]
+    kept = [k for k in matched if index.inside[k].isdisjoint(matched)]
     hits = sorted((owner for k in kept for owner in index.owners[k]), key=lambda o: o[:2])
     scores: dict[str, KeywordHit] = {}
     for _, k, matter in hits:
