@@ -125,19 +125,29 @@ def _char_keys(text: str) -> np.ndarray:
     return keys
 
 
-def _gram_key(gram: str) -> int:
-    """The key `_char_keys` gives this gram."""
-    key = 0
-    for shift, char in zip((42, 21, 0), gram, strict=False):
-        key |= (ord(char) + 1) << shift
-    return key
+def _gram_keys(grams: Sequence[str]) -> np.ndarray:
+    """The key `_char_keys` gives each of these grams (of one to three characters)."""
+    keys = np.zeros(len(grams), dtype=np.int64)
+    lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    if len(grams) and not 1 <= lengths.min() <= lengths.max() <= 3:
+        raise ValueError("character grams have one to three characters")
+    for n in (1, 2, 3):
+        chosen = np.flatnonzero(lengths == n)
+        joined = "".join([grams[i] for i in chosen.tolist()]).encode("utf-32-le", "surrogatepass")
+        codes = np.frombuffer(joined, dtype=np.uint32).reshape(-1, n).astype(np.int64) + 1
+        for field, shift in enumerate((42, 21, 0)[:n]):
+            keys[chosen] |= codes[:, field] << shift
+    return keys
 
 
 def _sorted_keys(
-    keys: Iterable[int], columns: Iterable[int], count: int
+    keys: Iterable[int] | np.ndarray, columns: Iterable[int], count: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer keys, sorted, with the column of each: a table for `_lookup`."""
-    key_array = np.fromiter(keys, dtype=np.int64, count=count)
+    if isinstance(keys, np.ndarray):
+        key_array = keys.astype(np.int64, copy=False)
+    else:
+        key_array = np.fromiter(keys, dtype=np.int64, count=count)
     column_array = np.fromiter(columns, dtype=np.int64, count=count)
     order = np.argsort(key_array, kind="stable")
     return key_array[order], column_array[order]
@@ -193,20 +203,22 @@ class CategoryModel:
         vocabulary: dict[str, int] = words.vocabulary_
         self._word_span = len(vocabulary)
         self._word_columns = {t: int(c) for t, c in vocabulary.items() if " " not in t}
-        bigrams = [(t.split(" "), c) for t, c in vocabulary.items() if " " in t]
+        bigrams = [t for t in vocabulary if " " in t]
+        halves = [t.partition(" ") for t in bigrams]
+        firsts = np.fromiter(
+            map(self._word_columns.__getitem__, (h[0] for h in halves)), dtype=np.int64
+        )
+        seconds = np.fromiter(
+            map(self._word_columns.__getitem__, (h[2] for h in halves)), dtype=np.int64
+        )
         self._bigram_keys, self._bigram_columns = _sorted_keys(
-            (
-                self._word_columns[a] * self._word_span + self._word_columns[b]
-                for (a, b), _ in bigrams
-            ),
-            (c for _, c in bigrams),
-            len(bigrams),
+            firsts * self._word_span + seconds, map(vocabulary.__getitem__, bigrams), len(bigrams)
         )
         self._word_idf = np.asarray(words.idf_, dtype=np.float64)
         self._char_idf = np.asarray(chars.idf_, dtype=np.float64)
         self._char_offset = self._word_span
         self._char_keys, self._char_columns = _sorted_keys(
-            map(_gram_key, chars.vocabulary_.keys()),
+            _gram_keys(list(chars.vocabulary_.keys())),
             chars.vocabulary_.values(),
             len(chars.vocabulary_),
         )
