@@ -64,9 +64,9 @@ class Classifier:
             return [() for _ in texts]
         classes = self.model.classes
         ranked: list[tuple[tuple[str, float], ...]] = []
-        for row in self.model.probabilities(texts, self.segmenter):
-            order = sorted(range(len(classes)), key=lambda c: row[c], reverse=True)
-            ranked.append(tuple((classes[c], round(float(row[c]), 4)) for c in order))
+        for row in self.model.probabilities(texts, self.segmenter).tolist():
+            order = sorted(range(len(classes)), key=row.__getitem__, reverse=True)
+            ranked.append(tuple((classes[c], round(row[c], 4)) for c in order))
         return ranked
 
     def classify(self, text: str) -> Decision:

@@ -167,7 +167,7 @@ def _lookup(
 
 def _tfidf(columns: np.ndarray, counts: np.ndarray, idf: np.ndarray) -> np.ndarray:
     """Sublinear tf times idf, L2-normalised: what the fitted TfidfVectorizer computes."""
-    values: np.ndarray = (np.log(counts) + 1.0) * idf[columns]
+    values: np.ndarray = (np.log(counts) + 1.0) * idf[columns]  # counts: integers
     norm = float(np.sqrt(values @ values))
     if norm:
         values /= norm
@@ -264,23 +264,29 @@ class CategoryModel:
         columns = np.fromiter(
             map(self._word_columns.get, segmenter.tokens(text), repeat(-1)), dtype=np.int64
         )
-        pairs = columns[:-1] * self._word_span + columns[1:]
-        pairs = pairs[(columns[:-1] >= 0) & (columns[1:] >= 0)]
-        decision: np.ndarray = self._intercept.copy()
-        word_columns = np.concatenate(
-            (columns[columns >= 0], _lookup(self._bigram_keys, self._bigram_columns, pairs)[0])
+        known = columns >= 0
+        unigram_columns, unigram_counts = np.unique(columns[known], return_counts=True)
+        pairs, pair_counts = np.unique(
+            (columns[:-1] * self._word_span + columns[1:])[known[:-1] & known[1:]],
+            return_counts=True,
         )
-        if len(word_columns):
-            word_columns, word_counts = np.unique(word_columns, return_counts=True)
-            values = _tfidf(word_columns, word_counts.astype(np.float64), self._word_idf)
-            decision += values @ self._weights[word_columns]
+        bigram_columns, found = _lookup(self._bigram_keys, self._bigram_columns, pairs)
+        # A unigram and a bigram are different terms: the two sets of columns do not meet.
+        word_columns = np.concatenate((unigram_columns, bigram_columns))
+        word_counts = np.concatenate((unigram_counts, pair_counts[found]))
         if self._char_lowercase:
             text = text.lower()
         keys, counts = np.unique(_char_keys(_WHITESPACE_RUN.sub(" ", text)), return_counts=True)
-        char_columns, known = _lookup(self._char_keys, self._char_columns, keys)
-        if len(char_columns):
-            values = _tfidf(char_columns, counts[known].astype(np.float64), self._char_idf)
-            decision += values @ self._weights[self._char_offset + char_columns]
+        char_columns, found = _lookup(self._char_keys, self._char_columns, keys)
+        # Each vectorizer normalises its own part, as the two blocks of the training features.
+        values = np.concatenate(
+            (
+                _tfidf(word_columns, word_counts, self._word_idf),
+                _tfidf(char_columns, counts[found], self._char_idf),
+            )
+        )
+        rows = np.concatenate((word_columns, char_columns + self._char_offset))
+        decision: np.ndarray = values @ self._weights[rows] + self._intercept
         return decision
 
     def probabilities(self, texts: Sequence[str], segmenter: Segmenter) -> np.ndarray:
@@ -289,7 +295,8 @@ class CategoryModel:
         probabilities: np.ndarray = 1.0 / (1.0 + np.exp(self._a * decision + self._b))
         total = probabilities.sum(axis=1, keepdims=True)
         uniform = np.full_like(probabilities, 1.0 / len(self.classes))
-        return np.where(total == 0, uniform, probabilities / np.where(total == 0, 1, total))
+        result: np.ndarray = np.divide(probabilities, total, out=uniform, where=total != 0)
+        return result
 
     def probabilities_reference(self, texts: Sequence[str], segmenter: Segmenter) -> np.ndarray:
         """scikit-learn's own predict_proba, for the test that the fast path agrees with it."""
