@@ -305,19 +305,15 @@ def _classify(args: argparse.Namespace) -> int:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["id", "category", "matter", "confidence"])
     with args.file.open(encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            text = f"{row.get('title') or ''}。{row.get('text') or ''}"
-            categories = classifier.categories(text)
-            category = categories[0][0] if categories else ""
-            try:
-                decision = classifier.classify(text)
-                writer.writerow(
-                    [row["id"], category, decision.matter.code, f"{decision.confidence:.3f}"]
-                )
-            except Undecided:
-                writer.writerow(
-                    [row["id"], category, "", f"{categories[0][1]:.3f}" if categories else "0"]
-                )
+        rows = list(csv.DictReader(f))
+    texts = [f"{row.get('title') or ''}。{row.get('text') or ''}" for row in rows]
+    for row, (categories, answer) in zip(rows, classifier.classify_many(texts), strict=True):
+        category = categories[0][0] if categories else ""
+        if isinstance(answer, Undecided):
+            confidence = f"{categories[0][1]:.3f}" if categories else "0"
+            writer.writerow([row["id"], category, "", confidence])
+        else:
+            writer.writerow([row["id"], category, answer.matter.code, f"{answer.confidence:.3f}"])
     return 0
 
 

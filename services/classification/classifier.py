@@ -4,6 +4,7 @@ model weighs them; the answer carries its confidence and the top alternatives.""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contracts.lists import Lists, Matter
@@ -38,6 +39,12 @@ class Undecided(rules.NotConfident):
         self.categories = categories
 
 
+def _prepared(text: str) -> tuple[str, bool]:
+    """The text as classified: stripped, cut at MAX_CHARS; and whether it was cut."""
+    text = text.strip()
+    return text[:MAX_CHARS], len(text) > MAX_CHARS
+
+
 class Classifier:
     def __init__(self, lists: Lists, model: CategoryModel | None) -> None:
         self.lists = lists
@@ -49,21 +56,45 @@ class Classifier:
         return self.model.version if self.model else "keywords-only"
 
     def categories(self, text: str) -> tuple[tuple[str, float], ...]:
+        return self.categories_many([text])[0]
+
+    def categories_many(self, texts: Sequence[str]) -> list[tuple[tuple[str, float], ...]]:
+        """First-level categories with their probabilities, best first, for each text."""
         if self.model is None:
-            return ()
-        probabilities = self.model.probabilities([text], self.segmenter)[0]
-        ranked = sorted(
-            zip(self.model.classes, probabilities, strict=True), key=lambda c: c[1], reverse=True
-        )
-        return tuple((name, round(float(p), 4)) for name, p in ranked)
+            return [() for _ in texts]
+        classes = self.model.classes
+        ranked: list[tuple[tuple[str, float], ...]] = []
+        for row in self.model.probabilities(texts, self.segmenter).tolist():
+            order = sorted(range(len(classes)), key=row.__getitem__, reverse=True)
+            ranked.append(tuple((classes[c], round(row[c], 4)) for c in order))
+        return ranked
 
     def classify(self, text: str) -> Decision:
-        text = text.strip()
+        text, truncated = _prepared(text)
+        return self._decide(text, truncated, None)
+
+    def classify_many(
+        self, texts: Sequence[str]
+    ) -> list[tuple[tuple[tuple[str, float], ...], Decision | Undecided]]:
+        """Many texts at once (the batch tool): each text's categories, even for a text with no
+        Chinese, and its decision or why there is none."""
+        prepared = [_prepared(text) for text in texts]
+        categories = self.categories_many([text for text, _ in prepared])
+        answers: list[tuple[tuple[tuple[str, float], ...], Decision | Undecided]] = []
+        for (text, truncated), ranked in zip(prepared, categories, strict=True):
+            try:
+                answers.append((ranked, self._decide(text, truncated, ranked)))
+            except Undecided as undecided:
+                answers.append((ranked, undecided))
+        return answers
+
+    def _decide(
+        self, text: str, truncated: bool, categories: tuple[tuple[str, float], ...] | None
+    ) -> Decision:
         if not _CJK.search(text):
             raise Undecided("the text has no Chinese to classify")
-        truncated = len(text) > MAX_CHARS
-        text = text[:MAX_CHARS]
-        categories = self.categories(text)
+        if categories is None:
+            categories = self.categories(text)
         probability = dict(categories)
         hits = rules.keyword_hits(self.lists, text)
         if not hits:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from contracts.events import DemandType, Location, Urgency
 from contracts.jurisdiction import Level, chain_of, level_of
 from contracts.lists import Lists, Matter, Unit
@@ -55,15 +57,71 @@ class KeywordHit:
     keywords: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _KeywordIndex:
+    """The catalogue's keywords by their first two characters (as one integer: the code points
+    in 21-bit fields); for each keyword the matters that list it, in catalogue order (matter,
+    then keyword position); and the other keywords that contain it."""
+
+    by_pair: dict[int, tuple[str, ...]]
+    singles: tuple[str, ...]  # one-character keywords, tried on every text
+    owners: dict[str, tuple[tuple[int, int, Matter], ...]]
+    inside: dict[str, frozenset[str]]
+
+
+def _pair(first: str, second: str) -> int:
+    return (ord(first) << 21) | ord(second)
+
+
+@lru_cache(maxsize=4)
+def _keyword_index(lists: Lists) -> _KeywordIndex:
+    owners: dict[str, list[tuple[int, int, Matter]]] = {}
+    for m, matter in enumerate(lists.matters):
+        for k, keyword in enumerate(matter.keywords):
+            owners.setdefault(keyword, []).append((m, k, matter))
+    by_pair: dict[int, list[str]] = {}
+    for keyword in owners:
+        if len(keyword) >= 2:
+            by_pair.setdefault(_pair(keyword[0], keyword[1]), []).append(keyword)
+    inside: dict[str, set[str]] = {k: set() for k in owners}
+    for keyword in owners:
+        for start in range(len(keyword)):
+            for end in range(start + 1, len(keyword) + 1):
+                part = keyword[start:end]
+                if part != keyword and part in inside:
+                    inside[part].add(keyword)
+    return _KeywordIndex(
+        {pair: tuple(keywords) for pair, keywords in by_pair.items()},
+        tuple(k for k in owners if len(k) < 2),
+        {k: tuple(o) for k, o in owners.items()},
+        {k: frozenset(o) for k, o in inside.items()},
+    )
+
+
+def _text_pairs(content: str) -> list[int]:
+    """Every two adjacent characters of the text, once, as `_pair` gives them."""
+    codes = np.frombuffer(content.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = codes.astype(np.int64)
+    pairs: list[int] = np.unique((codes[:-1] << 21) | codes[1:]).tolist()
+    return pairs
+
+
 def keyword_hits(lists: Lists, content: str) -> list[KeywordHit]:
-    """Matters whose keywords the text contains, best first."""
-    hits = [(matter, k) for matter in lists.matters for k in matter.keywords if k in content]
+    """Matters whose keywords the text contains, best first.
+
+    Only the keywords whose first two characters stand together in the text are tried (an index
+    built once per lists snapshot), not the whole catalogue."""
+    index = _keyword_index(lists)
+    candidates = filter(None, map(index.by_pair.get, _text_pairs(content)))
+    matched = {k for keywords in candidates for k in keywords if k in content}
+    matched.update(k for k in index.singles if k in content)
     # The longest keyword wins over the words inside it: 天然气泄漏 is the emergency, not the
     # everyday 天然气 matter that merely shares its first characters.
-    matched = {k for _, k in hits}
-    hits = [(m, k) for m, k in hits if not any(k != other and k in other for other in matched)]
+    kept = [k for k in matched if index.inside[k].isdisjoint(matched)]
+    hits = sorted((owner for k in kept for owner in index.owners[k]), key=lambda o: o[:2])
     scores: dict[str, KeywordHit] = {}
-    for matter, keyword in hits:
+    for _, k, matter in hits:
+        keyword = matter.keywords[k]
         earlier = scores.get(matter.code)
         if earlier is None:
             scores[matter.code] = KeywordHit(matter, len(keyword), (keyword,))
@@ -131,6 +189,17 @@ def _variant_index(lists: Lists) -> tuple[dict[str, list[str]], int]:
     return index, max(map(len, index))
 
 
+@lru_cache(maxsize=8192)
+def _ancestors(code: str) -> tuple[str, ...]:
+    """The units above a registry unit (codes are checked once, not on every address)."""
+    return tuple(chain_of(code)[1:])
+
+
+@lru_cache(maxsize=8192)
+def _level(code: str) -> Level:
+    return level_of(code)
+
+
 def _locate_address(lists: Lists, address: str) -> UnitAnswer:
     index, longest = _variant_index(lists)
     found: dict[str, str] = {}  # unit code -> the longest name variant the address contains
@@ -149,10 +218,10 @@ def _locate_address(lists: Lists, address: str) -> UnitAnswer:
 
     def support(code: str) -> int:
         """How many units above this one the address also names: 吴兴区朝阳街道车站社区 -> 2."""
-        return sum(1 for ancestor in chain_of(code)[1:] if ancestor in found)
+        return sum(1 for ancestor in _ancestors(code) if ancestor in found)
 
     for level, confidence in ((Level.community, 0.85), (Level.street, 0.8), (Level.district, 0.6)):
-        candidates = [code for code in found if level_of(code) is level]
+        candidates = [code for code in found if _level(code) is level]
         if not candidates:
             continue
         best = max(map(support, candidates))

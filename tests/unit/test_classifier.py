@@ -1,9 +1,11 @@
 """The two layers together, with the trained category model."""
 
+import re
+
 import pytest
 
 from services.classification.classifier import Undecided
-from services.classification.model import MAX_CHARS
+from services.classification.model import MAX_CHARS, read_examples
 
 
 def test_noise_complaint_gets_its_matter_with_the_category_behind_it(classifier):
@@ -59,10 +61,34 @@ def test_fast_probabilities_agree_with_scikit_learn(classifier):
         "小区门口垃圾桶满了好几天没人清运",
         "工地老板拖欠工资三个月不发",
         "孩子上学难，学位紧张",
+        "",
+        "  \n\t  ",
+        "Hello, the STREET light is Broken",
+        "😀路灯不亮了 street light broken!!!\n\n\t第二行   多个空格",
+        "小区门口垃圾桶满了。" + "的" * (MAX_CHARS * 2),
+        "\ud83d孤立的代理字符",
     ]
+    texts += [e.text for e in read_examples()[::40]]
     fast = classifier.model.probabilities(texts, classifier.segmenter)
     reference = classifier.model.probabilities_reference(texts, classifier.segmenter)
+    assert fast.shape == reference.shape == (len(texts), len(classifier.model.classes))
     assert abs(fast - reference).max() < 1e-9
+
+
+def test_many_texts_at_once_give_what_one_at_a_time_gives(classifier):
+    texts = [
+        "月河社区楼下烧烤店每晚噪音扰民到凌晨两点，多次反映未解决",
+        "我想表扬一下你们的工作人员态度很好",
+        "Hello",
+        "小区物业不管，电梯坏了，垃圾桶也满了",
+    ]
+    for text, (categories, answer) in zip(texts, classifier.classify_many(texts), strict=True):
+        assert categories == classifier.categories(text.strip())
+        if isinstance(answer, Undecided):
+            with pytest.raises(Undecided, match=re.escape(str(answer))):
+                classifier.classify(text)
+        else:
+            assert answer == classifier.classify(text)
 
 
 def test_batch_tool_writes_category_matter_and_confidence(tmp_path, capsys, classifier):
