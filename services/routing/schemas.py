@@ -51,6 +51,14 @@ class TaskView(BaseModel):
     lists_version: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    escalated_to: str | None = Field(
+        default=None, description="the coordinator's unit that holds the late task (督办), if any"
+    )
+    escalation_level: int | None = Field(
+        default=None, description="steps above the department's unit; null when not escalated"
+    )
+    supervised: bool | None = Field(default=None, description="supervised by the city (督办)")
+    redos: int | None = Field(default=None, description="times the citizen sent the reply back")
 
     @classmethod
     def of(cls, task: Task, data_list: DataList, *, as_role: str | None = None) -> TaskView:
@@ -81,6 +89,12 @@ class TaskView(BaseModel):
             "lists_version": task.lists_version,
             "created_at": task.created_at,
             "updated_at": task.updated_at,
+            "escalated_to": task.chain[task.escalation_level - 1]
+            if task.escalation_level
+            else None,
+            "escalation_level": task.escalation_level,
+            "supervised": task.supervised,
+            "redos": task.redos,
         }
         visible = data_list.apply(as_role or task.role, payload)
         if task.state in (TaskState.returned.value, TaskState.superseded.value):

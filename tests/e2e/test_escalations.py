@@ -126,6 +126,15 @@ async def test_a_city_watcher_sees_escalations_of_every_district_and_a_district_
                 assert task.chain[0][:6] == COMMUNITIES[place][:6]
                 assert (escalation["stage"], escalation["level"]) == ("sign", 1)
                 assert "13600000000" not in json.dumps(escalation)
+            wuxing_task = tasks["wuxing"]
+            clerk_of_task = _bearer(Role.department, department_id=wuxing_task.department_id)
+            view = await client.get(
+                f"{urls['routing']}/v1/tasks/{wuxing_task.id}", headers=clerk_of_task
+            )
+            assert (view.json()["escalated_to"], view.json()["escalation_level"]) == (
+                wuxing_task.chain[0],
+                1,
+            )
             await eventually(nanxun_seen, timeout_s=20)
             await asyncio.sleep(2)  # time for anything it should not have seen
             assert set(nanxun.escalations_of(ids)) == {str(tasks["nanxun"].id)}
