@@ -36,9 +36,10 @@ from services.routing.models import Dispute, Escalation, Task
 from services.routing.timers import (
     ESCALATE,
     REMIND,
-    ClockKeeper,
     ClockPolicy,
     Timer,
+    deadline_column,
+    session_policy,
     upsert_statement,
 )
 from services.runtime.clock import Clock
@@ -130,12 +131,6 @@ _MISSED = text(
     "UPDATE routing.summons SET missed_at = :now "
     "WHERE id = ANY(CAST(:ids AS uuid[])) AND arrived_at IS NULL"
 )
-
-_DEADLINE_COLUMNS = {
-    Stage.sign: "sign_due_at",
-    Stage.first_contact: "first_contact_due_at",
-    Stage.reply: "reply_due_at",
-}
 
 _REASONS = {
     Stage.sign: "not signed (签收) by its deadline",
@@ -242,15 +237,15 @@ async def escalate_now(
 ) -> None:
     """An escalation a use case decides (the redo limit reached), not a timer. The caller has
     moved the task's version, so the session re-plans its timers, the coordinator's included."""
-    keeper: ClockKeeper = session.info["clocks"]
-    policy = keeper.policy
+    policy = session_policy(session)
+    assert policy is not None, "escalate_now needs a routing session (routing_sessions())"
     previous = task.escalation_id
     event, values = climb(
         task,
         stage,
         due_at=now,
         now=now,
-        act_by=lambda at: policy.calendar.add(at, policy.act_within).at,
+        act_by=policy.act_by,
         reason=reason,
     )
     if previous is not None:
@@ -490,13 +485,13 @@ class Sweeper:
             department_id=task.department_id,
             unit_code=task.unit_code,
             stage=stage,
-            due_at=getattr(task, _DEADLINE_COLUMNS[stage]),
+            due_at=getattr(task, deadline_column(stage)),
         )
 
     def _act_by(self, now: datetime) -> datetime:
         """The coordinator's deadline; one batch shares its `now`, so it is computed once."""
         if self._act_by_for[0] != now:
-            self._act_by_for = (now, self.policy.calendar.add(now, self.policy.act_within).at)
+            self._act_by_for = (now, self.policy.act_by(now))
         return self._act_by_for[1]
 
     def _escalate(

@@ -93,6 +93,11 @@ class Task(Base):
     # 重办: how often the citizen sent the reply back.
     redos: Mapped[int] = mapped_column(Integer, default=0)
 
+    @property
+    def escalated_to(self) -> str | None:
+        """The unit of the coordinator holding the escalated task, if any."""
+        return self.chain[self.escalation_level - 1] if self.escalation_level else None
+
 
 class TaskTransition(Base):
     """Audit trail: who moved the task, when, from where to where and why."""

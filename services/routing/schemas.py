@@ -89,9 +89,7 @@ class TaskView(BaseModel):
             "lists_version": task.lists_version,
             "created_at": task.created_at,
             "updated_at": task.updated_at,
-            "escalated_to": task.chain[task.escalation_level - 1]
-            if task.escalation_level
-            else None,
+            "escalated_to": task.escalated_to,
             "escalation_level": task.escalation_level,
             "supervised": task.supervised,
             "redos": task.redos,

@@ -778,10 +778,8 @@ async def _open_dispute(
 
 def dispute_act_by(session: AsyncSession, now: datetime) -> datetime | None:
     """The coordinator's deadline to rule, from the clock policy of routing's sessions."""
-    keeper: timers.ClockKeeper | None = session.info.get("clocks")
-    if keeper is None:
-        return None
-    return keeper.policy.calendar.add(now, keeper.policy.act_within).at
+    policy = timers.session_policy(session)
+    return policy.act_by(now) if policy is not None else None
 
 
 def within_jurisdiction(coordinator_unit: str, unit_code: str) -> bool:

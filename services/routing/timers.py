@@ -98,6 +98,21 @@ class ClockPolicy:
     remind_share: float  # 0 < share < 1; 0 turns reminders off
     act_within: TimeLimit
 
+    def act_by(self, now: datetime) -> datetime:
+        """A coordinator's deadline to act (or rule) on what reached it at `now`."""
+        return self.calendar.add(now, self.act_within).at
+
+
+def session_policy(session: AsyncSession | Session) -> ClockPolicy | None:
+    """The clock policy of a routing session (None for a session without the clock hooks)."""
+    keeper: ClockKeeper | None = session.info.get("clocks")
+    return keeper.policy if keeper is not None else None
+
+
+def deadline_column(stage: Stage) -> str:
+    """The task's column holding a department stage's deadline."""
+    return next(column for s, column, _, _ in _DEPARTMENT_STAGES if s is stage)
+
 
 def running_stages(state: str, role: str) -> list[tuple[Stage, str]]:
     """The department stages whose clock runs in this state, with their deadline column."""
@@ -153,7 +168,8 @@ def coordinator_acted(session: AsyncSession, task: Task, *, by: str, reason: str
 def _resolve(session: Session, keeper: ClockKeeper, task: Task, *, by: str, reason: str) -> None:
     assert task.escalation_id is not None
     now = keeper.clock.now()
-    coordinator = task.chain[(task.escalation_level or 1) - 1]
+    coordinator = task.escalated_to
+    assert coordinator is not None
     session.execute(
         update(escalations)
         .where(Escalation.id == task.escalation_id, Escalation.state == "open")

@@ -111,12 +111,13 @@ async def _timers(sessions, task_id):
         return [tuple(r) for r in rows]
 
 
-async def _events(sessions, task_id, *types):
-    """(type, topic, body) of the task's events of the given types, in outbox order."""
+async def _events(sessions, key, *types):
+    """(type, topic, body) of the events keyed by a task (or demand) id, of the given types,
+    in outbox order."""
     async with sessions() as session:
         rows = await session.execute(
             select(tables.outbox.c.event_type, tables.outbox.c.topic, tables.outbox.c.value)
-            .where(tables.outbox.c.key == str(task_id))
+            .where(tables.outbox.c.key == str(key))
             .order_by(tables.outbox.c.id)
         )
         return [
@@ -235,16 +236,8 @@ async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clo
         )  # fmt: skip
     new_due = (await _task(sessions, task.id)).reply_due_at
     assert new_due == LISTS.calendar.add(old_due, TimeLimit.parse("3 working_days")).at
-    async with sessions() as session:  # the citizen's view learns the new expected reply time
-        rows = await session.execute(
-            select(tables.outbox.c.value)
-            .where(
-                tables.outbox.c.key == str(task.demand_id),
-                tables.outbox.c.event_type == "cn.liandong.demand.status-changed.v1",
-            )
-            .order_by(tables.outbox.c.id)
-        )
-        last = [json.loads(value) for (value,) in rows][-1]
+    # the citizen's view learns the new expected reply time
+    *_, (_, _, last) = await _events(sessions, task.demand_id, "status-changed")
     assert datetime.fromisoformat(last["expected_reply_at"]) == new_due
     assert ("reply", "escalate", new_due) in [t[:3] for t in await _timers(sessions, task.id)]
 
@@ -494,16 +487,9 @@ async def test_a_reply_never_evaluated_closes_the_tasks(sessions, outbox, clock)
         await service.close_not_evaluated(session, outbox, notice, now=notice.occurred_at)
     assert (await _task(sessions, task.id)).state == "closed"
     assert await _timers(sessions, task.id) == []
-    async with sessions() as session:
-        rows = await session.execute(
-            select(tables.outbox.c.value)
-            .where(
-                tables.outbox.c.key == str(task.demand_id),
-                tables.outbox.c.event_type == "cn.liandong.demand.status-changed.v1",
-            )
-            .order_by(tables.outbox.c.id)
-        )
-        statuses = [json.loads(value)["status"] for (value,) in rows]
+    statuses = [
+        body["status"] for *_, body in await _events(sessions, task.demand_id, "status-changed")
+    ]
     assert statuses[-1] == "closed"
 
 
