@@ -184,7 +184,13 @@ def _headers_schema(model: type[Event]) -> dict[str, Any]:
 def _message(model: type[Event], city_code: str) -> dict[str, Any]:
     doc = (model.__doc__ or "").strip().splitlines()
     summary = doc[0] if doc and not doc[0].startswith(model.__name__ + "(") else model.TYPE
-    key = _key_field(model, city_code).replace("_", " ")
+    key_field = _key_field(model, city_code)
+    key = key_field.replace("_", " ")
+    key_format = (
+        {"format": "uuid"}
+        if model.model_fields[key_field].annotation is UUID
+        else {"pattern": r"^\d{12}$"}  # a unit code
+    )
     return {
         "name": model.__name__,
         "title": model.TYPE,
@@ -194,7 +200,7 @@ def _message(model: type[Event], city_code: str) -> dict[str, Any]:
         "payload": {"$ref": f"schemas/{model.TYPE}.json"},
         "bindings": {
             "kafka": {
-                "key": {"type": "string", "format": "uuid", "description": f"the {key}"},
+                "key": {"type": "string", **key_format, "description": f"the {key}"},
                 "bindingVersion": KAFKA_BINDING,
             }
         },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -71,13 +72,18 @@ def parent_of(code: str) -> str | None:
 
 def chain_of(code: str, *, up_to: Level = Level.city) -> list[str]:
     """The unit and every unit above it, bottom first, stopping at `up_to` (the city by default)."""
+    return list(_chain(code, up_to))
+
+
+@lru_cache(maxsize=8192)
+def _chain(code: str, up_to: Level) -> tuple[str, ...]:
     chain = [code]
     current: str | None = code
     while current is not None and level_of(current) is not up_to:
         current = parent_of(current)
         if current is not None:
             chain.append(current)
-    return chain
+    return tuple(chain)
 
 
 def city_of(code: str) -> str:

@@ -95,6 +95,11 @@ class DemandClassified(Event):
     def topic(self) -> str:
         return topics.DEMAND_CLASSIFIED
 
+    def key(self) -> str:
+        """By community: one community's demands reach routing in order, in one partition, so
+        its duplicate check sees each one after the one before."""
+        return self.unit_code
+
     def target_unit_code(self) -> str | None:
         return self.unit_code
 

@@ -80,6 +80,9 @@ class BusinessCalendar:
         self.holidays = holidays
         self.adjusted_workdays = adjusted_workdays
         self.published_years = published_years
+        # Deadlines are pure functions of (start, limit) and a batch of demands shares its
+        # start: remembered, up to a bound.
+        self._memo: dict[tuple[datetime, TimeLimit], Deadline] = {}
 
     def is_published(self, day: date) -> bool:
         return day.year in self.published_years
@@ -94,6 +97,15 @@ class BusinessCalendar:
     def add(self, start: datetime, limit: TimeLimit) -> Deadline:
         if start.tzinfo is None:
             raise ValueError("deadlines start from an aware datetime")
+        key = (start, limit)
+        deadline = self._memo.get(key)
+        if deadline is None:
+            if len(self._memo) >= 4096:
+                self._memo.clear()
+            deadline = self._memo[key] = self._add(start, limit)
+        return deadline
+
+    def _add(self, start: datetime, limit: TimeLimit) -> Deadline:
         if limit.unit is LimitUnit.calendar_hours:
             at = start.astimezone(UTC) + timedelta(hours=limit.amount)
             return Deadline(at, provisional=False)

@@ -12,7 +12,7 @@ from contracts.lists.calendar import TimeLimit
 from services.routing import coordination
 from services.routing.api import router
 from services.routing.escalation import Auditor, EscalationMetrics, Sweeper
-from services.routing.handlers import make_handlers
+from services.routing.handlers import make_batch_handlers, make_handlers
 from services.routing.models import tables
 from services.routing.service import DuplicatePolicy
 from services.routing.settings import RoutingSettings
@@ -76,11 +76,11 @@ def create_runtime(
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     runtime = create_runtime(settings, clock, sweeper=settings.sweeper_enabled)
+    duplicates = _duplicate_policy(settings)
     runtime.consume(
         [topics.DEMAND_CLASSIFIED, topics.DEMAND_EVALUATED],
-        make_handlers(
-            runtime.lists, duplicates=_duplicate_policy(settings), max_redos=settings.max_redos
-        ),
+        make_handlers(runtime.lists, duplicates=duplicates, max_redos=settings.max_redos),
+        make_batch_handlers(runtime.lists, duplicates=duplicates),
     )
     return create_service_app(
         runtime,

@@ -6,7 +6,25 @@ from __future__ import annotations
 from contracts.events import DemandClassified, DemandEvaluated, DemandNotEvaluated, Event
 from contracts.lists import Lists
 from services.routing import service
-from services.runtime.kafka import Delivery, Handler
+from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
+
+
+def make_batch_handlers(
+    lists: Lists, *, duplicates: service.DuplicatePolicy | None = None
+) -> dict[type[Event], BatchHandler]:
+    """A batch of classified demands in one call: one duplicate lookup for the batch."""
+
+    async def dispatch_demands(delivery: BatchDelivery, events: list[DemandClassified]) -> None:
+        await service.dispatch_demands(
+            delivery.session,
+            delivery.outbox,
+            lists,
+            events,
+            now=delivery.clock.now(),
+            duplicates=duplicates,
+        )
+
+    return {DemandClassified: dispatch_demands}
 
 
 def make_handlers(

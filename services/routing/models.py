@@ -46,6 +46,14 @@ class Task(Base):
             unique=True,
             postgresql_where=text("state NOT IN ('returned', 'superseded')"),
         ),
+        # The duplicate check: live lead tasks of one matter in one community, recent first.
+        Index(
+            "ix_tasks_open_leads",
+            "matter_code",
+            "demand_unit_code",
+            "created_at",
+            postgresql_where=text("role = 'lead' AND state IN ('assigned', 'signed', 'contacted')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.jurisdiction import Level, level_of
@@ -128,13 +128,14 @@ async def overdue_summons(session: AsyncSession, now: datetime) -> list[Summons]
 
 
 async def open_lead_tasks(
-    session: AsyncSession, *, matter_code: str, demand_unit_code: str, since: datetime
+    session: AsyncSession, *, places: set[tuple[str, str]], since: datetime
 ) -> list[Task]:
-    """Live lead tasks of the same matter and community, assigned since `since`."""
+    """Live lead tasks assigned since `since` whose (matter, community) is one of `places`."""
+    if not places:
+        return []
     query = select(Task).where(
         Task.role == "lead",
-        Task.matter_code == matter_code,
-        Task.demand_unit_code == demand_unit_code,
+        tuple_(Task.matter_code, Task.demand_unit_code).in_(sorted(places)),
         Task.created_at >= since,
         Task.state.in_(("assigned", "signed", "contacted")),
     )

@@ -4,11 +4,13 @@ outbox events commit together, so nothing is ever half-applied."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 import structlog
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import (
@@ -22,6 +24,7 @@ from contracts.events import (
     DepartmentSummoned,
     DisputeOpened,
     DisputeRuled,
+    Event,
     ReplyResult,
     ReturnReason,
     Satisfaction,
@@ -182,9 +185,7 @@ def _task_status(
     )
 
 
-async def _create_task(
-    session: AsyncSession,
-    outbox: Outbox,
+def _new_task(
     lists: Lists,
     facts: DemandFacts,
     department: Department,
@@ -193,58 +194,54 @@ async def _create_task(
     rule: str,
     now: datetime,
     final: bool = False,
-) -> Task:
+) -> tuple[dict[str, Any], list[Event]]:
+    """A new task: its row (the columns of `tasks`) and the events that announce it."""
     due = deadlines(lists, matter_code=facts.matter_code, urgency=facts.urgency, now=now)
     is_lead = role is TaskRole.lead
-    task = Task(
-        id=uuid.uuid4(),
-        demand_id=facts.demand_id,
-        role=role.value,
-        department_id=department.id,
-        department_name=department.name,
-        unit_code=department.unit_code,
-        demand_unit_code=facts.demand_unit_code,
-        matter_code=facts.matter_code,
-        demand_type=facts.demand_type.value,
-        urgency=facts.urgency.value,
-        content=facts.content,
-        address=facts.address,
+    task_id = uuid.uuid4()
+    row: dict[str, Any] = {
+        "id": task_id,
+        "demand_id": facts.demand_id,
+        "role": role.value,
+        "department_id": department.id,
+        "department_name": department.name,
+        "unit_code": department.unit_code,
+        "demand_unit_code": facts.demand_unit_code,
+        "matter_code": facts.matter_code,
+        "demand_type": facts.demand_type.value,
+        "urgency": facts.urgency.value,
+        "content": facts.content,
+        "address": facts.address,
         # The data list: the citizen's contact is stored on the lead's task only.
-        citizen_name=facts.citizen.name if is_lead else None,
-        citizen_phone=facts.citizen.phone if is_lead else None,
-        state=TaskState.assigned.value,
-        version=1,
-        sign_due_at=due.sign_due_at,
-        first_contact_due_at=due.first_contact_due_at,
-        reply_due_at=due.reply_due_at,
-        deadlines_provisional=due.provisional,
-        reply_result=None,
-        reply_text=None,
-        lists_version=lists.version,
-        rule=rule[:200],
-        final=final,
-        created_at=now,
-        updated_at=now,
-        chain=coordinator_chain(department.unit_code),
-        fired=[],
-        supervised=False,
-    )
-    transition = TaskTransition(
-        task_id=task.id,
-        action="assign",
-        from_state=None,
-        to_state=task.state,
-        actor=SYSTEM_ACTOR,
-        reason=rule,
-        at=now,
-    )
-    await repository.add_task(session, task, transition)
-    await outbox.put(
-        session,
+        "citizen_name": facts.citizen.name if is_lead else None,
+        "citizen_phone": facts.citizen.phone if is_lead else None,
+        "state": TaskState.assigned.value,
+        "version": 1,
+        "sign_due_at": due.sign_due_at,
+        "first_contact_due_at": due.first_contact_due_at,
+        "reply_due_at": due.reply_due_at,
+        "deadlines_provisional": due.provisional,
+        "reply_result": None,
+        "reply_text": None,
+        "lists_version": lists.version,
+        "rule": rule[:200],
+        "final": final,
+        "created_at": now,
+        "updated_at": now,
+        "chain": coordinator_chain(department.unit_code),
+        "fired": [],
+        "escalation_id": None,
+        "escalation_level": None,
+        "escalation_stage": None,
+        "escalation_due_at": None,
+        "supervised": False,
+        "redos": 0,
+    }
+    events: list[Event] = [
         TaskAssigned(
-            demand_id=task.demand_id,
+            demand_id=facts.demand_id,
             occurred_at=now,
-            task_id=task.id,
+            task_id=task_id,
             department_id=department.id,
             unit_code=department.unit_code,
             role=role,
@@ -260,22 +257,94 @@ async def _create_task(
             sign_due_at=due.sign_due_at,
             reply_due_at=due.reply_due_at,
             lists_version=lists.version,
-            rule=task.rule,
-        ),
-    )
-    if is_lead:
-        status = _task_status(
-            task, DemandStatus.assigned, now=now, note=None, expected_reply_at=task.reply_due_at
+            rule=row["rule"],
         )
-        await outbox.put(session, status)
-    log.info(
-        "task assigned",
-        task_id=str(task.id),
-        role=role.value,
-        department_id=department.id,
-        rule=rule,
-    )
+    ]
+    if is_lead:
+        events.append(
+            DemandStatusChanged(
+                demand_id=facts.demand_id,
+                occurred_at=now,
+                status=DemandStatus.assigned,
+                department_id=department.id,
+                department_name=department.name,
+                expected_reply_at=due.reply_due_at,
+            )
+        )
+    return row, events
+
+
+def _assignment(task_id: uuid.UUID, rule: str, now: datetime) -> dict[str, Any]:
+    """The audit row of a task's creation."""
+    return {
+        "task_id": task_id,
+        "action": "assign",
+        "from_state": None,
+        "to_state": TaskState.assigned.value,
+        "actor": SYSTEM_ACTOR,
+        "reason": rule,
+        "at": now,
+    }
+
+
+async def _create_task(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    facts: DemandFacts,
+    department: Department,
+    *,
+    role: TaskRole,
+    rule: str,
+    now: datetime,
+    final: bool = False,
+) -> Task:
+    """One new task in the session (an action's task: returns, rulings, coordinators)."""
+    row, events = _new_task(lists, facts, department, role=role, rule=rule, now=now, final=final)
+    task = Task(**row)
+    await repository.add_task(session, task, TaskTransition(**_assignment(task.id, rule, now)))
+    for event in events:
+        await outbox.put(session, event)
+    log.info("task assigned", task_id=str(task.id), role=role.value, department_id=department.id)
     return task
+
+
+@dataclass(slots=True)
+class _NewTasks:
+    """The tasks a batch of demands creates, written set-based at the end of the batch (one
+    statement per table, timers included) instead of through the unit of work object by
+    object: most of what routing does is this, and the unit of work cost the most of it."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def add(
+        self,
+        lists: Lists,
+        facts: DemandFacts,
+        department: Department,
+        *,
+        role: TaskRole,
+        rule: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        row, events = _new_task(lists, facts, department, role=role, rule=rule, now=now)
+        self.rows.append(row)
+        self.transitions.append(_assignment(row["id"], rule, now))
+        self.events.extend(events)
+        return row
+
+    async def write(self, session: AsyncSession, outbox: Outbox) -> None:
+        if not self.rows:
+            return
+        # On the connection: no autoflush, so objects added meanwhile (a duplicate's link to
+        # one of these tasks) are flushed at commit, after the rows they point to.
+        connection = await session.connection()
+        await connection.execute(insert(cast(Table, Task.__table__)), self.rows)
+        await connection.execute(insert(cast(Table, TaskTransition.__table__)), self.transitions)
+        await outbox.put_many(connection, self.events)
+        await timers.arm_new(session, connection, self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,65 +379,136 @@ async def dispatch_demand(
 ) -> Task | None:
     """One lead task and one task per co-handler, each on its department's chain topic (直派);
     a duplicate of an open demand joins its task instead."""
-    facts = DemandFacts.of_event(event)
+    (lead_id,) = await dispatch_demands(
+        session, outbox, lists, [event], now=now, duplicates=duplicates
+    )
+    return None if lead_id is None else await repository.get_task(session, lead_id)
+
+
+async def dispatch_demands(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    events: Sequence[DemandClassified],
+    *,
+    now: datetime,
+    duplicates: DuplicatePolicy | None = None,
+) -> list[uuid.UUID | None]:
+    """`dispatch_demand` for each event in order: the open lead tasks a demand could duplicate
+    are read in one query for the batch (a demand can also join a task an earlier demand of
+    the batch created), and the new tasks are written set-based. Returns each demand's lead
+    task id (None for a dispute)."""
+    return await _dispatch(
+        session, outbox, lists, [DemandFacts.of_event(e) for e in events], now, duplicates
+    )
+
+
+async def _dispatch(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    batch: list[DemandFacts],
+    now: datetime,
+    duplicates: DuplicatePolicy | None,
+) -> list[uuid.UUID | None]:
+    open_leads: dict[tuple[str, str], list[LeadRef]] = {}
     if duplicates is not None:
-        original = await _open_duplicate(session, facts, duplicates, now=now)
-        if original is not None:
-            await _link_duplicate(session, outbox, facts, original[0], original[1], now=now)
-            return original[0]
-    return await _dispatch_facts(session, outbox, lists, facts, now=now)
-
-
-async def _dispatch_facts(
-    session: AsyncSession, outbox: Outbox, lists: Lists, facts: DemandFacts, *, now: datetime
-) -> Task | None:
-    try:
-        ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
-    except NoOwner as exc:
-        # Nobody owns it here: a dispute for the coordinator, never a demand without an owner.
-        await _open_dispute(
+        for task in await repository.open_lead_tasks(
             session,
-            outbox,
-            facts,
-            coordinator_unit=_coordinator_for_no_owner(lists, facts),
-            returned_by=[],
-            reason=f"no owner: {exc}",
-            now=now,
+            places={(facts.matter_code, facts.demand_unit_code) for facts in batch},
+            since=now - duplicates.window,
+        ):
+            place = (task.matter_code, task.demand_unit_code)
+            open_leads.setdefault(place, []).append(LeadRef.of(task))
+    new = _NewTasks()
+    leads: list[uuid.UUID | None] = []
+    linked = 0
+    for facts in batch:
+        place = (facts.matter_code, facts.demand_unit_code)
+        if duplicates is not None:
+            original = _best_duplicate(facts, open_leads.get(place, []), duplicates)
+            if original is not None:
+                await _link_duplicate(session, outbox, facts, original[0], original[1], now=now)
+                leads.append(original[0].id)
+                linked += 1
+                continue
+        try:
+            ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
+        except NoOwner as exc:
+            # Nobody owns it here: a dispute for the coordinator, never a demand without an owner.
+            await _open_dispute(
+                session,
+                outbox,
+                facts,
+                coordinator_unit=_coordinator_for_no_owner(lists, facts),
+                returned_by=[],
+                reason=f"no owner: {exc}",
+                now=now,
+            )
+            leads.append(None)
+            continue
+        lead = new.add(
+            lists, facts, ownership.lead, role=TaskRole.lead, rule=ownership.rule, now=now
         )
-        return None
-    lead = await _create_task(
-        session,
-        outbox,
-        lists,
-        facts,
-        ownership.lead,
-        role=TaskRole.lead,
-        rule=ownership.rule,
-        now=now,
+        for department in ownership.co_handlers:
+            new.add(
+                lists, facts, department, role=TaskRole.co_handler, rule=ownership.rule, now=now
+            )
+        open_leads.setdefault(place, []).append(LeadRef.of_row(lead))
+        leads.append(lead["id"])
+    await new.write(session, outbox)
+    # One line per batch: each task's assignment is in its audit rows and events.
+    log.info(
+        "demands dispatched",
+        demands=len(batch),
+        tasks=len(new.rows),
+        linked=linked,
+        disputes=leads.count(None),
     )
-    for department in ownership.co_handlers:
-        await _create_task(
-            session,
-            outbox,
-            lists,
-            facts,
-            department,
-            role=TaskRole.co_handler,
-            rule=ownership.rule,
-            now=now,
-        )
-    return lead
+    return leads
 
 
-async def _open_duplicate(
-    session: AsyncSession, facts: DemandFacts, policy: DuplicatePolicy, *, now: datetime
-) -> tuple[Task, float] | None:
-    candidates = await repository.open_lead_tasks(
-        session,
-        matter_code=facts.matter_code,
-        demand_unit_code=facts.demand_unit_code,
-        since=now - policy.window,
-    )
+@dataclass(frozen=True, slots=True)
+class LeadRef:
+    """What linking a duplicate needs of an open lead task, stored or created in this batch."""
+
+    id: uuid.UUID
+    demand_id: uuid.UUID
+    state: str
+    department_id: str
+    department_name: str
+    reply_due_at: datetime
+    content: str
+
+    @classmethod
+    def of(cls, task: Task) -> LeadRef:
+        return cls(
+            task.id,
+            task.demand_id,
+            task.state,
+            task.department_id,
+            task.department_name,
+            task.reply_due_at,
+            task.content,
+        )
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> LeadRef:
+        return cls(
+            row["id"],
+            row["demand_id"],
+            row["state"],
+            row["department_id"],
+            row["department_name"],
+            row["reply_due_at"],
+            row["content"],
+        )
+
+
+def _best_duplicate(
+    facts: DemandFacts, candidates: Sequence[LeadRef], policy: DuplicatePolicy
+) -> tuple[LeadRef, float] | None:
+    """The most similar of the open lead tasks of the demand's matter and community."""
     scored = [(task, text_similarity(facts.content, task.content)) for task in candidates]
     scored = [(task, score) for task, score in scored if score >= policy.similarity]
     return max(scored, key=lambda item: item[1]) if scored else None
@@ -378,7 +518,7 @@ async def _link_duplicate(
     session: AsyncSession,
     outbox: Outbox,
     facts: DemandFacts,
-    task: Task,
+    task: LeadRef,
     score: float,
     *,
     now: datetime,
@@ -467,11 +607,27 @@ async def undo_duplicate(
     _note(
         session, task, "unlink-duplicate", actor=actor, reason=f"demand {link.demand_id}", now=now
     )
-    return await _dispatch_facts(session, outbox, lists, DemandFacts.of_json(link.facts), now=now)
+    (lead_id,) = await _dispatch(
+        session, outbox, lists, [DemandFacts.of_json(link.facts)], now, None
+    )
+    return None if lead_id is None else await repository.get_task(session, lead_id)
+
+
+class _Audited(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def state(self) -> str: ...
 
 
 def _note(
-    session: AsyncSession, task: Task, action: str, *, actor: str, reason: str | None, now: datetime
+    session: AsyncSession,
+    task: _Audited,
+    action: str,
+    *,
+    actor: str,
+    reason: str | None,
+    now: datetime,
 ) -> None:
     """An audit row for an action that leaves the task's state as it is (a summons, a merge)."""
     repository.add_transition(

@@ -19,11 +19,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import event, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, attributes, object_session
 
 from contracts.events import Stage, TaskEscalationResolved, TaskRole
 from contracts.lists.calendar import BusinessCalendar, TimeLimit
@@ -142,6 +142,38 @@ def plan(task: TaskClocks, summons: Iterable[OpenSummons], *, remind_share: floa
     if task.escalation_level is not None and not task.supervised and task.escalation_due_at:
         timers.append(Timer(Stage.coordinator, ESCALATE, task.escalation_due_at))
     return timers
+
+
+class _RowClocks:
+    """A new task's row, read as TaskClocks."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self._row[name]
+
+
+async def arm_new(
+    session: AsyncSession, connection: AsyncConnection, rows: Sequence[dict[str, Any]]
+) -> None:
+    """The timers of tasks written as rows (routing's batches), in one statement; a session
+    without the clock hooks arms none, as for tasks it holds as objects."""
+    policy = session_policy(session)
+    if policy is None or not rows:
+        return
+    planned = [
+        (
+            row["id"],
+            row["version"],
+            plan(cast(TaskClocks, _RowClocks(row)), (), remind_share=policy.remind_share),
+        )
+        for row in rows
+    ]
+    statement, params = upsert_statement(planned)
+    await connection.execute(statement, params)
 
 
 def restart_stage(task: Task, stage: Stage) -> None:
@@ -287,16 +319,22 @@ class RoutingSession(Session):
     """The session class of routing: its hooks keep the task clocks."""
 
 
-@event.listens_for(RoutingSession, "before_flush")
-def _collect_touched_tasks(session: Session, _context: Any, _instances: Any) -> None:
-    if "clocks" not in session.info:
-        return
-    touched = session.info.setdefault("clock_tasks", {})
-    for obj in (*session.new, *session.dirty):
-        if isinstance(obj, Task) and (
-            obj in session.new or attributes.get_history(obj, "version").has_changes()
-        ):
-            touched[obj.id] = obj
+def _touched(task: Task) -> None:
+    session = object_session(task)
+    if session is not None and "clocks" in session.info:
+        session.info.setdefault("clock_tasks", {})[task.id] = task
+
+
+@event.listens_for(Task, "before_insert")
+def _collect_new_task(_mapper: Any, _connection: Any, task: Task) -> None:
+    _touched(task)
+
+
+@event.listens_for(Task, "before_update")
+def _collect_moved_task(_mapper: Any, _connection: Any, task: Task) -> None:
+    # Per row written by a flush, so the clocks' bookkeeping costs nothing for other rows.
+    if attributes.get_history(task, "version").has_changes():
+        _touched(task)
 
 
 @event.listens_for(RoutingSession, "before_commit")

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, func
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,3 +41,26 @@ async def record_first_delivery(
         .returning(table.c.event_id)
     )
     return result.first() is not None
+
+
+async def record_first_deliveries(
+    session: AsyncSession, table: Table, *, consumer: str, events: Sequence[tuple[str, str]]
+) -> set[str]:
+    """`record_first_delivery` for a batch of (event id, event type) in one statement: the ids
+    this consumer sees for the first time (an id twice in the batch counts once)."""
+    if not events:
+        return set()
+    statement = text(  # the table's own name, never input
+        f"INSERT INTO {table.schema}.{table.name} (consumer, event_id, event_type) "  # noqa: S608
+        "SELECT :consumer, * FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[])) "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    )
+    result = await session.execute(
+        statement,
+        {
+            "consumer": consumer,
+            "ids": [event_id for event_id, _ in events],
+            "types": [event_type for _, event_type in events],
+        },
+    )
+    return set(result.scalars())

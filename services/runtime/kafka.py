@@ -2,8 +2,9 @@
 
 The loop, per record: decode the CloudEvent -> validate into its contract model -> bind the log
 context -> run the handler and the inbox insert in one transaction -> commit the offset. A
-partition's batch is first tried in one transaction (an inbox row per record); if anything in
-it fails, its records are processed one by one, each in its own transaction, with retries.
+partition's batch is first tried in one transaction (one inbox statement for all its records, and
+a service's batch handler for a run of events of one type, where it has one); if anything in it
+fails, its records are processed one by one, each in its own transaction, with retries.
 A record that cannot be decoded, or whose handler keeps failing, goes to `<topic>.dlq` with the
 error in its headers and the partition moves on. A database or network outage is not the
 record's fault: the loop waits and retries it without limit, so an outage never empties a
@@ -17,6 +18,7 @@ import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import structlog
@@ -39,7 +41,7 @@ from contracts.events import Event
 from contracts.topics import dlq
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
-from services.runtime.inbox import record_first_delivery
+from services.runtime.inbox import record_first_deliveries, record_first_delivery
 from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
 from services.runtime.settings import ServiceSettings
@@ -109,6 +111,20 @@ class Delivery:
 Handler = Callable[[Delivery, Any], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class BatchDelivery:
+    """What a batch handler gets: one transaction for a run of events of one type."""
+
+    session: AsyncSession
+    outbox: Outbox
+    clock: Clock
+
+
+# A batch handler has the effect of its type's handler applied to each event in order, in
+# fewer round trips to the database; the careful path (record by record) uses the handler.
+BatchHandler = Callable[[BatchDelivery, list[Any]], Awaitable[None]]
+
+
 class PoisonMessage(Exception):
     """The record can never be processed: send it to the dead-letter topic at once."""
 
@@ -129,6 +145,7 @@ class ConsumerLoop:
         name: str,
         topics: Iterable[str],
         handlers: Mapping[type[Event], Handler],
+        batch_handlers: Mapping[type[Event], BatchHandler] | None = None,
         sessions: SessionFactory,
         inbox: Table,
         outbox: Outbox,
@@ -139,6 +156,9 @@ class ConsumerLoop:
         self.name = name
         self.topics = tuple(topics)
         self.handlers = {model.TYPE: (model, handler) for model, handler in handlers.items()}
+        self.batch_handlers = {
+            model.TYPE: handler for model, handler in (batch_handlers or {}).items()
+        }
         self.sessions = sessions
         self.inbox = inbox
         self.outbox = outbox
@@ -196,17 +216,37 @@ class ConsumerLoop:
 
     async def _poll_once(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         batch = await consumer.getmany(timeout_ms=500)
-        for partition, records in batch.items():
-            next_offset = await self._consume_partition(records, stop)
-            # One offset commit per partition batch, always after the records' own database
-            # commits; a crash in between redelivers them to the inbox.
-            if next_offset is None:
-                continue
-            try:
-                await self._commit(consumer, partition, next_offset)
-            except (CommitFailedError, IllegalStateError) as exc:
-                # The partition moved to another member during the batch: it will redeliver.
-                log.warning("offset commit refused after a rebalance", error=str(exc))
+        # Partitions are independent: their batches run side by side, each in its own
+        # transaction, so one's database round trips overlap another's work. Within a
+        # partition, records keep their order.
+        outcomes = await asyncio.gather(
+            *(
+                self._consume_and_commit(consumer, partition, records, stop)
+                for partition, records in batch.items()
+            ),
+            return_exceptions=True,  # every partition finishes (and commits) before a raise
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _consume_and_commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        partition: TopicPartition,
+        records: list[ConsumerRecord[bytes, bytes]],
+        stop: asyncio.Event,
+    ) -> None:
+        next_offset = await self._consume_partition(records, stop)
+        # One offset commit per partition batch, always after the records' own database
+        # commits; a crash in between redelivers them to the inbox.
+        if next_offset is None:
+            return
+        try:
+            await self._commit(consumer, partition, next_offset)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved to another member during the batch: it will redeliver.
+            log.warning("offset commit refused after a rebalance", error=str(exc))
 
     async def refresh_lag(self) -> None:
         """Measure, per assigned partition, the records after the group's committed offset
@@ -279,14 +319,9 @@ class ConsumerLoop:
                 decoded.append(self._decode(record))
             except PoisonMessage:
                 return False
-        applied = []
         try:
             async with self.sessions() as session, session.begin():
-                for envelope, event in decoded:
-                    structlog.contextvars.bind_contextvars(
-                        demand_id=envelope.demand_id, event_id=envelope.id, event_type=envelope.type
-                    )
-                    applied.append(await self._apply(session, envelope, event))
+                applied = await self._apply_batch(session, decoded)
         except Exception as exc:
             log.warning("batch failed, processing its records one by one", error=str(exc))
             return False
@@ -385,6 +420,42 @@ class ConsumerLoop:
         _, handler = self.handlers[envelope.type]
         await handler(Delivery(session, self.outbox, envelope, self.clock), event)
         return True
+
+    async def _apply_batch(
+        self, session: AsyncSession, decoded: list[tuple[Envelope, Event]]
+    ) -> list[bool]:
+        """`_apply` for a whole batch: one inbox statement, then each run of consecutive events
+        of one type through its batch handler when it has one, else event by event. Returns,
+        per record, whether it was a first delivery."""
+        fresh_ids = await record_first_deliveries(
+            session,
+            self.inbox,
+            consumer=self.name,
+            events=[(envelope.id, envelope.type) for envelope, _ in decoded],
+        )
+        applied = []
+        fresh: list[tuple[Envelope, Event]] = []
+        for envelope, event in decoded:
+            first = envelope.id in fresh_ids
+            fresh_ids.discard(envelope.id)  # the same event twice in one batch applies once
+            applied.append(first)
+            if first:
+                fresh.append((envelope, event))
+            else:
+                log.info("duplicate delivery ignored", event_id=envelope.id)
+        for event_type, run in groupby(fresh, key=lambda pair: pair[0].type):
+            pairs = list(run)
+            many = self.batch_handlers.get(event_type)
+            if many is not None:
+                await many(BatchDelivery(session, self.outbox, self.clock), [e for _, e in pairs])
+                continue
+            _, handler = self.handlers[event_type]
+            for envelope, event in pairs:
+                structlog.contextvars.bind_contextvars(
+                    demand_id=envelope.demand_id, event_id=envelope.id, event_type=envelope.type
+                )
+                await handler(Delivery(session, self.outbox, envelope, self.clock), event)
+        return applied
 
     def type_label(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """The record's event type as a metric label: only a type this consumer handles; the

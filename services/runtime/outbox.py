@@ -110,8 +110,13 @@ class Outbox:
         event_id: uuid.UUID = values["event_id"]
         return event_id
 
-    async def put_many(self, session: AsyncSession, events: Sequence[Event]) -> None:
-        """Many events in one statement (the sweeper's batches), in order."""
+    async def put_many(
+        self, session: AsyncSession | AsyncConnection, events: Sequence[Event]
+    ) -> None:
+        """Many events in one statement (the sweeper's batches, routing's new tasks), in
+        order."""
+        if not events:
+            return
         rows = [self.values(event) for event in events]
         await session.execute(
             self._insert_many,

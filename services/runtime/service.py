@@ -18,7 +18,7 @@ from services.runtime.api_keys import ApiKeys
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.db import create_engine, create_session_factory
 from services.runtime.inbox import inbox_table
-from services.runtime.kafka import ConsumerLoop, Handler, create_producer
+from services.runtime.kafka import BatchHandler, ConsumerLoop, Handler, create_producer
 from services.runtime.metrics import RuntimeMetrics
 from services.runtime.outbox import Outbox, OutboxRelay, outbox_table
 from services.runtime.settings import ServiceSettings
@@ -56,7 +56,13 @@ class Runtime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.consumers: list[ConsumerLoop] = []
-        self._subscriptions: list[tuple[tuple[str, ...], Mapping[type[Event], Handler]]] = []
+        self._subscriptions: list[
+            tuple[
+                tuple[str, ...],
+                Mapping[type[Event], Handler],
+                Mapping[type[Event], BatchHandler],
+            ]
+        ] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._loops: list[tuple[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]]] = []
@@ -75,9 +81,15 @@ class Runtime:
             raise RuntimeError(f"{self.service} was started without the lists")
         return self._lists
 
-    def consume(self, topics: Iterable[str], handlers: Mapping[type[Event], Handler]) -> None:
-        """Register a consumer (group `liandong-<service>`) before start."""
-        self._subscriptions.append((tuple(topics), handlers))
+    def consume(
+        self,
+        topics: Iterable[str],
+        handlers: Mapping[type[Event], Handler],
+        batch_handlers: Mapping[type[Event], BatchHandler] | None = None,
+    ) -> None:
+        """Register a consumer (group `liandong-<service>`) before start; `batch_handlers`
+        take a batch's run of events of their type in one call (see ConsumerLoop)."""
+        self._subscriptions.append((tuple(topics), handlers, batch_handlers or {}))
 
     def loop(
         self,
@@ -101,11 +113,12 @@ class Runtime:
             batch_size=self.settings.relay_batch_size,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
-        for topics, handlers in self._subscriptions:
+        for topics, handlers, batch_handlers in self._subscriptions:
             loop = ConsumerLoop(
                 name=f"liandong-{self.service}",
                 topics=topics,
                 handlers=handlers,
+                batch_handlers=batch_handlers,
                 sessions=self.sessions,
                 inbox=self.tables.inbox,
                 outbox=self.outbox,

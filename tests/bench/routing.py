@@ -50,10 +50,12 @@ async def _route(
         event = DemandClassified(
             demand_id=demand_id,
             occurred_at=datetime.now(UTC),
-            matter_code=MATTERS[i % len(MATTERS)],
+            # Each (matter, community) once, so no demand is a duplicate of another (a linked
+            # duplicate publishes no lead task).
+            matter_code=MATTERS[i // len(communities)],
             demand_type=DemandType.complaint,
             urgency=Urgency.normal,
-            unit_code=communities[(i * 7) % len(communities)],
+            unit_code=communities[i % len(communities)],
             confidence=0.9,
             rule="bench",
             content="楼下夜间施工噪音扰民，垃圾也没人清运",
@@ -83,6 +85,8 @@ async def _route(
 async def _bench(bootstrap: str, count: int) -> None:
     lists = load_lists()
     communities = [u.code for u in lists.units if u.level is Level.community]
+    if count + 1 > len(communities) * len(MATTERS):
+        raise SystemExit(f"--count at most {len(communities) * len(MATTERS) - 1}")
     district_topics = sorted({topics.tasks_topic(c) for c in communities})
     consumer = AIOKafkaConsumer(
         *district_topics, bootstrap_servers=bootstrap, auto_offset_reset="latest"
