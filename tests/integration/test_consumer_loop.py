@@ -43,7 +43,7 @@ def _settings(infra, **overrides):
     )
 
 
-async def _run_loop(infra, engine, topic, handler):
+async def _run_loop(infra, engine, topic, handler, batch_handler=None):
     producer = AIOKafkaProducer(
         bootstrap_servers=infra.kafka_bootstrap_servers, enable_idempotence=False
     )
@@ -52,6 +52,7 @@ async def _run_loop(infra, engine, topic, handler):
         name=f"test-{uuid.uuid4().hex[:8]}",
         topics=[topic],
         handlers={DemandStatusChanged: handler},
+        batch_handlers={DemandStatusChanged: batch_handler} if batch_handler else None,
         sessions=create_session_factory(engine),
         inbox=tables.inbox,
         outbox=Outbox(tables.outbox, source="/test"),
@@ -172,3 +173,60 @@ async def test_redelivered_event_changes_nothing(infra, engine, topic):
     finally:
         await finish()
     assert calls == [message.envelope.id]
+
+
+async def _produce_statuses(infra, topic, count):
+    events = []
+    for _ in range(count):
+        event, message = _status_message(topic)
+        events.append(event.demand_id)
+        await produce(
+            infra.kafka_bootstrap_servers,
+            topic,
+            value=message.value,
+            key=message.key,
+            headers=message.headers,
+        )
+    return events
+
+
+async def test_a_batch_handler_takes_the_batch_in_order_in_one_call(infra, engine, topic):
+    one_by_one, batches = [], []
+
+    async def handler(delivery, event):
+        one_by_one.append(event.demand_id)
+
+    async def batch_handler(delivery, events):
+        batches.append([event.demand_id for event in events])
+
+    produced = await _produce_statuses(infra, topic, 6)
+    loop, finish = await _run_loop(infra, engine, topic, handler, batch_handler)
+    try:
+        await eventually(lambda: loop.processed == 6)
+    finally:
+        await finish()
+    # All six were on the topic before the loop started, so its first fetch holds them all;
+    # a fetch of a single record would take the careful path, one by one.
+    batched = [demand for batch in batches for demand in batch]
+    assert sorted(batched + one_by_one) == sorted(produced)  # each once
+    assert batched == [demand for demand in produced if demand in batched]  # in order
+    assert max(len(batch) for batch in batches) > 1
+
+
+async def test_a_failing_batch_falls_back_to_the_handler_record_by_record(infra, engine, topic):
+    one_by_one = []
+
+    async def handler(delivery, event):
+        one_by_one.append(event.demand_id)
+
+    async def batch_handler(delivery, events):
+        raise ValueError("the batch fails")
+
+    produced = await _produce_statuses(infra, topic, 4)
+    loop, finish = await _run_loop(infra, engine, topic, handler, batch_handler)
+    try:
+        await eventually(lambda: loop.processed == 4)
+    finally:
+        await finish()
+    assert one_by_one == produced
+    assert loop.dead_lettered == 0

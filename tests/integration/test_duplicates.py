@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from services.routing import service
-from services.routing.models import DemandLink, Task, tables
+from services.routing.models import DemandLink, Task, TaskTransition, tables
 from services.runtime.db import create_session_factory
 from services.runtime.outbox import Outbox
 from tests.integration.test_returns_and_disputes import LEAD, LISTS, T0, _classified
@@ -108,3 +108,43 @@ async def test_other_texts_other_communities_and_old_tasks_are_not_duplicates(se
         sessions, outbox, _demand(text, unit="330502002009"), T0 + timedelta(hours=73)
     )
     assert original.id not in {different.id, elsewhere.id, later.id}
+
+
+async def test_a_batch_dispatches_each_demand_as_alone_and_links_within_itself(sessions, outbox):
+    tag = uuid.uuid4().hex[:6]
+    first = _demand(f"编号{tag}龙泉小区楼下烧烤店夜间噪音扰民")
+    again = _demand(f"编号{tag}龙泉小区楼下烧烤店夜里噪音扰民")  # in the same batch
+    async with sessions() as session, session.begin():
+        leads = await service.dispatch_demands(
+            session, outbox, LISTS, [first, again], now=T0, duplicates=POLICY
+        )
+    assert leads[1] == leads[0]  # joined the task the batch created for the first
+    async with sessions() as session:
+        tasks = (await session.scalars(select(Task).where(Task.demand_id == first.demand_id))).all()
+        link = await session.scalar(
+            select(DemandLink).where(DemandLink.demand_id == again.demand_id)
+        )
+        notes = (
+            await session.scalars(
+                select(TaskTransition.action)
+                .where(TaskTransition.task_id == leads[0])
+                .order_by(TaskTransition.id)
+            )
+        ).all()
+    # Lead and co-handler, as `dispatch_demand` makes them one at a time.
+    assert sorted((t.role, t.department_id) for t in tasks) == [
+        ("co_handler", "330502000000.public_security"),
+        ("lead", LEAD),
+    ]
+    lead = next(t for t in tasks if t.role == "lead")
+    assert (lead.id, lead.citizen_phone, lead.version, lead.fired) == (
+        leads[0],
+        first.citizen.phone,
+        1,
+        [],
+    )
+    assert lead.chain == ["330500000000"]  # a district department: the city coordinates
+    assert next(t for t in tasks if t.role == "co_handler").citizen_phone is None
+    assert link.task_id == leads[0]
+    assert notes == ["assign", "link-duplicate"]
+    assert any("合并办理" in s for s in await _statuses(sessions, again.demand_id))

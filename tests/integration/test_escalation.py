@@ -24,7 +24,7 @@ from contracts.lists.calendar import TimeLimit
 from services.routing import service
 from services.routing.escalation import Auditor, Sweeper
 from services.routing.models import Dispute, Escalation, Extension, Task, deadlines, tables
-from services.routing.timers import ClockPolicy, routing_sessions
+from services.routing.timers import ClockPolicy, plan, routing_sessions
 from services.runtime.clock import FixedClock
 from services.runtime.outbox import Outbox
 from tests.integration.test_returns_and_disputes import CO as NOISE_CO
@@ -186,6 +186,25 @@ async def test_an_unsigned_task_is_reminded_then_climbs_from_community_to_city(
     assert history == ["climbed", "climbed", "open"]
     # Supervised: the sign clock does not fire again; the other stages keep their clocks.
     assert {s for s, _, _, _ in await _timers(sessions, task.id)} == {"first_contact", "reply"}
+
+
+async def test_a_batch_of_demands_arms_each_new_task_as_its_plan_says(sessions, outbox, clock):
+    batch = [_classified(), noise_demand(uuid.uuid4()), _classified(urgency=Urgency.critical)]
+    async with sessions() as session, session.begin():
+        leads = await service.dispatch_demands(session, outbox, LISTS, batch, now=clock.now())
+    async with sessions() as session:
+        tasks = (
+            await session.scalars(
+                select(Task).where(Task.demand_id.in_([e.demand_id for e in batch]))
+            )
+        ).all()
+    assert {t.id for t in tasks if t.role == "lead"} == set(leads)
+    assert len(tasks) == 4  # the noise demand has a co-handler
+    for task in tasks:
+        planned = plan(task, (), remind_share=POLICY.remind_share)
+        assert planned  # every open stage has its clocks
+        expected = sorted((t.stage.value, t.action, t.due_at, 1) for t in planned)
+        assert sorted(await _timers(sessions, task.id)) == expected
 
 
 async def test_signing_stops_the_sign_clock_and_the_reply_clock_keeps_running(
