@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Protocol, cast
 
 from sqlalchemy import event, select, text, update
@@ -144,18 +145,6 @@ def plan(task: TaskClocks, summons: Iterable[OpenSummons], *, remind_share: floa
     return timers
 
 
-class _RowClocks:
-    """A new task's row, read as TaskClocks."""
-
-    __slots__ = ("_row",)
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        self._row = row
-
-    def __getattr__(self, name: str) -> Any:
-        return self._row[name]
-
-
 async def arm_new(
     session: AsyncSession, connection: AsyncConnection, rows: Sequence[dict[str, Any]]
 ) -> None:
@@ -168,7 +157,7 @@ async def arm_new(
         (
             row["id"],
             row["version"],
-            plan(cast(TaskClocks, _RowClocks(row)), (), remind_share=policy.remind_share),
+            plan(cast(TaskClocks, SimpleNamespace(**row)), (), remind_share=policy.remind_share),
         )
         for row in rows
     ]

@@ -184,7 +184,7 @@ class ConsumerLoop:
             auto_offset_reset="earliest",
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=max(self.settings.consumer_session_timeout_ms // 5, 500),
-            max_poll_records=100,
+            max_poll_records=self.settings.consumer_max_poll_records,
             fetch_max_wait_ms=100,  # latency: a waiting fetch returns within 100 ms
         )
         await self._start_with_retry(consumer, stop)

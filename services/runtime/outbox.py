@@ -28,12 +28,14 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    any_,
+    bindparam,
     func,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, registry
 
@@ -234,8 +236,9 @@ class OutboxRelay:
             await asyncio.gather(*futures)
             await session.execute(
                 update(table)
-                .where(table.c.id.in_([row.id for row in rows]))
-                .values(published_at=text("now()"))
+                .where(table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+                .values(published_at=text("now()")),
+                {"ids": [row.id for row in rows]},  # one array parameter, however many rows
             )
         self.published.update(row.topic for row in rows)
         log.debug("outbox published", count=len(rows))

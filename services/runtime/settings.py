@@ -57,8 +57,16 @@ class ServiceSettings(BaseSettings):
     )
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    consumer_max_poll_records: int = Field(
+        default=500,
+        ge=1,
+        description="records per poll, over all partitions; a partition's share of a poll is "
+        "one transaction, so larger polls mean fewer round trips per event",
+    )
     relay_interval_ms: int = Field(default=500, ge=10, description="outbox poll when idle")
-    relay_batch_size: int = Field(default=200, ge=1)
+    relay_batch_size: int = Field(
+        default=1000, ge=1, description="outbox rows published per relay transaction"
+    )
     metrics_refresh_ms: int = Field(
         default=5_000,
         ge=100,
