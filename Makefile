@@ -68,8 +68,9 @@ contracts: install ## Write contracts/schemas/*.json from the event models
 bench: $(MODEL) ## End-to-end latency and throughput of demand -> assigned task (prints figures)
 	$(PY) -m tests.bench.pipeline
 
-bench-routing: install ## Routing decisions per second, demand.classified -> lead task published
-	$(PY) -m tests.bench.routing
+bench-routing: install ## Routing decisions per second, demand.classified -> lead task published, 1 and 2 routing processes
+	$(PY) -m tests.bench.routing --routers 1
+	$(PY) -m tests.bench.routing --routers 2
 
 bench-escalation: install ## The sweeper against 1,000,000 open tasks (ARGS="--spread 0 --sweepers 2")
 	$(PY) -m tests.bench.escalation $(ARGS)

@@ -173,8 +173,27 @@ class Lists:
             rule = self.rules.get((rule.same_as, level))
         return rule
 
+    @cached_property
+    def _owners(self) -> dict[tuple[str, str], Ownership | NoOwner]:
+        return {}
+
     def owner(self, matter_code: str, unit_code: str) -> Ownership:
-        """Who leads and who co-handles a matter arising at a unit (直派 at the handling level)."""
+        """Who leads and who co-handles a matter arising at a unit (直派 at the handling level).
+        The lists never change once loaded: each answer is worked out once."""
+        key = (matter_code, unit_code)
+        answer = self._owners.get(key)
+        if answer is None:
+            try:
+                answer = self._owner(matter_code, unit_code)
+            except NoOwner as exc:
+                answer = exc
+            if len(self._owners) < 100_000:
+                self._owners[key] = answer
+        if isinstance(answer, NoOwner):
+            raise NoOwner(str(answer))
+        return answer
+
+    def _owner(self, matter_code: str, unit_code: str) -> Ownership:
         matter = self.matters_by_code.get(matter_code)
         if matter is None:
             raise NoOwner(f"matter {matter_code} is not in the catalogue {self.version}")

@@ -138,13 +138,21 @@ class ServiceProcesses:
         self.running: dict[str, ServiceProcess] = {}
 
     def start(
-        self, name: str, *, port: int, extra_env: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        port: int,
+        extra_env: Mapping[str, str] | None = None,
+        replica: int = 0,
     ) -> ServiceProcess:
+        """Start a service; `replica` > 0 starts one more process of it (a consumer group
+        shares the partitions among them), known as `<name>-<replica>`."""
+        key = f"{name}-{replica}" if replica else name
         env = {**self.env, f"LIANDONG_{name.upper()}_PORT": str(port), **(extra_env or {})}
         output: int | object = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = (self.log_dir / f"{name}.log").open("ab")
+            output = (self.log_dir / f"{key}.log").open("ab")
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "services.cli", *_command(name)],
             env=env,
@@ -154,8 +162,8 @@ class ServiceProcesses:
             # each service once, with SIGTERM, and waits for its graceful shutdown.
             start_new_session=True,
         )
-        self.running[name] = ServiceProcess(name, port, process)
-        return self.running[name]
+        self.running[key] = ServiceProcess(key, port, process)
+        return self.running[key]
 
     def wait_ready(self, *, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s

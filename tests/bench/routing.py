@@ -33,6 +33,8 @@ MATTERS = [
     "LABOR-WAGE-ARREARS",
 ]
 
+WARMUP = 30
+
 
 async def _route(
     producer: AIOKafkaProducer,
@@ -82,11 +84,11 @@ async def _route(
     return produced
 
 
-async def _bench(bootstrap: str, count: int) -> None:
+async def _bench(bootstrap: str, count: int, routers: int) -> None:
     lists = load_lists()
     communities = [u.code for u in lists.units if u.level is Level.community]
-    if count + 1 > len(communities) * len(MATTERS):
-        raise SystemExit(f"--count at most {len(communities) * len(MATTERS) - 1}")
+    if count + WARMUP > len(communities) * len(MATTERS):
+        raise SystemExit(f"--count at most {len(communities) * len(MATTERS) - WARMUP}")
     district_topics = sorted({topics.tasks_topic(c) for c in communities})
     consumer = AIOKafkaConsumer(
         *district_topics, bootstrap_servers=bootstrap, auto_offset_reset="latest"
@@ -95,10 +97,11 @@ async def _bench(bootstrap: str, count: int) -> None:
     await consumer.seek_to_end()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
     await producer.start()
-    # Warm-up: routing's consumer joins its group on its first poll (seconds on the embedded
-    # broker); one demand routed end to end first, so the figure is the steady rate.
+    # Warm-up: routing's consumers join their group on their first poll (seconds on the
+    # embedded broker); demands for every partition are routed end to end first, so the figure
+    # is the steady rate.
     warmup_started = time.perf_counter()
-    await _route(producer, consumer, communities, range(count, count + 1))
+    await _route(producer, consumer, communities, range(count, count + WARMUP))
     warmup = time.perf_counter() - warmup_started
     started = time.perf_counter()
     produced = await _route(producer, consumer, communities, range(count))
@@ -109,15 +112,19 @@ async def _bench(bootstrap: str, count: int) -> None:
     print(
         f"machine            {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     )
-    print(f"warm-up            1 demand routed in {warmup:.1f} s (the consumer joining its group)")
+    print(f"warm-up            {WARMUP} demands routed in {warmup:.1f} s (consumers joining)")
     print(f"demands            {count} classified demands produced in {produced:.1f} s")
     print(f"lead tasks seen    {count} (with their co-handler tasks, deadlines and audit rows)")
-    print(f"routing decisions  {count / total:.0f} per second, end to end, one routing process")
+    processes = "one routing process" if routers == 1 else f"{routers} routing processes"
+    print(f"routing decisions  {count / total:.0f} per second, end to end, {processes}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--count", type=int, default=6000)
+    parser.add_argument(
+        "--routers", type=int, default=1, help="routing processes sharing the partitions"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
         infra = start_infrastructure(
@@ -135,9 +142,10 @@ def main() -> None:
                 "LIANDONG_LOG_LEVEL": "WARNING",
             }
             processes = ServiceProcesses(env, log_dir=Path(state) / "logs")
-            processes.start("routing", port=free_port())
+            for replica in range(args.routers):
+                processes.start("routing", port=free_port(), replica=replica)
             processes.wait_ready(timeout_s=90)
-            asyncio.run(_bench(infra.kafka_bootstrap_servers, args.count))
+            asyncio.run(_bench(infra.kafka_bootstrap_servers, args.count, args.routers))
         finally:
             if processes is not None:
                 processes.stop()
