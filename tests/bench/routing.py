@@ -1,6 +1,8 @@
 """`make bench-routing`: routing decisions per second, from `demand.classified` to the lead task
 published on its department topic. Starts the infrastructure and the routing service alone,
-produces real-looking classified demands, and counts the assigned lead tasks. Prints figures."""
+produces real-looking classified demands, and counts the assigned lead tasks. `--routers 2` starts
+two routing processes sharing the partitions, as the k8s deployment runs at least two. Prints
+figures."""
 
 from __future__ import annotations
 
