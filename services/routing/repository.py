@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, TextClause, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from contracts.jurisdiction import Level, level_of
 from services.routing.models import (
@@ -36,6 +40,42 @@ async def add_task(session: AsyncSession, task: Task, transition: TaskTransition
     # No flush here: the unit of work inserts tasks before their transitions (foreign key
     # order) and batches the rows of a transaction into few statements.
     session.add_all([task, transition])
+
+
+@lru_cache(maxsize=8)
+def _unnest_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> TextClause:
+    """INSERT ... SELECT FROM unnest(one array per column): the statement's text is the same
+    for any number of rows, so it is prepared once, and the driver encodes the arrays itself.
+    An array column travels as its elements joined by commas (unit codes and timer marks hold
+    none)."""
+    casts, selected = [], []
+    for name in columns:
+        column = table.c[name]
+        if isinstance(column.type, ARRAY):
+            casts.append(f"CAST(:{name} AS text[])")
+            selected.append(f"string_to_array(u.{name}, ',')")
+        else:
+            casts.append(f"CAST(:{name} AS {column.type.compile(dialect=dialect)}[])")
+            selected.append(f"u.{name}")
+    names = ", ".join(columns)
+    return text(  # names and types from the table itself, never input
+        f"INSERT INTO {table.fullname} ({names}) SELECT {', '.join(selected)} "  # noqa: S608
+        f"FROM unnest({', '.join(casts)}) AS u({names})"
+    )
+
+
+async def insert_rows(
+    connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]
+) -> None:
+    """Many new rows of a table in one statement (see `_unnest_insert`)."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    params = {name: [row[name] for row in rows] for name in columns}
+    for name in columns:
+        if isinstance(table.c[name].type, ARRAY):
+            params[name] = [",".join(value) for value in params[name]]
+    await connection.execute(_unnest_insert(table, columns, connection.dialect), params)
 
 
 async def lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 import structlog
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import (
@@ -341,8 +341,10 @@ class _NewTasks:
         # On the connection: no autoflush, so objects added meanwhile (a duplicate's link to
         # one of these tasks) are flushed at commit, after the rows they point to.
         connection = await session.connection()
-        await connection.execute(insert(cast(Table, Task.__table__)), self.rows)
-        await connection.execute(insert(cast(Table, TaskTransition.__table__)), self.transitions)
+        await repository.insert_rows(connection, cast(Table, Task.__table__), self.rows)
+        await repository.insert_rows(
+            connection, cast(Table, TaskTransition.__table__), self.transitions
+        )
         await outbox.put_many(connection, self.events)
         await timers.arm_new(session, connection, self.rows)
 
