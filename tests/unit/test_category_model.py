@@ -1,8 +1,11 @@
-"""The category model's training pieces: the near-duplicate groups."""
+"""The category model's training pieces: the near-duplicate groups and the NB-SVM."""
 
 from __future__ import annotations
 
-from services.classification.model import read_examples, split
+import numpy as np
+from scipy import sparse
+
+from services.classification.model import NBLinearSVC, lead, read_examples, split
 
 
 def _write(tmp_path, rows):
@@ -34,3 +37,19 @@ def test_the_split_never_puts_one_group_on_both_sides():
     examples = read_examples()
     train, test = split(examples)
     assert not {examples[i].group for i in train} & {examples[i].group for i in test}
+
+
+def test_the_lead_is_the_title_of_a_message_written_as_title_and_text():
+    assert lead("路灯不亮。小区门口的路灯坏了三天") == "路灯不亮"
+    assert lead("没有句号的一段话" * 10) == ("没有句号的一段话" * 10)[:40]
+
+
+def test_nb_svm_is_one_linear_model_over_the_unscaled_features():
+    rng = np.random.default_rng(7)
+    features = sparse.random(60, 40, density=0.2, random_state=rng, format="csr")
+    labels = np.array(["a", "b", "c"])[rng.integers(0, 3, 60)]
+    model = NBLinearSVC(C=0.5, random_state=7).fit(features, labels)
+    assert model.coef_.shape == (3, 40)
+    expected = features.toarray() @ model.coef_.T + model.intercept_
+    assert abs(model.decision_function(features) - expected).max() < 1e-12
+    assert list(model.predict(features)) == list(model.classes_[expected.argmax(axis=1)])
