@@ -378,6 +378,7 @@ class CategoryModel:
             NBLinearSVC(C=PARAMS["C"], alpha=PARAMS["nb_alpha"], random_state=PARAMS["seed"]),
             cv=PARAMS["calibration_folds"],
             ensemble=PARAMS["calibration_ensemble"],
+            n_jobs=2,  # the five calibration folds two at a time (CI and the image build: 2 cores)
         )
         classifier.fit(features, list(labels))
         # The pruned vocabulary is only kept for introspection; it is most of the artifact's size.
