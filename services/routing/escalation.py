@@ -55,8 +55,8 @@ _CLAIM = text(
     SELECT d.id AS timer_id, d.stage, d.action, d.ref, d.due_at AS timer_due_at, d.fence,
            t.id, t.demand_id, t.version, t.state, t.role, t.department_id, t.unit_code,
            t.matter_code, t.chain, t.created_at, t.sign_due_at, t.first_contact_due_at,
-           t.reply_due_at, t.fired, t.escalation_id, t.escalation_level, t.escalation_stage,
-           t.escalation_due_at, t.supervised
+           t.reply_due_at, t.reply_clock_from, t.fired, t.escalation_id, t.escalation_level,
+           t.escalation_stage, t.escalation_due_at, t.supervised
     FROM routing.deadlines d JOIN routing.tasks t ON t.id = d.task_id
     WHERE d.due_at <= :now
     ORDER BY d.due_at
@@ -271,6 +271,7 @@ class TaskSnapshot:
     sign_due_at: datetime
     first_contact_due_at: datetime
     reply_due_at: datetime
+    reply_clock_from: datetime | None
     fired: list[str]
     escalation_id: uuid.UUID | None
     escalation_level: int | None

@@ -76,6 +76,9 @@ class Task(Base):
     sign_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_contact_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reply_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When the reply clock started again (a redo, an approved extension); its reminder falls at a
+    # share of the window from here. None: it runs from the task's creation.
+    reply_clock_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Computed past the published holiday calendar (plain weekdays): recompute when it is out.
     deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_result: Mapped[str | None] = mapped_column(String(32))

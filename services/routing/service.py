@@ -220,6 +220,7 @@ def _new_task(
         "sign_due_at": due.sign_due_at,
         "first_contact_due_at": due.first_contact_due_at,
         "reply_due_at": due.reply_due_at,
+        "reply_clock_from": None,
         "deadlines_provisional": due.provisional,
         "reply_result": None,
         "reply_text": None,
@@ -1130,7 +1131,7 @@ async def _redo(
     lead.reply_due_at = lists.calendar.add(now, limits.reply).at
     lead.reply_result = None
     lead.reply_text = None
-    timers.restart_stage(lead, Stage.reply)
+    timers.restart_stage(lead, Stage.reply, at=now)
     escalated = lead.redos > max_redos
     comment = mask_text(event.comment) if event.comment else None
     await outbox.put(
@@ -1268,7 +1269,7 @@ async def decide_extension(
             task.reply_due_at, TimeLimit.parse(extension.requested)
         ).at
         task.updated_at = now
-        timers.restart_stage(task, Stage.reply)
+        timers.restart_stage(task, Stage.reply, at=now)
         reason = f"extension of {extension.requested} approved"
         timers.coordinator_acted(session, task, by=actor, reason=reason)
         if task.role == TaskRole.lead.value:  # the citizen sees the new expected reply time

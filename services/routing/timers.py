@@ -68,6 +68,8 @@ class TaskClocks(Protocol):
     @property
     def reply_due_at(self) -> datetime: ...
     @property
+    def reply_clock_from(self) -> datetime | None: ...
+    @property
     def fired(self) -> list[str]: ...
     @property
     def escalation_level(self) -> int | None: ...
@@ -135,9 +137,11 @@ def plan(task: TaskClocks, summons: Iterable[OpenSummons], *, remind_share: floa
         due: datetime = getattr(task, column)
         if f"breach:{stage}" not in fired:
             timers.append(Timer(stage, ESCALATE, due))
-        if remind_share > 0 and f"remind:{stage}" not in fired and due > task.created_at:
-            at = task.created_at + (due - task.created_at) * remind_share
-            timers.append(Timer(stage, REMIND, at))
+        start = task.created_at
+        if stage is Stage.reply and task.reply_clock_from is not None:
+            start = task.reply_clock_from
+        if remind_share > 0 and f"remind:{stage}" not in fired and due > start:
+            timers.append(Timer(stage, REMIND, start + (due - start) * remind_share))
     for open_summons in summons:
         timers.append(Timer(Stage.arrival, ESCALATE, open_summons.arrive_by, str(open_summons.id)))
     if task.escalation_level is not None and not task.supervised and task.escalation_due_at:
@@ -165,9 +169,12 @@ async def arm_new(
     await connection.execute(statement, params)
 
 
-def restart_stage(task: Task, stage: Stage) -> None:
-    """A stage's clock starts again (its deadline moved): it may remind and breach anew."""
+def restart_stage(task: Task, stage: Stage, *, at: datetime) -> None:
+    """A stage's clock starts again at `at` (its deadline moved): it may remind and breach anew,
+    the reminder at its share of the new window."""
     task.fired = [mark for mark in task.fired if not mark.endswith(f":{stage.value}")]
+    if stage is Stage.reply:
+        task.reply_clock_from = at
 
 
 def stage_still_late(task: Task) -> bool:

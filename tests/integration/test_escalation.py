@@ -390,6 +390,23 @@ async def _evaluate(sessions, outbox, task, *, at, satisfaction, resolved=True):
         await service.close_after_evaluation(session, outbox, LISTS, event, now=at, max_redos=1)
 
 
+async def test_a_reopened_reply_clock_reminds_at_its_share_of_the_new_window(
+    sessions, outbox, clock
+):
+    task = await _dispatched(sessions, outbox, clock)
+    await _reply(sessions, outbox, task, at=T0 + timedelta(hours=1), first=True)
+    # The citizen sends it back a month later: the new window runs from then, so its reminder
+    # is not already due (as it would be, measured from the task's creation).
+    redo_at = T0 + timedelta(days=30)
+    await _evaluate(sessions, outbox, task, at=redo_at, satisfaction=Satisfaction.dissatisfied)
+    reopened = await _task(sessions, task.id)
+    assert reopened.reply_clock_from == redo_at
+    reminder = redo_at + (reopened.reply_due_at - redo_at) * POLICY.remind_share
+    timers = {(stage, action): due for stage, action, due, _ in await _timers(sessions, task.id)}
+    assert timers == {("reply", "remind"): reminder, ("reply", "escalate"): reopened.reply_due_at}
+    assert reminder > redo_at
+
+
 async def test_a_dissatisfied_citizen_reopens_the_task_and_a_second_time_escalates(
     sessions, outbox, clock
 ):
