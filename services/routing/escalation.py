@@ -132,6 +132,10 @@ _MISSED = text(
     "WHERE id = ANY(CAST(:ids AS uuid[])) AND arrived_at IS NULL"
 )
 
+_SUMMONERS = text(
+    "SELECT id, coordinator_unit_code FROM routing.summons WHERE id = ANY(CAST(:ids AS uuid[]))"
+)
+
 _REASONS = {
     Stage.sign: "not signed (签收) by its deadline",
     Stage.first_contact: "citizen not contacted (先行联系) by the deadline",
@@ -177,10 +181,13 @@ def climb(
     now: datetime,
     act_by: Callable[[datetime], datetime],
     reason: str | None = None,
+    above: str | None = None,
 ) -> tuple[TaskEscalated, dict[str, Any]]:
     """The task climbs one step of its chain (at the top it stays, supervised): its new
-    escalation fields, the event and the history row."""
-    level = min((task.escalation_level or 0) + 1, len(task.chain))
+    escalation fields, the event and the history row. `above`: a coordinator of the chain
+    whose order was not followed (a summons); the task climbs from there."""
+    held = task.chain.index(above) + 1 if above in task.chain else (task.escalation_level or 0)
+    level = min(held + 1, len(task.chain))
     coordinator = task.chain[level - 1]
     supervised = level == len(task.chain)
     deadline = None if supervised else act_by(now)
@@ -415,6 +422,12 @@ class Sweeper:
         escalations: list[dict[str, Any]] = []
         climbed: list[uuid.UUID] = []
         missed: list[uuid.UUID] = []
+        # A missed arrival climbs from the coordinator who summoned.
+        arrivals = [uuid.UUID(r["ref"]) for r in rows if r["stage"] == Stage.arrival.value]
+        summoners: dict[uuid.UUID, str | None] = {}
+        if arrivals:
+            found = await session.execute(_SUMMONERS, {"ids": arrivals})
+            summoners = {summons_id: unit for summons_id, unit in found}
         for row in rows:  # in due order
             task = tasks.get(row["id"])
             if task is None:
@@ -452,7 +465,8 @@ class Sweeper:
                     continue
                 if task.escalation_id is not None:
                     climbed.append(task.escalation_id)
-                event, values = self._escalate(task, stage, due_at, now)
+                above = summoners.get(uuid.UUID(row["ref"])) if stage is Stage.arrival else None
+                event, values = self._escalate(task, stage, due_at, now, above=above)
                 events.append(event)
                 escalations.append(values)
                 result.escalated += 1
@@ -496,9 +510,15 @@ class Sweeper:
         return self._act_by_for[1]
 
     def _escalate(
-        self, task: TaskSnapshot, stage: Stage, due_at: datetime, now: datetime
+        self,
+        task: TaskSnapshot,
+        stage: Stage,
+        due_at: datetime,
+        now: datetime,
+        *,
+        above: str | None = None,
     ) -> tuple[TaskEscalated, dict[str, Any]]:
-        event, values = climb(task, stage, due_at=due_at, now=now, act_by=self._act_by)
+        event, values = climb(task, stage, due_at=due_at, now=now, act_by=self._act_by, above=above)
         task.escalated = task.changed = True
         return event, values
 

@@ -177,6 +177,8 @@ class Summons(Base):
     demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     department_id: Mapped[str] = mapped_column(String(100), index=True)
     summoned_by: Mapped[str] = mapped_column(String(200))
+    # The unit of the coordinator who summoned: a missed arrival climbs from there.
+    coordinator_unit_code: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str] = mapped_column(Text)
     summoned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     arrive_by: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1420,6 +1420,7 @@ async def summon(
             demand_id=lead.demand_id,
             department_id=department.id,
             summoned_by=actor,
+            coordinator_unit_code=coordinator_unit,
             note=note,
             summoned_at=now,
             arrive_by=arrive_by,

@@ -310,12 +310,19 @@ async def test_the_late_stage_done_or_a_coordinator_action_resolves_the_escalati
             Escalation.task_id.in_([late_signer.id, summoned.id])))).all()  # fmt: skip
     assert states == ["resolved", "resolved"]
 
-    # The summoned department does not report in time: the task escalates again.
+    # The summoned department does not report in time: the task escalates again, above the
+    # street coordinator whose summons was not followed.
     assert ("arrival", "escalate") in {t[:2] for t in await _timers(sessions, summoned.id)}
     clock.advance(timedelta(minutes=31))
     await sweeper.sweep_once()
-    stages = [b["stage"] for *_, b in await _events(sessions, summoned.id, "escalated")]
-    assert stages == ["sign", "arrival"]
+    climbs = [
+        (body["stage"], body["coordinator_unit_code"], body["level"], topic)
+        for _, topic, body in await _events(sessions, summoned.id, "escalated")
+    ]
+    assert climbs == [
+        ("sign", STREET, 1, "escalations.3305.330502"),
+        ("arrival", DISTRICT, 2, "escalations.3305.330502"),
+    ]
 
 
 async def test_an_arrival_reported_in_time_stops_its_clock(sessions, outbox, clock, sweeper):
@@ -534,12 +541,13 @@ async def test_breaches_falling_due_together_escalate_the_task_once(
 ):
     task = await _dispatched(sessions, outbox, clock)
     summoned = [
-        f"{DISTRICT}.{kind}"
-        for kind in ("urban_management", "public_security", "market_regulation")
+        f"{STREET}.street_office",
+        "330502001005.community_committee",
+        "330502001006.community_committee",
     ]
     async with sessions() as session, session.begin():
         await service.summon(
-            session, outbox, LISTS, task.id, coordinator_unit=DISTRICT, actor="district",
+            session, outbox, LISTS, task.id, coordinator_unit=STREET, actor="street",
             department_ids=summoned, arrive_within_minutes=30, note="现场", now=T0,
         )  # fmt: skip
     clock._now = T0 + timedelta(minutes=31)  # three arrival deadlines, one sweep
@@ -550,14 +558,16 @@ async def test_breaches_falling_due_together_escalate_the_task_once(
             await session.scalars(select(Escalation.state).where(Escalation.task_id == task.id))
         ).all()
     assert open_rows == ["open"]
+    current = await _task(sessions, task.id)
+    assert current.escalation_level == 2  # above the street, whose summons was not followed
 
-    # By the sign deadline the street's hour to act has passed too: both fall due in one
+    # By the sign deadline the district's hour to act has passed too: both fall due in one
     # sweep, and the task climbs one level (the coordinator's breach), not two.
     clock._now = task.sign_due_at
     result = await sweeper.sweep_once()
     assert (result.escalated, result.joined) == (1, 1)
     current = await _task(sessions, task.id)
-    assert (current.escalation_level, current.escalation_stage) == (2, "sign")
+    assert (current.escalation_level, current.escalation_stage) == (3, "sign")
 
 
 async def test_closing_the_demand_withdraws_a_co_handler_that_never_replied(
