@@ -180,11 +180,42 @@ def test_network_policies_open_only_the_http_apis_and_reach_only_postgres_and_ka
     # every Liandong pod is under both policies; only the public ones have an opening
     names = {t["metadata"]["labels"]["app.kubernetes.io/name"] for _, t in _app_pods(resources)}
     assert names == {*SERVICES, "escalator", "migrate"}
+    # Prometheus, from the monitoring namespace only, to the http port of every serving pod,
+    # each annotated with the port its /metrics is on.
+    metrics = policies["liandong-metrics-ingress"]["spec"]
+    scraped = sorted({*SERVICES, "escalator"})
+    assert metrics["podSelector"]["matchExpressions"] == [
+        {"key": "app.kubernetes.io/name", "operator": "In", "values": scraped}
+    ]
+    (rule,) = metrics["ingress"]
+    assert rule["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    assert rule["ports"] == [{"protocol": "TCP", "port": "http"}]
+    for _, template in _app_pods(resources):
+        name = template["metadata"]["labels"]["app.kubernetes.io/name"]
+        if name not in scraped:
+            continue
+        annotations = template["metadata"]["annotations"]
+        (http,) = [
+            port
+            for container in template["spec"]["containers"]
+            for port in container.get("ports", [])
+            if port["name"] == "http"
+        ]
+        assert annotations["prometheus.io/port"] == str(http["containerPort"])
+        assert annotations["prometheus.io/path"] == "/metrics"
     other_ingress = [
         name
         for name, policy in policies.items()
         if "Ingress" in policy["spec"]["policyTypes"]
-        and name not in ("liandong-deny-ingress", "liandong-public-ingress", "postgresql")
+        and name
+        not in (
+            "liandong-deny-ingress",
+            "liandong-public-ingress",
+            "liandong-metrics-ingress",
+            "postgresql",
+        )
     ]
     assert other_ingress == []
 
