@@ -216,14 +216,19 @@ class ConsumerLoop:
 
     async def _poll_once(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         batch = await consumer.getmany(timeout_ms=500)
-        # Partitions are independent: their batches run side by side, each in its own
-        # transaction, so one's database round trips overlap another's work. Within a
-        # partition, records keep their order.
+        # Partitions are independent: their batches run side by side (up to a bound, each
+        # holds a database connection), each in its own transaction, so one's database round
+        # trips overlap another's work. Within a partition, records keep their order.
+        slots = asyncio.Semaphore(self.settings.consumer_partitions_in_flight)
+
+        async def consume(
+            partition: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+        ) -> None:
+            async with slots:
+                await self._consume_and_commit(consumer, partition, records, stop)
+
         outcomes = await asyncio.gather(
-            *(
-                self._consume_and_commit(consumer, partition, records, stop)
-                for partition, records in batch.items()
-            ),
+            *(consume(partition, records) for partition, records in batch.items()),
             return_exceptions=True,  # every partition finishes (and commits) before a raise
         )
         for outcome in outcomes:

@@ -57,6 +57,12 @@ class ServiceSettings(BaseSettings):
     )
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    consumer_partitions_in_flight: int = Field(
+        default=4,
+        ge=1,
+        description="partitions of one poll processed side by side, each holding a database "
+        "connection (the pool has 5, plus 10 on demand)",
+    )
     consumer_max_poll_records: int = Field(
         default=500,
         ge=1,
