@@ -426,7 +426,11 @@ class CategoryModel:
 
     def probabilities(self, texts: Sequence[str], segmenter: Segmenter) -> np.ndarray:
         decision = np.array([self._decision(t[:MAX_CHARS], segmenter) for t in texts])
-        decision = decision.reshape(len(texts), len(self.classes))
+        return self.calibrated(decision.reshape(len(texts), len(self.classes)))
+
+    def calibrated(self, decision: np.ndarray) -> np.ndarray:
+        """The class probabilities of rows of decision values: each class's isotonic step
+        function, the row normalised (uniform where every class gets zero)."""
         probabilities = np.empty_like(decision)
         for k, (low, high, xs, ys) in enumerate(self._steps):
             probabilities[:, k] = np.interp(np.clip(decision[:, k], low, high), xs, ys)
