@@ -5,10 +5,11 @@ dictionary as the Python package, compiled; its dictionary extended with the mat
 the unit names of the lists), then TF-IDF over words (1-2 grams), characters (1-3 grams) and the
 characters of the lead (the title of a message written as title。text, weighed at 0.5) feeds an
 NB-SVM (linear SVMs over features scaled by each class's log-count ratio; one linear model in
-the end) whose scores are calibrated into probabilities (Platt scaling, 5-fold).
+the end) whose scores are calibrated into probabilities (isotonic regression per class on 5-fold
+cross-validated scores, normalised).
 
 Training uses scikit-learn; classifying does not: the fitted vocabularies, idf weights, SVM
-coefficients and sigmoids are kept as plain arrays and applied directly (the same figures as
+coefficients and isotonic steps are kept as plain arrays and applied directly (the same figures as
 scikit-learn's transform and predict_proba within 1e-9, which a test checks), because
 scikit-learn's per-call validation costs more than the arithmetic for one demand.
 """
@@ -51,6 +52,7 @@ PARAMS: dict[str, Any] = {
     "nb_alpha": 1.0,
     "lead_weight": LEAD_WEIGHT,
     "lead_chars": LEAD_CHARS,
+    "calibration": "isotonic",  # per class, normalised (GroupKFold: better than sigmoid/softmax)
     "calibration_folds": 5,
     "calibration_ensemble": False,
     "seed": 7,
@@ -304,8 +306,17 @@ class CategoryModel:
         # One row of class weights per feature, contiguous: a text gathers the rows it has.
         self._weights = np.ascontiguousarray(calibrated.estimator.coef_.T, dtype=np.float64)
         self._intercept = np.asarray(calibrated.estimator.intercept_, dtype=np.float64)
-        self._a = np.array([c.a_ for c in calibrated.calibrators])
-        self._b = np.array([c.b_ for c in calibrated.calibrators])
+        # Each class's isotonic calibrator: its scores are clipped to the fitted range, then
+        # interpolated linearly between the steps (what IsotonicRegression.predict does).
+        self._steps = [
+            (
+                float(c.X_min_),
+                float(c.X_max_),
+                np.asarray(c.X_thresholds_, dtype=np.float64),
+                np.asarray(c.y_thresholds_, dtype=np.float64),
+            )
+            for c in calibrated.calibrators
+        ]
         # The vocabularies as plain lookups: words by string, character grams by their integer
         # key (sorted, for a vectorised binary search of all the grams of a text at once).
         # A word bigram is keyed by the columns of its two words (both are in the vocabulary: a
@@ -376,6 +387,7 @@ class CategoryModel:
         # artifact: one weight matrix instead of one per fold).
         classifier = CalibratedClassifierCV(
             NBLinearSVC(C=PARAMS["C"], alpha=PARAMS["nb_alpha"], random_state=PARAMS["seed"]),
+            method=PARAMS["calibration"],
             cv=PARAMS["calibration_folds"],
             ensemble=PARAMS["calibration_ensemble"],
             n_jobs=2,  # the five calibration folds two at a time (CI and the image build: 2 cores)
@@ -414,8 +426,14 @@ class CategoryModel:
 
     def probabilities(self, texts: Sequence[str], segmenter: Segmenter) -> np.ndarray:
         decision = np.array([self._decision(t[:MAX_CHARS], segmenter) for t in texts])
-        decision = decision.reshape(len(texts), len(self.classes))
-        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(self._a * decision + self._b))
+        return self.calibrated(decision.reshape(len(texts), len(self.classes)))
+
+    def calibrated(self, decision: np.ndarray) -> np.ndarray:
+        """The class probabilities of rows of decision values: each class's isotonic step
+        function, the row normalised (uniform where every class gets zero)."""
+        probabilities = np.empty_like(decision)
+        for k, (low, high, xs, ys) in enumerate(self._steps):
+            probabilities[:, k] = np.interp(np.clip(decision[:, k], low, high), xs, ys)
         total = probabilities.sum(axis=1, keepdims=True)
         uniform = np.full_like(probabilities, 1.0 / len(self.classes))
         result: np.ndarray = np.divide(probabilities, total, out=uniform, where=total != 0)

@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 
 from services.classification.classifier import Undecided
@@ -73,6 +74,27 @@ def test_fast_probabilities_agree_with_scikit_learn(classifier):
     reference = classifier.model.probabilities_reference(texts, classifier.segmenter)
     assert fast.shape == reference.shape == (len(texts), len(classifier.model.classes))
     assert abs(fast - reference).max() < 1e-9
+
+
+def test_fast_calibration_agrees_with_scikit_learn_beyond_the_fitted_scores(classifier):
+    """Scores below, between and above those the isotonic calibrators were fitted on."""
+    model = classifier.model
+    calibrated = model.classifier.calibrated_classifiers_[0]
+    low = min(float(c.X_min_) for c in calibrated.calibrators)
+    high = max(float(c.X_max_) for c in calibrated.calibrators)
+    rng = np.random.default_rng(7)
+    decision = rng.uniform(low - 5, high + 5, size=(500, len(model.classes)))
+    decision[0] = low - 100  # every class below its range
+    decision[1] = high + 100
+    reference = np.column_stack(
+        [c.predict(decision[:, k]) for k, c in enumerate(calibrated.calibrators)]
+    )
+    total = reference.sum(axis=1, keepdims=True)
+    uniform = np.full_like(reference, 1 / len(model.classes))
+    reference = np.divide(reference, total, out=uniform, where=total != 0)
+    fast = model.calibrated(decision)
+    assert abs(fast - reference).max() < 1e-9
+    assert np.allclose(fast.sum(axis=1), 1)
 
 
 def test_many_texts_at_once_give_what_one_at_a_time_gives(classifier):
