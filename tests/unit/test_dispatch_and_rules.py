@@ -44,6 +44,29 @@ def test_demand_above_the_handling_level_has_no_owner():
         LISTS.owner("CITY-GARBAGE", "330502000000")
 
 
+def test_owner_answers_are_remembered_and_stay_the_same():
+    lists = load_lists()  # a fresh snapshot: nothing asked of it yet
+    first = lists.owner("ENV-NOISE-LIFE", "330502001016")
+    assert lists.owner("ENV-NOISE-LIFE", "330502001016") is first
+    for _ in range(2):  # a remembered refusal is raised again, with its reason
+        with pytest.raises(NoOwner, match="above the handling level"):
+            lists.owner("CITY-GARBAGE", "330502000000")
+
+
+def test_deadlines_are_remembered_per_start_and_limit():
+    now = datetime(2026, 11, 27, 16, tzinfo=SHANGHAI)
+    first = deadlines(LISTS, matter_code="ENV-NOISE-LIFE", urgency=Urgency.normal, now=now)
+    # the same instant written in UTC is the same start
+    again = deadlines(
+        LISTS, matter_code="ENV-NOISE-LIFE", urgency=Urgency.normal, now=now.astimezone(UTC)
+    )
+    assert again == first
+    later = deadlines(
+        LISTS, matter_code="ENV-NOISE-LIFE", urgency=Urgency.normal, now=now.replace(hour=17)
+    )
+    assert later.sign_due_at > first.sign_due_at
+
+
 def test_deadlines_follow_the_matter_limits_and_the_calendar():
     # Friday 27 Nov 2026 16:00 Shanghai, a normal noise complaint: sign within 2 working hours.
     now = datetime(2026, 11, 27, 16, tzinfo=SHANGHAI).astimezone(UTC)
