@@ -30,14 +30,13 @@ def make_batch_handlers(
 def make_handlers(
     lists: Lists, *, duplicates: service.DuplicatePolicy | None = None, max_redos: int = 1
 ) -> dict[type[Event], Handler]:
+    dispatch_batch = make_batch_handlers(lists, duplicates=duplicates)[DemandClassified]
+
     async def dispatch_demand(delivery: Delivery, event: DemandClassified) -> None:
-        await service.dispatch_demand(
-            delivery.session,
-            delivery.outbox,
-            lists,
-            event,
-            now=delivery.clock.now(),
-            duplicates=duplicates,
+        # The same code as a batch, of one (it does not load the task back, as
+        # `service.dispatch_demand` does for its callers).
+        await dispatch_batch(
+            BatchDelivery(delivery.session, delivery.outbox, delivery.clock), [event]
         )
 
     async def close_after_evaluation(delivery: Delivery, event: DemandEvaluated) -> None:

@@ -1157,12 +1157,10 @@ async def _redo(
         )
     await outbox.put(
         session,
-        DemandStatusChanged(
-            demand_id=lead.demand_id,
-            occurred_at=now,
-            status=DemandStatus.signed,
-            department_id=lead.department_id,
-            department_name=lead.department_name,
+        _task_status(
+            lead,
+            DemandStatus.signed,
+            now=now,
             note="您的评价已收到，诉求已退回承办部门重新办理（重办）。",
             expected_reply_at=lead.reply_due_at,
         ),

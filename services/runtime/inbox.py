@@ -14,7 +14,6 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -34,13 +33,10 @@ async def record_first_delivery(
     session: AsyncSession, table: Table, *, consumer: str, event_id: str, event_type: str
 ) -> bool:
     """True the first time this consumer sees the event; False for a redelivery."""
-    result = await session.execute(
-        insert(table)
-        .values(consumer=consumer, event_id=event_id, event_type=event_type)
-        .on_conflict_do_nothing()
-        .returning(table.c.event_id)
+    first = await record_first_deliveries(
+        session, table, consumer=consumer, events=[(event_id, event_type)]
     )
-    return result.first() is not None
+    return event_id in first
 
 
 async def record_first_deliveries(
