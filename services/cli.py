@@ -290,7 +290,7 @@ def _model_bench(args: argparse.Namespace) -> int:
     from services.classification.evaluation import bench
     from services.classification.model import DEFAULT_ARTIFACT
 
-    bench(load_lists(), DEFAULT_ARTIFACT, count=args.count)
+    bench(load_lists(), DEFAULT_ARTIFACT, count=args.count, batch=args.batch)
     return 0
 
 
@@ -510,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.set_defaults(func=_model_eval)
     bench = model_sub.add_parser("bench", help="classification speed per core")
     bench.add_argument("--count", type=int, default=3000)
+    bench.add_argument("--batch", type=int, default=100, help="demands per batch (one poll)")
     bench.set_defaults(func=_model_bench)
 
     classify = sub.add_parser("classify", help="CSV id,title,text -> id,category,matter,confidence")

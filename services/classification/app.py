@@ -8,7 +8,7 @@ from contracts import topics
 from contracts.lists import load_lists
 from services.classification import triage
 from services.classification.classifier import Classifier
-from services.classification.handlers import make_handlers
+from services.classification.handlers import make_batch_handlers, make_handlers
 from services.classification.model import CategoryModel
 from services.classification.models import tables
 from services.classification.settings import ClassificationSettings
@@ -30,13 +30,15 @@ def create_app(
     runtime = Runtime(
         service="classification", settings=settings, tables=tables, clock=clock, lists=lists
     )
-    handlers = make_handlers(
-        lists,
-        classifier,
-        matter_threshold=settings.matter_threshold,
-        unit_threshold=settings.unit_threshold,
+    thresholds = {
+        "matter_threshold": settings.matter_threshold,
+        "unit_threshold": settings.unit_threshold,
+    }
+    runtime.consume(
+        [topics.DEMAND_RECEIVED],
+        make_handlers(lists, classifier, **thresholds),
+        make_batch_handlers(lists, classifier, **thresholds),
     )
-    runtime.consume([topics.DEMAND_RECEIVED], handlers)
     return create_service_app(
         runtime,
         title="Liandong classification",

@@ -22,9 +22,9 @@ from contracts.events import (
 )
 from contracts.lists import Lists, Matter
 from services.classification import rules
-from services.classification.classifier import Classifier, Undecided
+from services.classification.classifier import Classifier, Decision, Undecided
 from services.classification.models import Classification, TriageItem
-from services.runtime.kafka import Delivery, Handler
+from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
 from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -83,72 +83,108 @@ async def publish_classified(
     )
 
 
+def make_batch_handlers(
+    lists: Lists, classifier: Classifier, *, matter_threshold: float, unit_threshold: float
+) -> dict[type[Event], BatchHandler]:
+    """A batch of received demands in one call: the category model weighs all their texts at
+    once (one sparse product instead of one per text), then each demand goes on its way."""
+
+    async def classify_demands(delivery: BatchDelivery, events: list[DemandReceived]) -> None:
+        answers = classifier.classify_many([event.content for event in events])
+        for event, (_, answer) in zip(events, answers, strict=True):
+            await _classified(
+                delivery,
+                event,
+                answer,
+                lists=lists,
+                matter_threshold=matter_threshold,
+                unit_threshold=unit_threshold,
+            )
+
+    return {DemandReceived: classify_demands}
+
+
 def make_handlers(
     lists: Lists, classifier: Classifier, *, matter_threshold: float, unit_threshold: float
 ) -> dict[type[Event], Handler]:
+    classify_batch = make_batch_handlers(
+        lists, classifier, matter_threshold=matter_threshold, unit_threshold=unit_threshold
+    )[DemandReceived]
+
     async def classify_demand(delivery: Delivery, event: DemandReceived) -> None:
-        now = delivery.clock.now()
-        suggestions: dict[str, Any] = {}
-        try:
-            decision = classifier.classify(event.content)
-            suggestions = {
-                "matter": decision.matter.code,
-                "confidence": decision.confidence,
-                "alternatives": decision.alternatives,
-                "categories": decision.categories,
-            }
-            unit = rules.locate(lists, event.location)
-            suggestions["unit"] = unit.unit.code
-            if decision.confidence < matter_threshold:
-                raise rules.NotConfident(
-                    f"matter {decision.matter.code} confidence {decision.confidence:.2f} "
-                    f"is below {matter_threshold:.2f}"
-                )
-            if unit.confidence < unit_threshold:
-                raise rules.NotConfident(
-                    f"unit {unit.unit.code} ({unit.how}) confidence {unit.confidence:.2f} "
-                    f"is below {unit_threshold:.2f}"
-                )
-        except Undecided as exc:
-            suggestions = {"alternatives": exc.alternatives, "categories": exc.categories}
-            await send_to_triage(
-                delivery, event, reason=str(exc), suggestions=suggestions, lists=lists
-            )
-            return
-        except rules.NotConfident as exc:
-            await send_to_triage(
-                delivery, event, reason=str(exc), suggestions=suggestions, lists=lists
-            )
-            return
-        urgency, cue = rules.urgency_of(event.content, decision.matter)
-        rule = f"{decision.rule}; unit:{unit.how}" + (f"; critical cue:{cue}" if cue else "")
-        if decision.truncated:
-            rule += "; text cut at the length limit"
-        await publish_classified(
-            delivery.session,
-            delivery.outbox,
-            demand_id=event.demand_id,
-            matter=decision.matter,
-            demand_type=rules.demand_type_of(event.demand_type, decision.matter),
-            urgency=urgency,
-            unit_code=unit.unit.code,
-            confidence=round(min(decision.confidence, unit.confidence), 3),
-            rule=rule,
-            content=event.content,
-            address=event.location.address,
-            citizen=event.citizen,
-            lists=lists,
-            now=now,
-        )
-        log.info(
-            "demand classified", matter=decision.matter.code, unit=unit.unit.code, urgency=urgency
+        await classify_batch(
+            BatchDelivery(delivery.session, delivery.outbox, delivery.clock), [event]
         )
 
     return {DemandReceived: classify_demand}
 
 
+async def _classified(
+    delivery: BatchDelivery,
+    event: DemandReceived,
+    answer: Decision | Undecided,
+    *,
+    lists: Lists,
+    matter_threshold: float,
+    unit_threshold: float,
+) -> None:
+    """One demand after the model: `demand.classified`, or triage with the reason."""
+    now = delivery.clock.now()
+    suggestions: dict[str, Any] = {}
+    try:
+        if isinstance(answer, Undecided):
+            raise answer
+        decision = answer
+        suggestions = {
+            "matter": decision.matter.code,
+            "confidence": decision.confidence,
+            "alternatives": decision.alternatives,
+            "categories": decision.categories,
+        }
+        unit = rules.locate(lists, event.location)
+        suggestions["unit"] = unit.unit.code
+        if decision.confidence < matter_threshold:
+            raise rules.NotConfident(
+                f"matter {decision.matter.code} confidence {decision.confidence:.2f} "
+                f"is below {matter_threshold:.2f}"
+            )
+        if unit.confidence < unit_threshold:
+            raise rules.NotConfident(
+                f"unit {unit.unit.code} ({unit.how}) confidence {unit.confidence:.2f} "
+                f"is below {unit_threshold:.2f}"
+            )
+    except Undecided as exc:
+        suggestions = {"alternatives": exc.alternatives, "categories": exc.categories}
+        await send_to_triage(delivery, event, reason=str(exc), suggestions=suggestions, lists=lists)
+        return
+    except rules.NotConfident as exc:
+        await send_to_triage(delivery, event, reason=str(exc), suggestions=suggestions, lists=lists)
+        return
+    urgency, cue = rules.urgency_of(event.content, decision.matter)
+    rule = f"{decision.rule}; unit:{unit.how}" + (f"; critical cue:{cue}" if cue else "")
+    if decision.truncated:
+        rule += "; text cut at the length limit"
+    await publish_classified(
+        delivery.session,
+        delivery.outbox,
+        demand_id=event.demand_id,
+        matter=decision.matter,
+        demand_type=rules.demand_type_of(event.demand_type, decision.matter),
+        urgency=urgency,
+        unit_code=unit.unit.code,
+        confidence=round(min(decision.confidence, unit.confidence), 3),
+        rule=rule,
+        content=event.content,
+        address=event.location.address,
+        citizen=event.citizen,
+        lists=lists,
+        now=now,
+    )
+    log.info("demand classified", matter=decision.matter.code, unit=unit.unit.code, urgency=urgency)
+
+
 async def send_to_triage(
-    delivery: Delivery,
+    delivery: BatchDelivery,
     event: DemandReceived,
     *,
     reason: str,

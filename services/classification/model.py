@@ -11,7 +11,9 @@ cross-validated scores, normalised).
 Training uses scikit-learn; classifying does not: the fitted vocabularies, idf weights, SVM
 coefficients and isotonic steps are kept as plain arrays and applied directly (the same figures as
 scikit-learn's transform and predict_proba within 1e-9, which a test checks), because
-scikit-learn's per-call validation costs more than the arithmetic for one demand.
+scikit-learn's per-call validation costs more than the arithmetic for one demand. Many texts
+are weighed at once (the service classifies a polled batch of demands in one call): their terms
+are looked up in one pass per block and summed by one sparse product.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +183,8 @@ def _sorted_keys(
 def _lookup(
     keys: np.ndarray, columns: np.ndarray, wanted: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The columns of those wanted keys that the sorted keys have, and which those are."""
+    """The columns of those wanted keys that the sorted keys have, and which those are (the
+    search is quickest when the wanted keys come in ascending runs)."""
     if not len(wanted) or not len(keys):
         return np.empty(0, dtype=np.int64), np.zeros(len(wanted), dtype=bool)
     found = np.searchsorted(keys, wanted)
@@ -190,12 +193,14 @@ def _lookup(
     return columns[found[known]], known
 
 
-def _tfidf(columns: np.ndarray, counts: np.ndarray, idf: np.ndarray) -> np.ndarray:
-    """Sublinear tf times idf, L2-normalised: what the fitted TfidfVectorizer computes."""
-    values: np.ndarray = (np.log(counts) + 1.0) * idf[columns]  # counts: integers
-    norm = float(np.sqrt(values @ values))
-    if norm:
-        values /= norm
+def _tfidf(
+    rows: np.ndarray, columns: np.ndarray, counts: np.ndarray, idf: np.ndarray, texts: int
+) -> np.ndarray:
+    """The values of one block's terms (each text's row, column and count): sublinear tf times
+    idf, each text's row L2-normalised, as the fitted TfidfVectorizer computes."""
+    values: np.ndarray = (np.log(counts) + 1.0) * idf[columns]
+    norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=texts))
+    values /= norms[rows]  # a text without terms has no entry here to divide
     return values
 
 
@@ -272,17 +277,25 @@ class _CharGrams:
         self.lowercase = bool(vectorizer.lowercase)
         self.weight = weight
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The block's feature columns and values for one text (as its vectorizer computes
-        them, times the block's weight)."""
-        if self.lowercase:
-            text = text.lower()
-        keys, counts = np.unique(_char_keys(_WHITESPACE_RUN.sub(" ", text)), return_counts=True)
-        columns, found = _lookup(self.keys, self.columns, keys)
-        values = _tfidf(columns, counts[found], self.idf)
+    def block(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The block's entries for these texts (as its vectorizer computes them, times the
+        block's weight): rows, feature columns, values."""
+        counted = [
+            np.unique(
+                _char_keys(_WHITESPACE_RUN.sub(" ", text.lower() if self.lowercase else text)),
+                return_counts=True,
+            )
+            for text in texts
+        ]
+        lengths = np.fromiter((len(keys) for keys, _ in counted), dtype=np.int64, count=len(texts))
+        rows = np.repeat(np.arange(len(texts)), lengths)
+        keys = np.concatenate([keys for keys, _ in counted])
+        counts = np.concatenate([counts for _, counts in counted])
+        columns, known = _lookup(self.keys, self.columns, keys)  # ascending text by text
+        values = _tfidf(rows[known], columns, counts[known], self.idf, len(texts))
         if self.weight != 1.0:
             values *= self.weight
-        return columns + self.offset, values
+        return rows[known], columns + self.offset, values
 
 
 class CategoryModel:
@@ -399,34 +412,57 @@ class CategoryModel:
         leads.stop_words_ = None
         return cls(version=version, words=words, chars=chars, leads=leads, classifier=classifier)
 
-    def _decision(self, text: str, segmenter: Segmenter) -> np.ndarray:
-        """The SVM's decision values for one (clipped) text."""
+    def _words(
+        self, texts: Sequence[str], segmenter: Segmenter
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The word block's entries for these texts: unigrams and bigrams of jieba's words."""
+        tokens = [segmenter.tokens(text) for text in texts]
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
         columns = np.fromiter(
-            map(self._word_columns.get, segmenter.tokens(text), repeat(-1)), dtype=np.int64
+            map(self._word_columns.get, chain.from_iterable(tokens), repeat(-1)),
+            dtype=np.int64,
+            count=int(lengths.sum()),
         )
+        rows = np.repeat(np.arange(len(texts)), lengths)
         known = columns >= 0
-        unigram_columns, unigram_counts = np.unique(columns[known], return_counts=True)
-        pairs, pair_counts = np.unique(
-            (columns[:-1] * self._word_span + columns[1:])[known[:-1] & known[1:]],
-            return_counts=True,
+        span = self._word_span
+        unigrams, unigram_counts = np.unique(
+            rows[known] * span + columns[known], return_counts=True
         )
-        bigram_columns, found = _lookup(self._bigram_keys, self._bigram_columns, pairs)
+        # A bigram: two known words next to each other in one text, keyed by both columns.
+        paired = known[:-1] & known[1:] & (rows[:-1] == rows[1:])
+        pair_cells = (rows[:-1][paired] * span + columns[:-1][paired]) * span + columns[1:][paired]
+        pairs, pair_counts = np.unique(pair_cells, return_counts=True)
+        pair_rows, pair_keys = np.divmod(pairs, span * span)
+        bigram_columns, found = _lookup(self._bigram_keys, self._bigram_columns, pair_keys)
         # A unigram and a bigram are different terms: the two sets of columns do not meet.
-        word_columns = np.concatenate((unigram_columns, bigram_columns))
-        word_counts = np.concatenate((unigram_counts, pair_counts[found]))
-        char_columns, char_values = self._chars.features(text)
-        lead_columns, lead_values = self._leads.features(lead(text))
-        # Each vectorizer normalises its own part, as the blocks of the training features.
-        values = np.concatenate(
-            (_tfidf(word_columns, word_counts, self._word_idf), char_values, lead_values)
+        rows = np.concatenate((unigrams // span, pair_rows[found]))
+        columns = np.concatenate((unigrams % span, bigram_columns))
+        counts = np.concatenate((unigram_counts, pair_counts[found]))
+        return rows, columns, _tfidf(rows, columns, counts, self._word_idf, len(texts))
+
+    def _decisions(self, texts: Sequence[str], segmenter: Segmenter) -> np.ndarray:
+        """The SVM's decision values for (clipped) texts: the three blocks' entries of all the
+        texts as one sparse matrix, times the weights (each block normalised on its own, as the
+        training features are)."""
+        blocks = (
+            self._words(texts, segmenter),
+            self._chars.block(texts),
+            self._leads.block([lead(text) for text in texts]),
         )
-        rows = np.concatenate((word_columns, char_columns, lead_columns))
-        decision: np.ndarray = values @ self._weights[rows] + self._intercept
+        rows, columns, values = (np.concatenate(part) for part in zip(*blocks, strict=True))
+        if len(texts) == 1:  # a plain dot product: no sparse matrix to build for one row
+            sums = (values @ self._weights.take(columns, axis=0)).reshape(1, -1)
+        else:
+            shape = (len(texts), len(self._weights))
+            sums = sparse.coo_matrix((values, (rows, columns)), shape=shape) @ self._weights
+        decision: np.ndarray = sums + self._intercept
         return decision
 
     def probabilities(self, texts: Sequence[str], segmenter: Segmenter) -> np.ndarray:
-        decision = np.array([self._decision(t[:MAX_CHARS], segmenter) for t in texts])
-        return self.calibrated(decision.reshape(len(texts), len(self.classes)))
+        if not texts:
+            return np.empty((0, len(self.classes)))
+        return self.calibrated(self._decisions([text[:MAX_CHARS] for text in texts], segmenter))
 
     def calibrated(self, decision: np.ndarray) -> np.ndarray:
         """The class probabilities of rows of decision values: each class's isotonic step
