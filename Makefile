@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-MODEL  := services/classification/artifacts/category-model.joblib
+MODEL  := services/classification/artifacts/category-model.pkl.gz
 
 .PHONY: help install model eval-classifier bench-classifier run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
