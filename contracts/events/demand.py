@@ -72,6 +72,12 @@ class DemandReceived(Event):
     demand_type: DemandType | None
     location: Location
     citizen: Citizen
+    matter_code: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the matter the submitter chose (an Open311 service_code): classification "
+        "weighs it like a keyword the text matched, so a text that says otherwise can still win",
+    )
 
     def topic(self) -> str:
         return topics.DEMAND_RECEIVED

@@ -12,6 +12,11 @@ from services.classification import rules
 from services.classification.model import MAX_CHARS, CategoryModel, Segmenter, lists_words
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# What the submitter's own choice of matter (an Open311 service_code) counts for, in place of a
+# keyword confidence. Averaged with the model's probability of the matter's category it reaches
+# the default matter threshold (0.5) when that probability is at least 0.1: a choice the model
+# does not contradict is taken; one it does goes to an operator, or loses to the keywords.
+CHOSEN_CONFIDENCE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,27 +74,34 @@ class Classifier:
             ranked.append(tuple((classes[c], round(row[c], 4)) for c in order))
         return ranked
 
-    def classify(self, text: str) -> Decision:
+    def classify(self, text: str, *, chosen: str | None = None) -> Decision:
+        """The matter of one text; `chosen`: the matter code the submitter picked, if any."""
         text, truncated = _prepared(text)
-        return self._decide(text, truncated, None)
+        return self._decide(text, truncated, None, chosen)
 
     def classify_many(
-        self, texts: Sequence[str]
+        self, texts: Sequence[str], chosen: Sequence[str | None] | None = None
     ) -> list[tuple[tuple[tuple[str, float], ...], Decision | Undecided]]:
-        """Many texts at once (the batch tool): each text's categories, even for a text with no
-        Chinese, and its decision or why there is none."""
+        """Many texts at once (the service's polled batches, the batch tool): each text's
+        categories, even for a text with no Chinese, and its decision or why there is none."""
         prepared = [_prepared(text) for text in texts]
         categories = self.categories_many([text for text, _ in prepared])
         answers: list[tuple[tuple[tuple[str, float], ...], Decision | Undecided]] = []
-        for (text, truncated), ranked in zip(prepared, categories, strict=True):
+        for (text, truncated), ranked, choice in zip(
+            prepared, categories, chosen or [None] * len(texts), strict=True
+        ):
             try:
-                answers.append((ranked, self._decide(text, truncated, ranked)))
+                answers.append((ranked, self._decide(text, truncated, ranked, choice)))
             except Undecided as undecided:
                 answers.append((ranked, undecided))
         return answers
 
     def _decide(
-        self, text: str, truncated: bool, categories: tuple[tuple[str, float], ...] | None
+        self,
+        text: str,
+        truncated: bool,
+        categories: tuple[tuple[str, float], ...] | None,
+        chosen: str | None,
     ) -> Decision:
         if not _CJK.search(text):
             raise Undecided("the text has no Chinese to classify")
@@ -97,6 +109,9 @@ class Classifier:
             categories = self.categories(text)
         probability = dict(categories)
         hits = rules.keyword_hits(self.lists, text)
+        choice = self.lists.matters_by_code.get(chosen) if chosen else None
+        if choice is not None and all(hit.matter.code != choice.code for hit in hits):
+            hits.append(rules.KeywordHit(choice, 0, ()))  # chosen, though no keyword says so
         if not hits:
             best = (
                 f"; most likely category {categories[0][0]} ({categories[0][1]:.2f})"
@@ -107,6 +122,8 @@ class Classifier:
         scored: list[tuple[float, rules.KeywordHit]] = []
         for index, hit in enumerate(hits):
             keyword = rules.keyword_confidence(hits, index)
+            if choice is not None and hit.matter.code == choice.code:
+                keyword = max(keyword, CHOSEN_CONFIDENCE)
             category = probability.get(hit.matter.category)
             # A matter of a category the model never learnt (民政, 政法 …) rests on its keywords.
             combined = keyword * 0.9 if category is None else 0.5 * keyword + 0.5 * category
@@ -121,5 +138,9 @@ class Classifier:
                 categories=categories[:3],
             )
         confidence, best_hit = scored[0]
-        rule = f"keywords:{','.join(best_hit.keywords)}; model:{self.version}"
+        rule = f"model:{self.version}"
+        if best_hit.keywords:
+            rule = f"keywords:{','.join(best_hit.keywords)}; {rule}"
+        if choice is not None and best_hit.matter.code == choice.code:
+            rule = f"chosen:{choice.code}; {rule}"
         return Decision(best_hit.matter, confidence, rule, alternatives, categories[:3], truncated)

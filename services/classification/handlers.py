@@ -90,7 +90,9 @@ def make_batch_handlers(
     once (one sparse product instead of one per text), then each demand goes on its way."""
 
     async def classify_demands(delivery: BatchDelivery, events: list[DemandReceived]) -> None:
-        answers = classifier.classify_many([event.content for event in events])
+        answers = classifier.classify_many(
+            [event.content for event in events], [event.matter_code for event in events]
+        )
         for event, (_, answer) in zip(events, answers, strict=True):
             await _classified(
                 delivery,

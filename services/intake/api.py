@@ -101,6 +101,7 @@ async def accept_demand(
         demand_type=body.demand_type,
         location=Location(**body.location.model_dump()),
         citizen=Citizen(**body.citizen.model_dump()),
+        matter_code=service_code,
     )
     try:
         async with runtime.sessions() as session, session.begin():

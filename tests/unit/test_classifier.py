@@ -127,3 +127,28 @@ def test_batch_tool_writes_category_matter_and_confidence(tmp_path, capsys, clas
     assert lines[1].startswith("1,城乡建设,CITY-GARBAGE,0.")
     assert lines[2].split(",")[2] == ""  # no matter: left for a person
     assert lines[3].startswith("3,")
+
+
+def test_the_submitters_chosen_matter_counts_like_a_keyword(classifier):
+    text = "晚上十一点以后楼上还在装修敲墙，吵得孩子睡不着"  # no catalogue keyword
+    with pytest.raises(Undecided, match="no matter keyword"):
+        classifier.classify(text)
+    decision = classifier.classify(text, chosen="ENV-NOISE-LIFE")
+    assert decision.matter.code == "ENV-NOISE-LIFE"
+    assert decision.rule.startswith("chosen:ENV-NOISE-LIFE; model:category-")
+    assert decision.confidence >= 0.5
+
+
+def test_a_chosen_matter_the_text_contradicts_does_not_pass_the_threshold(classifier):
+    text = "工地老板拖欠工资三个月不发"
+    assert classifier.classify(text).matter.code == "LABOR-WAGE-ARREARS"
+    decision = classifier.classify(text, chosen="ENV-NOISE-LIFE")
+    # The keywords and the model both say wages: the citizen's pick does not override them.
+    assert decision.matter.code == "LABOR-WAGE-ARREARS"
+    assert [code for code, _ in decision.alternatives] == ["ENV-NOISE-LIFE"]
+    assert decision.alternatives[0][1] < 0.5
+
+
+def test_an_unknown_chosen_matter_is_ignored(classifier):
+    text = "小区门口垃圾桶满了好几天没人清运"
+    assert classifier.classify(text, chosen="NOPE") == classifier.classify(text)
