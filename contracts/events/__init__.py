@@ -17,6 +17,7 @@ from contracts.events.escalation import (
     DisputeEscalated,
     DisputeOpened,
     DisputeRuled,
+    ExtensionEscalated,
     TaskEscalated,
     TaskEscalationResolved,
 )
@@ -68,6 +69,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     TaskEscalated,
     TaskEscalationResolved,
     DisputeEscalated,
+    ExtensionEscalated,
 )
 EVENT_TYPES: dict[str, type[Event]] = {model.TYPE: model for model in EVENT_MODELS}
 
@@ -90,6 +92,7 @@ __all__ = [
     "DisputeOpened",
     "DisputeRuled",
     "Event",
+    "ExtensionEscalated",
     "Location",
     "ReplyResult",
     "ReturnReason",

@@ -64,6 +64,35 @@ class DisputeEscalated(DisputeEvent):
     matter_code: str
 
 
+class ExtensionEscalated(Event):
+    """The coordinator did not decide an extension request (延期申请) in time: it climbs to the
+    coordinator above, which now decides; at the city it is supervised (督办) and waits there.
+    The lead's reply deadline keeps running meanwhile."""
+
+    TYPE: ClassVar[str] = "cn.liandong.extension.escalated.v1"
+
+    extension_id: UUID
+    task_id: UUID
+    coordinator_unit_code: UnitCode = Field(description="the coordinator that now decides")
+    from_unit_code: UnitCode = Field(description="the coordinator that did not decide in time")
+    supervised: bool
+    act_by: AwareDatetime | None = Field(description="the new coordinator's deadline")
+    requested: str = Field(description="the extra time asked for, e.g. '5 working_days'")
+    reply_due_at: AwareDatetime = Field(description="the lead's reply deadline, still running")
+
+    def topic(self) -> str:
+        return topics.escalations_topic(self.coordinator_unit_code)
+
+    def key(self) -> str:
+        return str(self.extension_id)
+
+    def subject(self) -> str:
+        return f"extension/{self.extension_id}"
+
+    def target_unit_code(self) -> str | None:
+        return self.coordinator_unit_code
+
+
 class TaskEscalationEvent(Event):
     """An escalated task, on the escalation topic of the coordinator holding it; keyed by task,
     so a watcher sees one task's climb in order."""

@@ -30,9 +30,17 @@ from prometheus_client.registry import Collector
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.events import DisputeEscalated, Event, Stage, TaskEscalated, TaskReminded
+from contracts.events import (
+    DisputeEscalated,
+    Event,
+    ExtensionEscalated,
+    Stage,
+    TaskEscalated,
+    TaskReminded,
+)
 from contracts.jurisdiction import Level, level_of, parent_of
-from services.routing.models import Dispute, Escalation, Task
+from services.routing.models import Dispute, Escalation, Extension, Task
+from services.routing.state import TaskState
 from services.routing.timers import (
     ESCALATE,
     REMIND,
@@ -49,6 +57,9 @@ from services.runtime.outbox import Outbox
 log = structlog.get_logger(__name__)
 
 ACTOR = "system:escalator"
+
+# The states in which a lead may still be granted more time (as decide_extension checks).
+_EXTENDABLE = frozenset({TaskState.signed.value, TaskState.contacted.value})
 
 _CLAIM = text(
     """
@@ -302,6 +313,7 @@ class SweepResult:
     reminded: int = 0
     escalated: int = 0
     escalated_disputes: int = 0
+    escalated_extensions: int = 0
     joined: int = 0  # breaches of tasks a coordinator already held
     stale: int = 0
     # due times of the timers that fired, and when their events were committed
@@ -372,18 +384,43 @@ class Sweeper:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            if not rows and not disputes:
+            extensions = (
+                await session.execute(
+                    select(Extension, Task.state, Task.reply_due_at)
+                    .join(Task, Task.id == Extension.task_id)
+                    .where(Extension.state == "pending", Extension.act_by <= now)
+                    .order_by(Extension.act_by)
+                    .limit(self.batch_size)
+                    .with_for_update(of=Extension, skip_locked=True)
+                )
+            ).all()
+            if not rows and not disputes and not extensions:
                 return result
-            result.claimed = len(rows) + len(disputes)
+            result.claimed = len(rows) + len(disputes) + len(extensions)
             if rows:
                 await self._fire(session, rows, now, result)
             for dispute in disputes:
                 await self._escalate_dispute(session, dispute, now)
                 result.escalated_disputes += 1
+            for extension, task_state, reply_due_at in extensions:
+                if task_state not in _EXTENDABLE:  # replied, returned, reassigned meanwhile
+                    extension.state, extension.act_by = "lapsed", None
+                    continue
+                await self._escalate_extension(session, extension, reply_due_at, now)
+                result.escalated_extensions += 1
         result.committed_at = self.clock.now()
         self.outbox.notify()
         self._count(result)
         return result
+
+    def _climb(self, unit_code: str, now: datetime) -> tuple[str, bool, datetime | None]:
+        """Where a coordinator's overdue decision goes: the coordinator above, with a new
+        deadline; at the city it stays, supervised (督办), with none."""
+        above = parent_of(unit_code)
+        if level_of(unit_code) is Level.city or above is None:
+            return unit_code, True, None
+        supervised = level_of(above) is Level.city
+        return above, supervised, None if supervised else self._act_by(now)
 
     async def _escalate_dispute(
         self, session: AsyncSession, dispute: Dispute, now: datetime
@@ -392,14 +429,9 @@ class Sweeper:
         supervised. The row is its own timer: a ruled dispute is never claimed."""
         facts = dispute.facts
         previous = dispute.coordinator_unit_code
-        above = parent_of(previous)
-        if level_of(previous) is Level.city or above is None:
-            dispute.supervised = True
-            dispute.act_by = None
-        else:
-            dispute.coordinator_unit_code = above
-            dispute.supervised = level_of(above) is Level.city
-            dispute.act_by = None if dispute.supervised else self._act_by(now)
+        dispute.coordinator_unit_code, dispute.supervised, dispute.act_by = self._climb(
+            previous, now
+        )
         await self.outbox.put(
             session,
             DisputeEscalated(
@@ -411,6 +443,31 @@ class Sweeper:
                 supervised=dispute.supervised,
                 act_by=dispute.act_by,
                 matter_code=facts["matter_code"],
+            ),
+        )
+
+    async def _escalate_extension(
+        self, session: AsyncSession, extension: Extension, reply_due_at: datetime, now: datetime
+    ) -> None:
+        """An extension request not decided in time climbs like a dispute; a decided or lapsed
+        one is never claimed."""
+        previous = extension.coordinator_unit_code
+        extension.coordinator_unit_code, extension.supervised, extension.act_by = self._climb(
+            previous, now
+        )
+        await self.outbox.put(
+            session,
+            ExtensionEscalated(
+                demand_id=extension.demand_id,
+                occurred_at=now,
+                extension_id=extension.id,
+                task_id=extension.task_id,
+                coordinator_unit_code=extension.coordinator_unit_code,
+                from_unit_code=previous,
+                supervised=extension.supervised,
+                act_by=extension.act_by,
+                requested=extension.requested,
+                reply_due_at=reply_due_at,
             ),
         )
 
@@ -528,12 +585,14 @@ class Sweeper:
         totals.reminded += result.reminded
         totals.escalated += result.escalated
         totals.escalated_disputes += result.escalated_disputes
+        totals.escalated_extensions += result.escalated_extensions
         totals.stale += result.stale
-        if result.escalated or result.reminded or result.stale or result.escalated_disputes:
+        if result.claimed:
             log.info(
                 "sweep",
                 escalated=result.escalated,
                 escalated_disputes=result.escalated_disputes,
+                escalated_extensions=result.escalated_extensions,
                 reminded=result.reminded,
                 stale=result.stale,
             )
@@ -644,6 +703,7 @@ class EscalationMetrics(Collector):
             fired.add_metric(["reminder"], totals.reminded)
             fired.add_metric(["stale"], totals.stale)
             fired.add_metric(["dispute"], totals.escalated_disputes)
+            fired.add_metric(["extension"], totals.escalated_extensions)
             yield fired
         report = self.auditor.report
         yield GaugeMetricFamily(

@@ -159,12 +159,16 @@ class Extension(Base):
     coordinator_unit_code: Mapped[str] = mapped_column(String(12), index=True)
     requested: Mapped[str] = mapped_column(String(40))  # a time limit, e.g. "5 working_days"
     reason: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16))  # pending | approved | refused
+    state: Mapped[str] = mapped_column(String(16))  # pending | approved | refused | lapsed
     requested_by: Mapped[str] = mapped_column(String(200))
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # The coordinator's time to decide: past it the request climbs to the coordinator above (the
+    # row is its own timer, as a dispute's); at the city it is supervised (督办) and waits there.
+    act_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Summons(Base):

@@ -209,6 +209,10 @@ class ExtensionView(BaseModel):
     decided_by: str | None
     decided_at: datetime | None
     decision_note: str | None
+    act_by: datetime | None = Field(
+        description="the coordinator's deadline to decide; past it the request climbs"
+    )
+    supervised: bool = Field(description="waiting at the city, supervised (督办)")
 
 
 class TimelineStep(BaseModel):

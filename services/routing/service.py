@@ -900,7 +900,7 @@ async def _open_dispute(
         returned_by=",".join(returned_by),
         created_at=now,
         facts=facts.to_json(),
-        act_by=dispute_act_by(session, now),
+        act_by=coordinator_act_by(session, now),
         supervised=False,
     )
     session.add(dispute)
@@ -935,8 +935,9 @@ async def _open_dispute(
     return dispute
 
 
-def dispute_act_by(session: AsyncSession, now: datetime) -> datetime | None:
-    """The coordinator's deadline to rule, from the clock policy of routing's sessions."""
+def coordinator_act_by(session: AsyncSession, now: datetime) -> datetime | None:
+    """A coordinator's deadline to rule a dispute or decide an extension, from the clock policy
+    of routing's sessions."""
     policy = timers.session_policy(session)
     return policy.act_by(now) if policy is not None else None
 
@@ -1211,6 +1212,8 @@ async def request_extension(
         state="pending",
         requested_by=actor,
         requested_at=now,
+        act_by=coordinator_act_by(session, now),
+        supervised=False,
     )
     session.add(extension)
     _note(session, task, "request-extension", actor=actor, reason=f"{requested}: {reason}", now=now)
@@ -1247,6 +1250,8 @@ async def decide_extension(
         raise OutsideJurisdiction(
             f"extension {extension_id} is at unit {extension.coordinator_unit_code}"
         )
+    if extension.state == "lapsed":
+        raise ExtensionRefused("the request lapsed: the task moved on before a decision")
     if extension.state != "pending":
         raise ExtensionRefused(
             f"the extension was already {extension.state} by {extension.decided_by}"
@@ -1262,6 +1267,7 @@ async def decide_extension(
     extension.decided_by = actor
     extension.decided_at = now
     extension.decision_note = note
+    extension.act_by = None  # decided: its timer is off
     if approve:
         task.reply_due_at = lists.calendar.add(
             task.reply_due_at, TimeLimit.parse(extension.requested)

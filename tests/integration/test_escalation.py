@@ -519,6 +519,83 @@ async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
     ).stuck_disputes == 0
 
 
+async def _extension_asked(sessions, outbox, clock):
+    task = await _dispatched(sessions, outbox, clock)
+    async with sessions() as session, session.begin():
+        for act in (service.sign_task, service.contact_task):
+            await act(session, outbox, task.id, department_id=COMMITTEE, actor="c", now=T0)
+        await service.request_extension(
+            session, outbox, task.id, department_id=COMMITTEE, actor="c",
+            requested=TimeLimit.parse("3 working_days"), reason="需协调物业", now=T0,
+        )  # fmt: skip
+    async with sessions() as session:
+        extension = await session.scalar(select(Extension).where(Extension.task_id == task.id))
+    return task, extension
+
+
+async def _extension(sessions, extension_id):
+    async with sessions() as session:
+        return await session.get(Extension, extension_id)
+
+
+async def test_an_extension_not_decided_in_time_climbs_to_the_city_and_waits_there(
+    sessions, outbox, clock, sweeper
+):
+    task, extension = await _extension_asked(sessions, outbox, clock)
+    assert extension.coordinator_unit_code == STREET
+    assert extension.act_by == LISTS.calendar.add(T0, POLICY.act_within).at
+
+    for _ in range(3):
+        current = await _extension(sessions, extension.id)
+        if current.act_by is None:
+            break
+        clock._now = current.act_by
+        assert (await sweeper.sweep_once()).escalated_extensions == 1
+    steps = [
+        (topic, b["from_unit_code"], b["coordinator_unit_code"], b["supervised"], b["task_id"])
+        for _, topic, b in await _events(sessions, extension.id, "escalated")
+    ]
+    assert steps == [
+        ("escalations.3305.330502", STREET, DISTRICT, False, str(task.id)),
+        ("escalations.3305", DISTRICT, CITY, True, str(task.id)),
+    ]
+    clock.advance(timedelta(days=30))
+    assert (await sweeper.sweep_once()).escalated_extensions == 0  # supervised: it waits
+    assert (await _extension(sessions, extension.id)).state == "pending"
+    async with sessions() as session, session.begin():
+        with pytest.raises(service.OutsideJurisdiction):  # the street no longer decides it
+            await service.decide_extension(
+                session, outbox, LISTS, extension.id, coordinator_unit=STREET, actor="street",
+                approve=True, note="同意", now=clock.now(),
+            )  # fmt: skip
+    async with sessions() as session, session.begin():
+        await service.decide_extension(
+            session, outbox, LISTS, extension.id, coordinator_unit=CITY, actor="city",
+            approve=False, note="不同意", now=clock.now(),
+        )  # fmt: skip
+    decided = await _extension(sessions, extension.id)
+    assert (decided.state, decided.act_by) == ("refused", None)
+
+
+async def test_an_extension_request_lapses_when_the_task_moves_on_first(
+    sessions, outbox, clock, sweeper
+):
+    task, extension = await _extension_asked(sessions, outbox, clock)
+    await _reply(sessions, outbox, task, at=T0 + timedelta(minutes=10))
+    clock._now = extension.act_by
+    result = await sweeper.sweep_once()
+    assert result.escalated_extensions == 0
+    assert await _events(sessions, extension.id, "escalated") == []
+    lapsed = await _extension(sessions, extension.id)
+    assert (lapsed.state, lapsed.act_by, lapsed.coordinator_unit_code) == ("lapsed", None, STREET)
+    async with sessions() as session, session.begin():
+        with pytest.raises(service.ExtensionRefused, match="lapsed"):
+            await service.decide_extension(
+                session, outbox, LISTS, extension.id, coordinator_unit=STREET, actor="street",
+                approve=False, note="不同意", now=clock.now(),
+            )  # fmt: skip
+
+
 async def test_a_reply_never_evaluated_closes_the_tasks(sessions, outbox, clock):
     task = await _dispatched(sessions, outbox, clock)
     await _reply(sessions, outbox, task, at=T0 + timedelta(hours=1), first=True)
