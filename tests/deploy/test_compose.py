@@ -88,3 +88,50 @@ def test_env_example_commits_no_secret():
     values = _env_example()
     assert values["POSTGRES_PASSWORD"] == ""
     assert values["LIANDONG_AUTH_SECRET"] == ""
+
+
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+
+
+def test_prometheus_scrapes_every_process_and_loads_the_alerts(compose):
+    prometheus = compose["services"]["prometheus"]
+    assert "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prometheus["volumes"]
+    assert "./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in prometheus["volumes"]
+    assert prometheus["restart"] == "unless-stopped"
+    config = load_yaml(PROMETHEUS / "prometheus.yml")
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    [job] = config["scrape_configs"]
+    targets = {t for group in job["static_configs"] for t in group["targets"]}
+    assert targets == {f"{name}:{port}" for name, port in SERVICES.items()} | {"escalator:8004"}
+    assert compose["services"]["escalator"]["environment"]["LIANDONG_ESCALATOR_PORT"] == 8004
+
+
+def _exported_metric_names():
+    """The metric names the code defines, as Prometheus exposes them (a counter with _total)."""
+    names = set()
+    for path in (ROOT / "services").rglob("*.py"):
+        names.update(re.findall(r"\"(liandong_[a-z_]+)\"", path.read_text(encoding="utf-8")))
+    return names
+
+
+def _unknown_series(expr, exported):
+    """The liandong_* series an alert expression names that no service exports."""
+    names = re.findall(r"liandong_[a-z_]+", expr)
+    return {n for n in names if re.sub(r"_(total|bucket|count|sum)$", "", n) not in exported}
+
+
+def test_every_alert_names_series_the_services_export():
+    exported = _exported_metric_names()
+    rules = [r for group in load_yaml(PROMETHEUS / "alerts.yml")["groups"] for r in group["rules"]]
+    assert {r["alert"] for r in rules} >= {"LiandongStuckTasks", "LiandongSweeperLate"}
+    for rule in rules:
+        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+        assert "liandong_" in rule["expr"] or 'up{job="liandong"}' in rule["expr"], rule["alert"]
+        assert _unknown_series(rule["expr"], exported) == set(), rule["alert"]
+
+
+def test_a_misspelt_series_in_an_alert_is_caught():
+    exported = _exported_metric_names()
+    assert _unknown_series("max(liandong_stuck_task) > 0", exported) == {"liandong_stuck_task"}
+    assert _unknown_series("rate(liandong_http_requests_total[5m])", exported) == set()
