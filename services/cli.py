@@ -296,6 +296,7 @@ def _model_bench(args: argparse.Namespace) -> int:
 
 def _classify(args: argparse.Namespace) -> int:
     import csv
+    import itertools
 
     from contracts.lists import load_lists
     from services.classification.classifier import Classifier, Undecided
@@ -305,15 +306,18 @@ def _classify(args: argparse.Namespace) -> int:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["id", "category", "matter", "confidence"])
     with args.file.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    texts = [f"{row.get('title') or ''}。{row.get('text') or ''}" for row in rows]
-    for row, (categories, answer) in zip(rows, classifier.classify_many(texts), strict=True):
-        category = categories[0][0] if categories else ""
-        if isinstance(answer, Undecided):
-            confidence = f"{categories[0][1]:.3f}" if categories else "0"
-            writer.writerow([row["id"], category, "", confidence])
-        else:
-            writer.writerow([row["id"], category, answer.matter.code, f"{answer.confidence:.3f}"])
+        reader = csv.DictReader(f)
+        while rows := list(itertools.islice(reader, 1000)):  # a file of any length, in chunks
+            texts = [f"{row.get('title') or ''}。{row.get('text') or ''}" for row in rows]
+            answers = classifier.classify_many(texts)
+            for row, (categories, answer) in zip(rows, answers, strict=True):
+                category = categories[0][0] if categories else ""
+                if isinstance(answer, Undecided):
+                    confidence = f"{categories[0][1]:.3f}" if categories else "0"
+                    writer.writerow([row["id"], category, "", confidence])
+                else:
+                    matter, confidence = answer.matter.code, f"{answer.confidence:.3f}"
+                    writer.writerow([row["id"], category, matter, confidence])
     return 0
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from services.classification.classifier import Undecided
-from services.classification.model import MAX_CHARS, read_examples
+from services.classification.model import CHUNK, MAX_CHARS, read_examples
 
 
 def test_noise_complaint_gets_its_matter_with_the_category_behind_it(classifier):
@@ -111,6 +111,15 @@ def test_many_texts_at_once_give_what_one_at_a_time_gives(classifier):
                 classifier.classify(text)
         else:
             assert answer == classifier.classify(text)
+
+
+def test_texts_weighed_together_get_what_each_gets_alone(classifier):
+    """Across the chunks of CHUNK texts, and whatever else shares the batch."""
+    texts = [e.text for e in read_examples()[: 2 * CHUNK + 3]] + ["", "Hello", "路灯不亮"]
+    together = classifier.model.probabilities(texts, classifier.segmenter)
+    alone = np.vstack([classifier.model.probabilities([t], classifier.segmenter) for t in texts])
+    assert together.shape == (len(texts), len(classifier.model.classes))
+    assert abs(together - alone).max() < 1e-12
 
 
 def test_batch_tool_writes_category_matter_and_confidence(tmp_path, capsys, classifier):
