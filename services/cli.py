@@ -285,6 +285,14 @@ def _model_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_cv(args: argparse.Namespace) -> int:
+    from contracts.lists import load_lists
+    from services.classification.evaluation import cross_validate
+
+    cross_validate(load_lists(), folds=args.folds)
+    return 0
+
+
 def _model_bench(args: argparse.Namespace) -> int:
     from contracts.lists import load_lists
     from services.classification.evaluation import bench
@@ -512,6 +520,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = model_sub.add_parser("eval", help="train on a split, print held-out figures")
     evaluation.add_argument("--threshold", type=float, default=0.5)
     evaluation.set_defaults(func=_model_eval)
+    folds = model_sub.add_parser(
+        "cv", help="GroupKFold on the training part only: the figures to choose a change by"
+    )
+    folds.add_argument("--folds", type=int, default=5)
+    folds.set_defaults(func=_model_cv)
     bench = model_sub.add_parser("bench", help="classification speed per core")
     bench.add_argument("--count", type=int, default=3000)
     bench.add_argument("--batch", type=int, default=100, help="demands per batch (one poll)")
