@@ -234,7 +234,7 @@ async def test_signing_stops_the_sign_clock_and_the_reply_clock_keeps_running(
     assert (escalation["stage"], escalation["coordinator_unit_code"]) == ("reply", STREET)
 
 
-async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clock, sweeper):
+async def _extension_asked(sessions, outbox, clock):
     task = await _dispatched(sessions, outbox, clock)
     async with sessions() as session, session.begin():
         for act in (service.sign_task, service.contact_task):
@@ -243,14 +243,22 @@ async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clo
             session, outbox, task.id, department_id=COMMITTEE, actor="c",
             requested=TimeLimit.parse("3 working_days"), reason="需协调物业", now=T0,
         )  # fmt: skip
-    old_due = (await _task(sessions, task.id)).reply_due_at
     async with sessions() as session:
-        [extension_id] = (
-            await session.scalars(select(Extension.id).where(Extension.task_id == task.id))
-        ).all()
+        extension = await session.scalar(select(Extension).where(Extension.task_id == task.id))
+    return task, extension
+
+
+async def _extension(sessions, extension_id):
+    async with sessions() as session:
+        return await session.get(Extension, extension_id)
+
+
+async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clock, sweeper):
+    task, extension = await _extension_asked(sessions, outbox, clock)
+    old_due = (await _task(sessions, task.id)).reply_due_at
     async with sessions() as session, session.begin():
         await service.decide_extension(
-            session, outbox, LISTS, extension_id, coordinator_unit=STREET, actor="street",
+            session, outbox, LISTS, extension.id, coordinator_unit=STREET, actor="street",
             approve=True, note="同意", now=T0,
         )  # fmt: skip
     new_due = (await _task(sessions, task.id)).reply_due_at
@@ -517,25 +525,6 @@ async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
     assert (
         await Auditor(sessions=sessions, clock=clock, interval_s=60).audit()
     ).stuck_disputes == 0
-
-
-async def _extension_asked(sessions, outbox, clock):
-    task = await _dispatched(sessions, outbox, clock)
-    async with sessions() as session, session.begin():
-        for act in (service.sign_task, service.contact_task):
-            await act(session, outbox, task.id, department_id=COMMITTEE, actor="c", now=T0)
-        await service.request_extension(
-            session, outbox, task.id, department_id=COMMITTEE, actor="c",
-            requested=TimeLimit.parse("3 working_days"), reason="需协调物业", now=T0,
-        )  # fmt: skip
-    async with sessions() as session:
-        extension = await session.scalar(select(Extension).where(Extension.task_id == task.id))
-    return task, extension
-
-
-async def _extension(sessions, extension_id):
-    async with sessions() as session:
-        return await session.get(Extension, extension_id)
 
 
 async def test_an_extension_not_decided_in_time_climbs_to_the_city_and_waits_there(
