@@ -21,7 +21,7 @@ from services.runtime.auth import (
     tracking_token,
     tracking_token_matches,
 )
-from services.runtime.http import RuntimeDep
+from services.runtime.http import RuntimeDep, Unprocessable
 from services.runtime.service import Runtime
 
 log = structlog.get_logger(__name__)
@@ -64,6 +64,7 @@ async def accept_demand(
     /v1/demands and Open311. Returns the demand and whether it replays an earlier request with
     the same Idempotency-Key; raises IdempotencyConflict if that request was different."""
     fingerprint = body.model_dump_json() + (f"|service:{service_code}" if service_code else "")
+    chosen = service_code or body.matter_code  # Open311's service, or the front end's pick
     request_sha256 = hashlib.sha256(fingerprint.encode()).hexdigest()
     if idempotency_key is not None:
         async with runtime.sessions() as session:
@@ -90,7 +91,7 @@ async def accept_demand(
         received_at=now,
         updated_at=now,
         submitted_by=submitted_by.sub,
-        service_code=service_code,
+        service_code=chosen,
         expected_reply_at=None,
     )
     event = DemandReceived(
@@ -101,7 +102,7 @@ async def accept_demand(
         demand_type=body.demand_type,
         location=Location(**body.location.model_dump()),
         citizen=Citizen(**body.citizen.model_dump()),
-        matter_code=service_code,
+        matter_code=chosen,
     )
     try:
         async with runtime.sessions() as session, session.begin():
@@ -148,6 +149,10 @@ async def submit_demand(
     front_end: FrontEnd,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> DemandAccepted:
+    if body.matter_code is not None and body.matter_code not in runtime.lists.matters_by_code:
+        raise Unprocessable(
+            "matter_code", f"no matter {body.matter_code} in the lists {runtime.lists.version}"
+        )
     try:
         demand, replayed = await accept_demand(
             runtime, body, submitted_by=front_end, idempotency_key=idempotency_key

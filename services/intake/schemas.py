@@ -49,6 +49,14 @@ class DemandIn(BaseModel):
     demand_type: DemandType | None = None
     location: LocationIn
     citizen: CitizenIn = Field(default_factory=CitizenIn)
+    matter_code: str | None = Field(
+        default=None,
+        max_length=40,
+        examples=["ENV-NOISE-LIFE"],
+        description="the matter the citizen or the hotline operator chose from the catalogue "
+        "(GET /v1/matters); classification weighs it like a keyword the text matched, "
+        "so a text that clearly says otherwise still wins",
+    )
 
 
 class DemandAccepted(BaseModel):

@@ -196,6 +196,30 @@ async def test_text_without_a_known_matter_goes_to_triage(system):
     assert view["timeline"][-1]["note"]
 
 
+async def test_the_matter_an_operator_chose_routes_a_text_without_keywords(system):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        body = DEMAND | {
+            "content": "晚上十一点以后楼上还在装修敲墙，吵得孩子睡不着",  # no catalogue keyword
+            "matter_code": "ENV-NOISE-LIFE",
+        }
+        accepted = (
+            await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
+        ).json()
+        view = await _until_status(
+            client,
+            f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}",
+            "assigned",
+        )
+        unknown = await client.post(
+            f"{urls['intake']}/v1/demands", json=body | {"matter_code": "NOPE"}, headers=CHANNEL
+        )
+    assert view["department_name"] == "吴兴区综合行政执法局"
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "matter_code"
+    assert "NOPE" in unknown.json()["errors"][0]["reason"]
+
+
 async def test_address_text_is_located_to_its_community(system, infra):
     urls, _ = system
     async with httpx.AsyncClient(timeout=10) as client:
