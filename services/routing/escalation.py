@@ -621,6 +621,8 @@ _AUDIT = text(
                           WHERE d.task_id = t.id AND d.fence = t.version)) AS stuck,
       (SELECT count(*) FROM routing.disputes
         WHERE state = 'open' AND act_by IS NULL AND NOT supervised) AS stuck_disputes,
+      (SELECT count(*) FROM routing.extensions
+        WHERE state = 'pending' AND act_by IS NULL AND NOT supervised) AS stuck_extensions,
       (SELECT min(due_at) FROM routing.deadlines) AS oldest_due
     """
 )
@@ -631,11 +633,13 @@ class AuditReport:
     checked_at: datetime | None = None
     stuck_tasks: int = 0
     stuck_disputes: int = 0
+    stuck_extensions: int = 0
     sweeper_lag_s: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.checked_at is not None and self.stuck_tasks == 0 == self.stuck_disputes
+        stuck = self.stuck_tasks + self.stuck_disputes + self.stuck_extensions
+        return self.checked_at is not None and stuck == 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -643,13 +647,15 @@ class AuditReport:
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
             "stuck_tasks": self.stuck_tasks,
             "stuck_disputes": self.stuck_disputes,
+            "stuck_extensions": self.stuck_extensions,
             "sweeper_lag_s": round(self.sweeper_lag_s, 3),
         }
 
 
 class Auditor:
-    """Dead-man's switch: every open task must have a live timer or be supervised at the city;
-    otherwise nothing would ever escalate it. Stuck tasks are logged and reported."""
+    """Dead-man's switch: every open task, dispute and extension request must have a live
+    timer or be supervised at the city; otherwise nothing would ever escalate it. Stuck ones
+    are logged and reported."""
 
     def __init__(self, *, sessions: SessionFactory, clock: Clock, interval_s: float) -> None:
         self.sessions = sessions
@@ -666,13 +672,15 @@ class Auditor:
             checked_at=now,
             stuck_tasks=row.stuck,
             stuck_disputes=row.stuck_disputes,
+            stuck_extensions=row.stuck_extensions,
             sweeper_lag_s=lag,
         )
-        if row.stuck or row.stuck_disputes:
+        if row.stuck or row.stuck_disputes or row.stuck_extensions:
             log.error(
                 "open work without a live timer",
                 stuck_tasks=row.stuck,
                 stuck_disputes=row.stuck_disputes,
+                stuck_extensions=row.stuck_extensions,
             )
         return self.report
 
@@ -715,6 +723,11 @@ class EscalationMetrics(Collector):
             "liandong_stuck_disputes",
             "Open disputes with no ruling deadline that are not supervised (last audit)",
             value=report.stuck_disputes,
+        )
+        yield GaugeMetricFamily(
+            "liandong_stuck_extensions",
+            "Pending extension requests with no decision deadline, not supervised (last audit)",
+            value=report.stuck_extensions,
         )
         yield GaugeMetricFamily(
             "liandong_sweeper_lag_seconds",

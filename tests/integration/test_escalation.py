@@ -585,6 +585,21 @@ async def test_an_extension_request_lapses_when_the_task_moves_on_first(
             )  # fmt: skip
 
 
+async def test_the_auditor_reports_an_extension_request_without_a_decision_deadline(
+    sessions, outbox, clock
+):
+    auditor = Auditor(sessions=sessions, clock=clock, interval_s=60)
+    before = (await auditor.audit()).stuck_extensions
+    _, extension = await _extension_asked(sessions, outbox, clock)
+    assert (await auditor.audit()).stuck_extensions == before
+    async with sessions() as session, session.begin():
+        (await session.get(Extension, extension.id)).act_by = None  # as if its clock were lost
+    report = await auditor.audit()
+    assert report.stuck_extensions == before + 1
+    assert not report.ok
+    assert report.as_dict()["stuck_extensions"] == before + 1
+
+
 async def test_a_reply_never_evaluated_closes_the_tasks(sessions, outbox, clock):
     task = await _dispatched(sessions, outbox, clock)
     await _reply(sessions, outbox, task, at=T0 + timedelta(hours=1), first=True)
