@@ -83,6 +83,7 @@ class BusinessCalendar:
         # Deadlines are pure functions of (start, limit) and a batch of demands shares its
         # start: remembered, up to a bound.
         self._memo: dict[tuple[datetime, TimeLimit], Deadline] = {}
+        self._shares: dict[tuple[datetime, datetime, float], datetime] = {}
 
     def is_published(self, day: date) -> bool:
         return day.year in self.published_years
@@ -116,6 +117,40 @@ class BusinessCalendar:
             end, days = self._add_working_days(local, int(limit.amount))
         provisional = any(not self.is_published(d) for d in days)
         return Deadline(end.astimezone(UTC), provisional)
+
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """The working time from start to end (none if end is not later)."""
+        local, stop = start.astimezone(self.zone), end.astimezone(self.zone)
+        total = timedelta(0)
+        day = local.date()
+        while day <= stop.date():
+            if self.is_working_day(day):
+                for period_start, period_end in self._periods_of(day):
+                    overlap = min(period_end, stop) - max(period_start, local)
+                    if overlap > timedelta(0):
+                        total += overlap
+            day += timedelta(days=1)
+        return total
+
+    def at_working_share(self, start: datetime, end: datetime, share: float) -> datetime:
+        """When `share` of the working time from start to end has passed: a reminder of a
+        window set in working time falls in working time (2 working hours from Friday 17:00 end
+        on Monday 10:00, the day ending at 17:30; four fifths of them have passed at 09:36 on
+        Monday, not on Sunday night). A window with no working time in it is shared by the
+        clock."""
+        key = (start, end, share)
+        at = self._shares.get(key)
+        if at is None:
+            if len(self._shares) >= 4096:
+                self._shares.clear()
+            working = self.working_time(start, end)
+            if working > timedelta(0):
+                local, _ = self._add_working_time(start.astimezone(self.zone), working * share)
+                at = local.astimezone(UTC)
+            else:
+                at = start + (end - start) * share
+            self._shares[key] = at
+        return at
 
     def _periods_of(self, day: date) -> list[tuple[datetime, datetime]]:
         return [

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from contracts.events import Urgency
 from contracts.lists import Lists
+from contracts.lists.calendar import LimitUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,7 @@ class Deadlines:
     first_contact_due_at: datetime
     reply_due_at: datetime
     provisional: bool  # computed past the published holiday calendar
+    working_clock: bool  # every stage's limit runs in working time (its reminders too)
 
 
 def deadlines(lists: Lists, *, matter_code: str, urgency: Urgency, now: datetime) -> Deadlines:
@@ -27,4 +29,8 @@ def deadlines(lists: Lists, *, matter_code: str, urgency: Urgency, now: datetime
         first_contact_due_at=contact.at,
         reply_due_at=reply.at,
         provisional=sign.provisional or contact.provisional or reply.provisional,
+        working_clock=all(
+            limit.unit is not LimitUnit.calendar_hours
+            for limit in (limits.sign, limits.first_contact, limits.reply)
+        ),
     )

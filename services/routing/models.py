@@ -79,6 +79,9 @@ class Task(Base):
     # When the reply clock started again (a redo, an approved extension); its reminder falls at a
     # share of the window from here. None: it runs from the task's creation.
     reply_clock_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Every stage's limit runs in working time: reminders fall at a share of the working time
+    # of the window, not of the clock's (which would put many at night or on a Sunday).
+    working_clock: Mapped[bool] = mapped_column(Boolean, default=False)
     # Computed past the published holiday calendar (plain weekdays): recompute when it is out.
     deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_result: Mapped[str | None] = mapped_column(String(32))

@@ -221,6 +221,7 @@ def _new_task(
         "first_contact_due_at": due.first_contact_due_at,
         "reply_due_at": due.reply_due_at,
         "reply_clock_from": None,
+        "working_clock": due.working_clock,
         "deadlines_provisional": due.provisional,
         "reply_result": None,
         "reply_text": None,

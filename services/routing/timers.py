@@ -1,8 +1,9 @@
 """Task clocks as rows (routing.deadlines), always derived from the task itself.
 
 `plan(task)` says which timers an open task must have: for each running stage (sign, first
-contact, reply) a reminder (催办) at a share of the window and the breach at the deadline; one
-arrival timer per open summons; the coordinator's time to act while the task is escalated.
+contact, reply) a reminder (催办) at a share of the window (of its working time when the limits
+run in working time) and the breach at the deadline; one arrival timer per open summons; the
+coordinator's time to act while the task is escalated.
 Every timer carries the task's version as its fencing token.
 
 Routing sessions keep the rows in step by themselves: at commit, every task whose version moved
@@ -70,6 +71,8 @@ class TaskClocks(Protocol):
     @property
     def reply_clock_from(self) -> datetime | None: ...
     @property
+    def working_clock(self) -> bool: ...
+    @property
     def fired(self) -> list[str]: ...
     @property
     def escalation_level(self) -> int | None: ...
@@ -127,8 +130,16 @@ def running_stages(state: str, role: str) -> list[tuple[Stage, str]]:
     ]
 
 
-def plan(task: TaskClocks, summons: Iterable[OpenSummons], *, remind_share: float) -> list[Timer]:
-    """Every timer the task needs now; none once it left its department's hands."""
+def plan(
+    task: TaskClocks,
+    summons: Iterable[OpenSummons],
+    *,
+    remind_share: float,
+    calendar: BusinessCalendar,
+) -> list[Timer]:
+    """Every timer the task needs now; none once it left its department's hands. A reminder
+    falls at `remind_share` of its stage's window: of the working time in it when the task's
+    limits run in working time, else of the clock's."""
     if TaskState(task.state) not in OPEN_STATES:
         return []
     fired = set(task.fired)
@@ -141,7 +152,11 @@ def plan(task: TaskClocks, summons: Iterable[OpenSummons], *, remind_share: floa
         if stage is Stage.reply and task.reply_clock_from is not None:
             start = task.reply_clock_from
         if remind_share > 0 and f"remind:{stage}" not in fired and due > start:
-            timers.append(Timer(stage, REMIND, start + (due - start) * remind_share))
+            if task.working_clock:
+                remind_at = calendar.at_working_share(start, due, remind_share)
+            else:
+                remind_at = start + (due - start) * remind_share
+            timers.append(Timer(stage, REMIND, remind_at))
     for open_summons in summons:
         timers.append(Timer(Stage.arrival, ESCALATE, open_summons.arrive_by, str(open_summons.id)))
     if task.escalation_level is not None and not task.supervised and task.escalation_due_at:
@@ -161,7 +176,12 @@ async def arm_new(
         (
             row["id"],
             row["version"],
-            plan(cast(TaskClocks, SimpleNamespace(**row)), (), remind_share=policy.remind_share),
+            plan(
+                cast(TaskClocks, SimpleNamespace(**row)),
+                (),
+                remind_share=policy.remind_share,
+                calendar=policy.calendar,
+            ),
         )
         for row in rows
     ]
@@ -303,7 +323,12 @@ class ClockKeeper:
             (
                 task.id,
                 task.version,
-                plan(task, open_summons.get(task.id, ()), remind_share=self.policy.remind_share),
+                plan(
+                    task,
+                    open_summons.get(task.id, ()),
+                    remind_share=self.policy.remind_share,
+                    calendar=self.policy.calendar,
+                ),
             )
             for task in touched.values()
         ]

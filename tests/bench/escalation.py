@@ -50,13 +50,14 @@ INSERT INTO routing.tasks (
     id, demand_id, role, department_id, department_name, unit_code, demand_unit_code,
     matter_code, demand_type, urgency, content, address, citizen_name, citizen_phone, state,
     version, sign_due_at, first_contact_due_at, reply_due_at, deadlines_provisional,
-    lists_version, rule, final, created_at, updated_at, chain, fired, supervised, redos)
+    lists_version, rule, final, created_at, updated_at, chain, fired, supervised, redos,
+    working_clock)
 SELECT gen_random_uuid(), gen_random_uuid(), 'lead', c || '.community_committee', '社区居委会',
        c, c, 'CITY-GARBAGE', 'complaint', 'normal', '小区垃圾堆放多日无人清理', NULL, '测试',
        '13800000000', 'assigned', 1, s.sign, s.sign + interval '1 day', s.sign + interval '5 days',
        false, 'bench', 'bench', false, $4, $4,
        ARRAY[substr(c, 1, 9) || '000', substr(c, 1, 6) || '000000', substr(c, 1, 4) || '00000000'],
-       '{}', false, 0
+       '{}', false, 0, false
 FROM generate_series($1::bigint, $2::bigint - 1) AS g(i)
 CROSS JOIN LATERAL (
     SELECT ($3::text[])[1 + (g.i % array_length($3::text[], 1))] AS c,
@@ -64,7 +65,8 @@ CROSS JOIN LATERAL (
 ) AS s
 """
 
-# The six timers plan() gives an unsigned lead task (checked against plan() on a sample).
+# The six timers plan() gives an unsigned lead task of a clock-time window (checked against
+# plan() on a sample).
 _LOAD_TIMERS = """
 INSERT INTO routing.deadlines (task_id, stage, action, ref, due_at, fence)
 SELECT t.id, x.stage, x.action, '', x.due_at, t.version
@@ -210,7 +212,9 @@ async def _check_plan(url: str, sample: int = 200) -> None:
                 assert task is not None
                 planned = {
                     (t.stage.value, t.action, t.due_at)
-                    for t in plan(task, (), remind_share=REMIND_SHARE)
+                    for t in plan(
+                        task, (), remind_share=REMIND_SHARE, calendar=load_lists().calendar
+                    )
                 }
                 rows = await conn.fetch(
                     "SELECT stage, action, due_at FROM routing.deadlines WHERE task_id = $1",

@@ -201,7 +201,7 @@ async def test_a_batch_of_demands_arms_each_new_task_as_its_plan_says(sessions, 
     assert {t.id for t in tasks if t.role == "lead"} == set(leads)
     assert len(tasks) == 4  # the noise demand has a co-handler
     for task in tasks:
-        planned = plan(task, (), remind_share=POLICY.remind_share)
+        planned = plan(task, (), remind_share=POLICY.remind_share, calendar=POLICY.calendar)
         assert planned  # every open stage has its clocks
         expected = sorted((t.stage.value, t.action, t.due_at, 1) for t in planned)
         assert sorted(await _timers(sessions, task.id)) == expected
@@ -416,10 +416,34 @@ async def test_a_reopened_reply_clock_reminds_at_its_share_of_the_new_window(
     await _evaluate(sessions, outbox, task, at=redo_at, satisfaction=Satisfaction.dissatisfied)
     reopened = await _task(sessions, task.id)
     assert reopened.reply_clock_from == redo_at
-    reminder = redo_at + (reopened.reply_due_at - redo_at) * POLICY.remind_share
+    assert reopened.working_clock  # a normal complaint: its limits run in working time
+    calendar = LISTS.calendar
+    reminder = calendar.at_working_share(redo_at, reopened.reply_due_at, POLICY.remind_share)
     timers = {(stage, action): due for stage, action, due, _ in await _timers(sessions, task.id)}
     assert timers == {("reply", "remind"): reminder, ("reply", "escalate"): reopened.reply_due_at}
-    assert reminder > redo_at
+    assert redo_at < reminder < reopened.reply_due_at
+    window = calendar.working_time(redo_at, reopened.reply_due_at)
+    assert calendar.working_time(redo_at, reminder) == window * POLICY.remind_share
+
+
+async def test_reminders_fall_in_working_time_unless_the_limits_run_by_the_clock(
+    sessions, outbox, clock
+):
+    # Friday 17:00: a normal complaint's 2 working hours to sign (half an hour on Friday, the
+    # day ends at 17:30) run to Monday 10:00, and four fifths of them have passed at 09:36 on
+    # Monday (not at 21:00 on Sunday); a critical one's half calendar hour runs day and night.
+    clock._now = datetime(2026, 11, 27, 17, 0, tzinfo=T0.tzinfo)
+    normal = await _task(sessions, (await _dispatched(sessions, outbox, clock)).id)
+    critical = await _task(
+        sessions, (await _dispatched(sessions, outbox, clock, urgency=Urgency.critical)).id
+    )
+    monday = datetime(2026, 11, 30, tzinfo=T0.tzinfo)
+    assert (normal.working_clock, critical.working_clock) == (True, False)
+    assert normal.sign_due_at == monday.replace(hour=10)
+    normal_timers = {(s, a): due for s, a, due, _ in await _timers(sessions, normal.id)}
+    assert normal_timers["sign", "remind"] == monday.replace(hour=9, minute=36)
+    critical_timers = {(s, a): due for s, a, due, _ in await _timers(sessions, critical.id)}
+    assert critical_timers["sign", "remind"] == clock.now() + timedelta(minutes=24)
 
 
 async def test_a_dissatisfied_citizen_reopens_the_task_and_a_second_time_escalates(

@@ -102,6 +102,28 @@ def test_spring_festival_2026(calendar):
     )
 
 
+def test_working_time_between_two_moments_skips_nights_weekends_and_holidays(calendar):
+    def hours(start, end):
+        return calendar.working_time(start, end).total_seconds() / 3600
+
+    assert hours(local(2026, 11, 26, 10), local(2026, 11, 26, 15)) == 3.5  # lunch left out
+    assert hours(local(2026, 11, 27, 17), local(2026, 11, 30, 10)) == 2  # a weekend between
+    # Wednesday 30 Sep 10:00 to Thursday 8 Oct 10:00: the National Day week has no working time.
+    assert hours(local(2026, 9, 30, 10), local(2026, 10, 8, 10)) == 7.5
+    assert hours(local(2026, 11, 26, 15), local(2026, 11, 26, 10)) == 0  # backwards: none
+
+
+def test_a_share_of_a_window_is_a_share_of_its_working_time(calendar):
+    friday = local(2026, 11, 27, 17)
+    monday_ten = local(2026, 11, 30, 10)
+    assert calendar.at_working_share(friday, monday_ten, 0.8) == local(2026, 11, 30, 9, 36)
+    # Saturday night to Sunday morning holds no working time: the clock's share.
+    night = local(2026, 11, 28, 22)
+    assert calendar.at_working_share(night, night.replace(day=29, hour=2), 0.5) == local(
+        2026, 11, 29, 0
+    )
+
+
 def test_calendar_hours_ignore_holidays(calendar):
     assert due(calendar, local(2026, 10, 1, 10, 0), "24 calendar_hours") == (
         local(2026, 10, 2, 10, 0),
