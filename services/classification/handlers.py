@@ -194,6 +194,8 @@ async def send_to_triage(
     lists: Lists,
 ) -> None:
     now = delivery.clock.now()
+    if event.matter_code is not None:  # what the citizen or the operator picked, for the queue
+        suggestions = suggestions | {"chosen": event.matter_code}
     delivery.session.add(
         Classification(
             demand_id=event.demand_id,

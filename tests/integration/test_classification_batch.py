@@ -110,3 +110,18 @@ async def test_a_batch_ends_each_demand_as_it_would_end_alone(engine, classifier
     assert [o[4] for o in in_batch] == [False, True, True, False]  # a triage item each
     assert in_batch[0][5] == ["demand.classified"]
     assert in_batch[1][5] == ["demand.triage", "demand.status"]
+
+
+async def test_the_triage_queue_shows_what_the_submitter_chose(engine, classifier):
+    sessions = create_session_factory(engine)
+    handler = make_batch_handlers(load_lists(), classifier, **THRESHOLDS)[DemandReceived]
+    event = _received("The street light outside number 12 is broken", Location(unit_code=COMMUNITY))
+    event = event.model_copy(update={"matter_code": "CITY-STREETLIGHT"})
+    async with sessions() as session, session.begin():
+        await handler(
+            BatchDelivery(session, Outbox(tables.outbox, source="/test"), FixedClock(NOW)), [event]
+        )
+    async with sessions() as session:
+        item = await session.get(TriageItem, event.demand_id)
+    assert item.reason == "the text has no Chinese to classify"
+    assert item.suggestions["chosen"] == "CITY-STREETLIGHT"
