@@ -51,6 +51,16 @@ async def _until_status(client, url, status):
     return await eventually(check, timeout_s=30)
 
 
+async def _posted_until(client, urls, body, status):
+    """Post a demand as the hotline, then follow it until it reaches the status."""
+    response = await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
+    accepted = response.json()
+    track = (
+        f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}"
+    )
+    return await _until_status(client, track, status)
+
+
 async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(system, infra):
     urls, log_dir = system
     async with httpx.AsyncClient(timeout=10) as client:
@@ -185,14 +195,7 @@ async def test_text_without_a_known_matter_goes_to_triage(system):
     urls, _ = system
     async with httpx.AsyncClient(timeout=10) as client:
         body = DEMAND | {"content": "我想表扬一下你们的工作人员态度很好"}
-        accepted = (
-            await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
-        ).json()
-        view = await _until_status(
-            client,
-            f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}",
-            "triage",
-        )
+        view = await _posted_until(client, urls, body, "triage")
     assert view["timeline"][-1]["note"]
 
 
@@ -203,14 +206,7 @@ async def test_the_matter_an_operator_chose_routes_a_text_without_keywords(syste
             "content": "晚上十一点以后楼上还在装修敲墙，吵得孩子睡不着",  # no catalogue keyword
             "matter_code": "ENV-NOISE-LIFE",
         }
-        accepted = (
-            await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
-        ).json()
-        view = await _until_status(
-            client,
-            f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}",
-            "assigned",
-        )
+        view = await _posted_until(client, urls, body, "assigned")
         unknown = await client.post(
             f"{urls['intake']}/v1/demands", json=body | {"matter_code": "NOPE"}, headers=CHANNEL
         )
@@ -228,14 +224,7 @@ async def test_address_text_is_located_to_its_community(system, infra):
             "content": "小区门口垃圾桶满了好几天没人清运",
             "location": {"address": "吴兴区朝阳街道车站社区3幢"},
         }
-        accepted = (
-            await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
-        ).json()
-        view = await _until_status(
-            client,
-            f"{urls['intake']}/v1/demands/{accepted['demand_id']}?token={accepted['tracking_token']}",
-            "assigned",
-        )
+        view = await _posted_until(client, urls, body, "assigned")
     assert view["department_name"] == "朝阳街道办事处"
 
 
