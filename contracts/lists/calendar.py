@@ -9,10 +9,15 @@ it never refuses to compute one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TypeVar
 from zoneinfo import ZoneInfo
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class LimitUnit(StrEnum):
@@ -63,6 +68,16 @@ class WorkingPeriod:
     end: time
 
 
+def _remembered(memo: dict[K, V], key: K, compute: Callable[[], V]) -> V:
+    """The memo's answer for the key, computed once; the memo is emptied at 4,096 answers."""
+    value = memo.get(key)
+    if value is None:
+        if len(memo) >= 4096:
+            memo.clear()
+        value = memo[key] = compute()
+    return value
+
+
 class BusinessCalendar:
     def __init__(
         self,
@@ -98,13 +113,7 @@ class BusinessCalendar:
     def add(self, start: datetime, limit: TimeLimit) -> Deadline:
         if start.tzinfo is None:
             raise ValueError("deadlines start from an aware datetime")
-        key = (start, limit)
-        deadline = self._memo.get(key)
-        if deadline is None:
-            if len(self._memo) >= 4096:
-                self._memo.clear()
-            deadline = self._memo[key] = self._add(start, limit)
-        return deadline
+        return _remembered(self._memo, (start, limit), lambda: self._add(start, limit))
 
     def _add(self, start: datetime, limit: TimeLimit) -> Deadline:
         if limit.unit is LimitUnit.calendar_hours:
@@ -138,19 +147,16 @@ class BusinessCalendar:
         on Monday 10:00, the day ending at 17:30; four fifths of them have passed at 09:36 on
         Monday, not on Sunday night). A window with no working time in it is shared by the
         clock."""
-        key = (start, end, share)
-        at = self._shares.get(key)
-        if at is None:
-            if len(self._shares) >= 4096:
-                self._shares.clear()
-            working = self.working_time(start, end)
-            if working > timedelta(0):
-                local, _ = self._add_working_time(start.astimezone(self.zone), working * share)
-                at = local.astimezone(UTC)
-            else:
-                at = start + (end - start) * share
-            self._shares[key] = at
-        return at
+        return _remembered(
+            self._shares, (start, end, share), lambda: self._at_working_share(start, end, share)
+        )
+
+    def _at_working_share(self, start: datetime, end: datetime, share: float) -> datetime:
+        working = self.working_time(start, end)
+        if working <= timedelta(0):
+            return start + (end - start) * share
+        local, _ = self._add_working_time(start.astimezone(self.zone), working * share)
+        return local.astimezone(UTC)
 
     def _periods_of(self, day: date) -> list[tuple[datetime, datetime]]:
         return [
