@@ -123,5 +123,6 @@ async def test_the_triage_queue_shows_what_the_submitter_chose(engine, classifie
         )
     async with sessions() as session:
         item = await session.get(TriageItem, event.demand_id)
+    assert item is not None
     assert item.reason == "the text has no Chinese to classify"
     assert item.suggestions["chosen"] == "CITY-STREETLIGHT"
