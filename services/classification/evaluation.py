@@ -173,26 +173,20 @@ def bench(lists: Lists, model_path: Path, *, count: int, batch: int) -> None:
         Location(address=f"吴兴区{u.name}") for u in lists.units if u.level is Level.community
     ]
 
-    def one_at_a_time() -> None:
-        for i, text in enumerate(texts):
-            with contextlib.suppress(Undecided):
-                classifier.classify(text)
-            with contextlib.suppress(rules.NotConfident):
-                rules.locate(lists, addresses[i % len(addresses)])
-
-    def in_batches() -> None:
-        for start in range(0, count, batch):
-            classifier.classify_many(texts[start : start + batch])
-            for i in range(start, min(start + batch, count)):
+    def in_batches(size: int) -> None:
+        """As the service does with what one poll brings (a single demand: a batch of one)."""
+        for start in range(0, count, size):
+            classifier.classify_many(texts[start : start + size])
+            for i in range(start, min(start + size, count)):
                 with contextlib.suppress(rules.NotConfident):
                     rules.locate(lists, addresses[i % len(addresses)])
 
     print(f"date                {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · machine {_machine()}")
     print(f"model load          {loaded:.2f} s ({model.version}, jieba with the lists' words)")
     print(f"classified          {count} real messages (segmentation, both layers, unit)")
-    for label, run in (("one at a time", one_at_a_time), (f"batches of {batch}", in_batches)):
+    for label, size in (("one at a time", 1), (f"batches of {batch}", batch)):
         cpu_started, wall_started = time.process_time(), time.perf_counter()
-        run()
+        in_batches(size)
         cpu, wall = time.process_time() - cpu_started, time.perf_counter() - wall_started
         print(f"{label:<19} {count / cpu:.0f} demands per CPU-second; {count / wall:.0f}/s wall")
     print(
