@@ -40,7 +40,7 @@ from contracts.events import (
 )
 from contracts.jurisdiction import Level, level_of, parent_of
 from services.routing.models import Dispute, Escalation, Extension, Task
-from services.routing.state import TaskState
+from services.routing.state import EXTENDABLE_STATES
 from services.routing.timers import (
     ESCALATE,
     REMIND,
@@ -57,9 +57,6 @@ from services.runtime.outbox import Outbox
 log = structlog.get_logger(__name__)
 
 ACTOR = "system:escalator"
-
-# The states in which a lead may still be granted more time (as decide_extension checks).
-_EXTENDABLE = frozenset({TaskState.signed.value, TaskState.contacted.value})
 
 _CLAIM = text(
     """
@@ -403,7 +400,7 @@ class Sweeper:
                 await self._escalate_dispute(session, dispute, now)
                 result.escalated_disputes += 1
             for extension, task_state, reply_due_at in extensions:
-                if task_state not in _EXTENDABLE:  # replied, returned, reassigned meanwhile
+                if task_state not in EXTENDABLE_STATES:  # replied, returned, reassigned meanwhile
                     extension.state, extension.act_by = "lapsed", None
                     continue
                 await self._escalate_extension(session, extension, reply_due_at, now)

@@ -55,7 +55,13 @@ from services.routing.models import (
     Task,
     TaskTransition,
 )
-from services.routing.state import TaskAction, TaskState, TransitionRefused, next_state
+from services.routing.state import (
+    EXTENDABLE_STATES,
+    TaskAction,
+    TaskState,
+    TransitionRefused,
+    next_state,
+)
 from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
 
@@ -1197,7 +1203,7 @@ async def request_extension(
     task = await _department_task(session, task_id, department_id, expected_version)
     if task.role != TaskRole.lead.value:
         raise ExtensionRefused("only the lead department asks for an extension")
-    if task.state not in (TaskState.signed.value, TaskState.contacted.value):
+    if task.state not in EXTENDABLE_STATES:
         raise ExtensionRefused(f"a task in state {task.state} cannot ask for an extension")
     if now >= task.reply_due_at:
         raise ExtensionRefused(f"the reply deadline {task.reply_due_at.isoformat()} has passed")
@@ -1259,7 +1265,7 @@ async def decide_extension(
         )
     task = await repository.lock_task(session, extension.task_id)
     assert task is not None  # a foreign key
-    if approve and task.state not in (TaskState.signed.value, TaskState.contacted.value):
+    if approve and task.state not in EXTENDABLE_STATES:
         # The task moved on (replied, returned, reassigned) while the request waited.
         raise ExtensionRefused(
             f"the task is now {task.state}: there is no reply deadline to extend"

@@ -26,6 +26,10 @@ class TaskState(StrEnum):
     superseded = "superseded"  # withdrawn: reassigned, or its co-handler department now leads
 
 
+# The states in which the lead may ask for, and be granted, more time (延期).
+EXTENDABLE_STATES = frozenset({TaskState.signed.value, TaskState.contacted.value})
+
+
 class TaskAction(StrEnum):
     sign = "sign"
     contact = "contact"
