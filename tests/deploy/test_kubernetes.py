@@ -11,11 +11,14 @@ from tests.deploy.validation import (
     K8S,
     KUBERNETES_VERSIONS,
     OVERLAYS,
+    PROMETHEUS_CRDS,
     STRIMZI_CRDS,
+    custom_errors,
+    is_custom,
+    is_prometheus_operator,
     is_strimzi,
     kubernetes_errors,
     load_yaml,
-    strimzi_errors,
 )
 
 SERVICES = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
@@ -38,7 +41,7 @@ def _app_pods(resources):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_kubernetes_object_is_valid_in_strict_mode(rendered, overlay):
-    resources = [r for r in rendered[overlay] if not is_strimzi(r)]
+    resources = [r for r in rendered[overlay] if not is_custom(r)]
     assert {r["kind"] for r in resources} >= {
         "Namespace",
         "ServiceAccount",
@@ -59,16 +62,49 @@ def test_every_strimzi_resource_matches_the_vendored_crds(rendered, overlay):
     resources = [r for r in rendered[overlay] if is_strimzi(r)]
     kinds = {r["kind"] for r in resources}
     assert kinds == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
-    assert [e for r in resources for e in strimzi_errors(r)] == []
+    assert [e for r in resources for e in custom_errors(r)] == []
     (kafka,) = by_kind(resources, "Kafka").values()
     for resource in resources:
         if resource["kind"] != "Kafka":  # the operators pick resources up by this label
             assert resource["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
 
 
+def test_prod_is_monitored_by_the_prometheus_operator_with_the_compose_alerts(rendered):
+    resources = [r for r in rendered["prod"] if is_prometheus_operator(r)]
+    assert {r["kind"] for r in resources} == {"PodMonitor", "PrometheusRule"}
+    assert [e for r in resources for e in custom_errors(r)] == []
+    assert not [r for r in rendered["dev"] if is_prometheus_operator(r)]
+    (monitor,) = by_kind(resources, "PodMonitor").values()
+    (rule,) = by_kind(resources, "PrometheusRule").values()
+    assert rule["metadata"]["namespace"] == monitor["metadata"]["namespace"] == "liandong"
+    # The rules are compose's (a stale copy fails test_generated), and they select on the labels
+    # compose's scrape config sets: job="liandong" and `service`. The PodMonitor sets the same.
+    alerts = load_yaml(K8S.parent / "deploy" / "prometheus" / "alerts.yml")
+    assert rule["spec"]["groups"] == alerts["groups"]
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    job_label = monitor["spec"]["jobLabel"]
+    apps = [t for _, t in _app_pods(rendered["prod"]) if "ports" in t["spec"]["containers"][0]]
+    served = {t["metadata"]["labels"]["app.kubernetes.io/name"] for t in apps}
+    assert served >= {*SERVICES, "escalator"}
+    for template in apps:
+        labels = template["metadata"]["labels"]
+        assert selector.items() <= labels.items()
+        assert labels[job_label] == "liandong"
+        port_names = {p["name"] for p in template["spec"]["containers"][0]["ports"]}
+        assert monitor["spec"]["podMetricsEndpoints"][0]["port"] in port_names
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["path"] == "/metrics"
+    assert endpoint["relabelings"] == [
+        {
+            "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+            "targetLabel": "service",
+        }
+    ]
+
+
 def test_vendored_crds_are_valid_custom_resource_definitions():
-    paths = sorted(STRIMZI_CRDS.glob("*.yaml"))
-    assert len(paths) == 4
+    paths = sorted([*STRIMZI_CRDS.glob("*.yaml"), *PROMETHEUS_CRDS.glob("*.yaml")])
+    assert len(paths) == 6
     for path in paths:
         crd = load_yaml(path)
         assert [e for v in KUBERNETES_VERSIONS for e in kubernetes_errors(crd, v)] == [], path
@@ -264,7 +300,7 @@ def _errors(resources):
     return [
         e
         for r in resources
-        for e in (strimzi_errors(r) if is_strimzi(r) else kubernetes_errors(r, "1.33.0"))
+        for e in (custom_errors(r) if is_custom(r) else kubernetes_errors(r, "1.33.0"))
     ]
 
 
@@ -319,11 +355,23 @@ def _errors(resources):
             "'Reed'",
             id="unknown-acl-operation",
         ),
+        pytest.param(
+            "monitoring/generated/prometheusrule.yaml",
+            lambda docs: docs[0]["spec"]["groups"][0]["rules"][0].update(four="5m"),
+            "'four' was unexpected",
+            id="misspelt-rule-field",
+        ),
+        pytest.param(
+            "monitoring/podmonitor.yaml",
+            lambda docs: docs[0]["spec"]["podMetricsEndpoints"][0].update(interval="15 s"),
+            "interval",
+            id="invalid-scrape-interval",
+        ),
     ],
 )
 def test_broken_copies_fail_validation(broken_tree, path, change, expected):
     _edit(broken_tree / path, change)
-    overlay = "prod" if "/prod/" in path else "dev"
+    overlay = "prod" if "/prod/" in path or path.startswith("monitoring/") else "dev"
     errors = _errors(build(broken_tree / "overlays" / overlay))
     assert errors
     assert all(expected in error for error in errors), errors

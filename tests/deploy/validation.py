@@ -1,5 +1,6 @@
 """Validators of the deployment files, offline: Kubernetes objects (kubernetes-validate, strict),
-Strimzi resources (the CRD schemas vendored in k8s/strimzi-crds), the compose file
+custom resources (the CRD schemas vendored in k8s/strimzi-crds and
+k8s/prometheus-operator-crds), the compose file
 (check-jsonschema's copy of the compose specification) and the AsyncAPI document (the AsyncAPI
 3.0.0 JSON Schema vendored in tests/deploy/schemas)."""
 
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 OVERLAYS = ("dev", "prod")
 STRIMZI_CRDS = K8S / "strimzi-crds"
+PROMETHEUS_CRDS = K8S / "prometheus-operator-crds"
 ASYNCAPI_SCHEMA = Path(__file__).parent / "schemas" / "asyncapi-3.0.0.json"
 
 # The Kubernetes version the manifests target (README "Production"), and the newest one whose
@@ -32,6 +34,15 @@ KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 
 def is_strimzi(resource: Resource) -> bool:
     return str(resource["apiVersion"]).startswith("kafka.strimzi.io/")
+
+
+def is_prometheus_operator(resource: Resource) -> bool:
+    return str(resource["apiVersion"]).startswith("monitoring.coreos.com/")
+
+
+def is_custom(resource: Resource) -> bool:
+    """A resource of a vendored CRD, validated by `custom_errors`, not by kubernetes-validate."""
+    return is_strimzi(resource) or is_prometheus_operator(resource)
 
 
 def kubernetes_errors(resource: Resource, version: str) -> list[str]:
@@ -71,10 +82,10 @@ def _strict(schema: Any) -> Any:
 
 
 @cache
-def strimzi_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
+def custom_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
     """(apiVersion, kind) -> validator, from the vendored CRDs."""
     validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
-    for path in sorted(STRIMZI_CRDS.glob("*.yaml")):
+    for path in sorted([*STRIMZI_CRDS.glob("*.yaml"), *PROMETHEUS_CRDS.glob("*.yaml")]):
         (crd,) = load_documents(path)
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
@@ -84,8 +95,8 @@ def strimzi_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator
     return validators
 
 
-def strimzi_errors(resource: Resource) -> list[str]:
-    validator = strimzi_validators().get((resource["apiVersion"], resource["kind"]))
+def custom_errors(resource: Resource) -> list[str]:
+    validator = custom_validators().get((resource["apiVersion"], resource["kind"]))
     if validator is None:
         return [f"{_name(resource)}: no vendored CRD schema for {resource['apiVersion']}"]
     return [
