@@ -136,7 +136,7 @@ async def extensions_within(
     session: AsyncSession, unit_code: str, *, state: str | None
 ) -> list[Extension]:
     query = select(Extension).where(
-        Extension.coordinator_unit_code.startswith(unit_code.rstrip("0"))
+        Extension.coordinator_unit_code.startswith(jurisdiction_prefix(unit_code))
     )
     if state is not None:
         query = query.where(Extension.state == state)

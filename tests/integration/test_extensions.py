@@ -106,3 +106,21 @@ async def test_no_approval_once_the_task_has_moved_on(sessions, outbox):
         )  # fmt: skip
     with pytest.raises(service.ExtensionRefused, match="now superseded"):
         await _decide(sessions, outbox, extension, approve=True)
+
+
+async def test_a_street_coordinator_lists_only_the_requests_of_its_own_street(sessions, outbox):
+    lead = await _signed_lead(sessions, outbox)
+    extension = await _ask(sessions, outbox, lead, at=T0 + timedelta(hours=1))
+    async with sessions() as session, session.begin():
+        row = await repository.lock_extension(session, extension.id)
+        row.coordinator_unit_code = "330502011000"  # 杨家埠街道
+    async with sessions() as session:
+        # 龙溪街道 330502010000 shares the zeros-stripped prefix 33050201 with 杨家埠: not its area
+        for unit, sees in (
+            ("330502010000", False),
+            ("330502011000", True),
+            ("330502000000", True),  # 吴兴区, the district above both streets
+            ("330503000000", False),  # 南浔区
+        ):
+            listed = await repository.extensions_within(session, unit, state="pending")
+            assert (extension.id in {e.id for e in listed}) is sees, unit
