@@ -182,6 +182,31 @@ async def open_lead_tasks(
     return list((await session.scalars(query)).all())
 
 
+async def lock_open_lead(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    """The lead task, locked, if it is still open (a duplicate may join it); else None."""
+    query = (
+        select(Task)
+        .where(
+            Task.id == task_id,
+            Task.role == "lead",
+            Task.state.in_(("assigned", "signed", "contacted")),
+        )
+        .with_for_update(key_share=True)
+    )
+    return await session.scalar(query)
+
+
+async def links_to_demand(session: AsyncSession, demand_id: uuid.UUID) -> list[DemandLink]:
+    """The demands merged into this demand's lead task, whichever of its tasks leads now."""
+    query = (
+        select(DemandLink)
+        .where(DemandLink.original_demand_id == demand_id, DemandLink.state == "linked")
+        .order_by(DemandLink.created_at)
+        .with_for_update()
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def links_of_task(session: AsyncSession, task_id: uuid.UUID) -> list[DemandLink]:
     query = select(DemandLink).where(DemandLink.task_id == task_id, DemandLink.state == "linked")
     return list((await session.scalars(query)).all())

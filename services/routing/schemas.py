@@ -12,6 +12,7 @@ from contracts.lists import DataList
 from contracts.lists.calendar import LimitUnit, TimeLimit
 from services.routing.models import DemandLink, Escalation, Task
 from services.routing.state import TaskState
+from services.runtime.logging import mask_text
 
 
 class CitizenContact(BaseModel):
@@ -97,6 +98,12 @@ class TaskView(BaseModel):
         visible = data_list.apply(as_role or task.role, payload)
         if task.state in (TaskState.returned.value, TaskState.superseded.value):
             visible.pop("citizen", None)
+        if "citizen" not in visible:
+            # Whoever may not see the citizen's contact does not read it in the free text either
+            # (citizens often write their number into the demand; clerks into the reply).
+            for key in ("content", "reply_text"):
+                if visible.get(key):
+                    visible[key] = mask_text(visible[key])
         return cls(
             task_id=task.id,
             role=TaskRole(task.role),

@@ -436,7 +436,7 @@ async def _dispatch(
     for facts in batch:
         place = (facts.matter_code, facts.demand_unit_code)
         if duplicates is not None:
-            original = _best_duplicate(facts, open_leads.get(place, []), duplicates)
+            original = await _open_duplicate(session, facts, open_leads.get(place, []), duplicates)
             if original is not None:
                 await _link_duplicate(session, outbox, facts, original[0], original[1], now=now)
                 leads.append(original[0].id)
@@ -489,6 +489,7 @@ class LeadRef:
     department_name: str
     reply_due_at: datetime
     content: str
+    stored: bool = True  # read from the database (False: created earlier in this batch)
 
     @classmethod
     def of(cls, task: Task) -> LeadRef:
@@ -512,6 +513,7 @@ class LeadRef:
             row["department_name"],
             row["reply_due_at"],
             row["content"],
+            stored=False,
         )
 
 
@@ -522,6 +524,21 @@ def _best_duplicate(
     scored = [(task, text_similarity(facts.content, task.content)) for task in candidates]
     scored = [(task, score) for task, score in scored if score >= policy.similarity]
     return max(scored, key=lambda item: item[1]) if scored else None
+
+
+async def _open_duplicate(
+    session: AsyncSession,
+    facts: DemandFacts,
+    candidates: list[LeadRef],
+    policy: DuplicatePolicy,
+) -> tuple[LeadRef, float] | None:
+    """The best duplicate that is still open once locked: the candidates were read without a
+    lock, and a clerk may have replied or returned one since (it is dropped, the next tried)."""
+    while (best := _best_duplicate(facts, candidates, policy)) is not None:
+        if not best[0].stored or await repository.lock_open_lead(session, best[0].id):
+            return best
+        candidates.remove(best[0])
+    return None
 
 
 async def _link_duplicate(
@@ -565,6 +582,38 @@ async def _link_duplicate(
         ),
     )
     log.info("duplicate demand linked", task_id=str(task.id), similarity=round(score, 3))
+
+
+async def _links_follow(
+    session: AsyncSession,
+    outbox: Outbox,
+    demand_id: uuid.UUID,
+    lead: Task | None,
+    *,
+    now: datetime,
+) -> None:
+    """The demands merged into a demand's lead follow the lead that replaces it (a return, a
+    reassignment, a ruling); while a dispute decides the lead (`lead` None) they wait with it."""
+    for link in await repository.links_to_demand(session, demand_id):
+        if lead is None:
+            status = DemandStatusChanged(
+                demand_id=link.demand_id,
+                occurred_at=now,
+                status=DemandStatus.triage,
+                note="承办部门存在争议，由上级协调员裁定承办部门。",
+            )
+        else:
+            link.task_id = lead.id
+            status = DemandStatusChanged(
+                demand_id=link.demand_id,
+                occurred_at=now,
+                status=DemandStatus.assigned,
+                department_id=lead.department_id,
+                department_name=lead.department_name,
+                note="您反映的问题已有同类诉求正在办理，已合并办理并同步告知您进展。",
+                expected_reply_at=lead.reply_due_at,
+            )
+        await outbox.put(session, status)
 
 
 async def _status_for_linked(
@@ -761,7 +810,12 @@ async def reply_task(
     await outbox.put(
         session,
         TaskReplied(
-            **_task_event_fields(task, now), actor=actor, result=result, reply_text=reply_text
+            **_task_event_fields(task, now),
+            actor=actor,
+            result=result,
+            reply_text=mask_text(
+                reply_text
+            ),  # the district's task topic: every department reads it
         ),
     )
     if task.role == TaskRole.lead.value:
@@ -828,7 +882,7 @@ async def return_task(
             **_task_event_fields(task, now),
             actor=actor,
             reason_code=reason_code,
-            legal_basis=legal_basis,
+            legal_basis=mask_text(legal_basis),
             returns_of_demand=len(returned),
         ),
     )
@@ -850,6 +904,7 @@ async def return_task(
             reason=why,
             now=now,
         )
+        await _links_follow(session, outbox, task.demand_id, None, now=now)
         return task
     for other in tasks:  # the new lead's co-handler task gives way to its lead task
         if (
@@ -861,9 +916,10 @@ async def return_task(
                 session, outbox, other, actor=SYSTEM_ACTOR, reason="now the lead", now=now
             )
     rule = f"return {len(returned)} of {task.department_id}: next candidate {candidate.id}"
-    await _create_task(
+    lead = await _create_task(
         session, outbox, lists, facts, candidate, role=TaskRole.lead, rule=rule, now=now
     )
+    await _links_follow(session, outbox, task.demand_id, lead, now=now)
     return task
 
 
@@ -1004,6 +1060,7 @@ async def rule_dispute(
         now=now,
         final=True,
     )
+    await _links_follow(session, outbox, dispute.demand_id, lead, now=now)
     for department in departments[1:]:
         if (department.id, TaskRole.co_handler.value) in live:
             continue  # already co-handling this demand
@@ -1231,7 +1288,7 @@ async def request_extension(
             extension_id=extension.id,
             actor=actor,
             requested=str(requested),
-            reason=reason,
+            reason=mask_text(reason),
             coordinator_unit_code=extension.coordinator_unit_code,
         ),
     )
@@ -1316,7 +1373,8 @@ async def _withdraw(
     """Take a task from its department, and tell the department on its topic."""
     _transition(session, task, TaskAction.supersede, actor=actor, reason=reason, now=now)
     await outbox.put(
-        session, TaskWithdrawn(**_task_event_fields(task, now), actor=actor, reason=reason)
+        session,
+        TaskWithdrawn(**_task_event_fields(task, now), actor=actor, reason=mask_text(reason)),
     )
 
 
@@ -1365,9 +1423,11 @@ async def reassign_task(
     await _withdraw(session, outbox, task, actor=actor, reason=f"reassigned: {reason}", now=now)
     rule = f"reassigned by {actor} from {task.department_id}: {reason}"
     facts = DemandFacts.of_task(task)
-    return await _create_task(
+    lead = await _create_task(
         session, outbox, lists, facts, department, role=TaskRole.lead, rule=rule, now=now
     )
+    await _links_follow(session, outbox, task.demand_id, lead, now=now)
+    return lead
 
 
 async def add_co_handler(
@@ -1450,7 +1510,7 @@ async def summon(
                 lead_task_id=lead.id,
                 actor=actor,
                 arrive_by=arrive_by,
-                note=note,
+                note=mask_text(note),
             ),
         )
     summoned = ",".join(d.id for d in departments)

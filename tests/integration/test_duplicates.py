@@ -1,17 +1,19 @@
 """Duplicates: a similar demand on the same matter in the same community joins the open task;
 its citizen follows that task; a coordinator can separate it again."""
 
+import asyncio
 import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from contracts.events import ReplyResult
 from services.routing import service
-from services.routing.models import DemandLink, Task, TaskTransition, tables
+from services.routing.models import DemandLink, Dispute, Task, TaskTransition, tables
 from services.runtime.db import create_session_factory
 from services.runtime.outbox import Outbox
-from tests.integration.test_returns_and_disputes import LEAD, LISTS, T0, _classified
+from tests.integration.test_returns_and_disputes import CO, LEAD, LISTS, T0, _classified, _return
 
 POLICY = service.DuplicatePolicy(window=timedelta(hours=72), similarity=0.6)
 
@@ -148,3 +150,119 @@ async def test_a_batch_dispatches_each_demand_as_alone_and_links_within_itself(s
     assert link.task_id == leads[0]
     assert notes == ["assign", "link-duplicate"]
     assert any("合并办理" in s for s in await _statuses(sessions, again.demand_id))
+
+
+async def _link(sessions, demand_id):
+    async with sessions() as session:
+        return await session.scalar(select(DemandLink).where(DemandLink.demand_id == demand_id))
+
+
+async def _merged_pair(sessions, outbox, place):
+    tag = uuid.uuid4().hex[:6]
+    original = await _dispatch(
+        sessions, outbox, _demand(f"编号{tag}{place}楼下烧烤店夜间噪音扰民"), T0
+    )
+    second = _demand(f"编号{tag}{place}楼下烧烤店夜里噪音扰民")
+    assert (await _dispatch(sessions, outbox, second, T0 + timedelta(minutes=5))).id == original.id
+    return original, second
+
+
+async def test_a_merged_demand_follows_its_lead_through_returns_a_dispute_and_the_ruling(
+    sessions, outbox
+):
+    original, second = await _merged_pair(sessions, outbox, "龙溪小区")
+    # The lead returns it: the next candidate leads, and the merged demand goes with it.
+    await _return(sessions, outbox, original, at=T0 + timedelta(minutes=30), department=LEAD)
+    async with sessions() as session:
+        (now_leading,) = (
+            await session.scalars(
+                select(Task).where(
+                    Task.demand_id == original.demand_id,
+                    Task.role == "lead",
+                    Task.state == "assigned",
+                )
+            )
+        ).all()
+    assert now_leading.department_id == CO
+    assert (await _link(sessions, second.demand_id)).task_id == now_leading.id
+    assert any(CO in s and '"assigned"' in s for s in await _statuses(sessions, second.demand_id))
+
+    # It is returned again: a dispute; the merged demand waits with it, then follows the ruling.
+    await _return(sessions, outbox, now_leading, at=T0 + timedelta(minutes=50), department=CO)
+    assert any('"triage"' in s for s in await _statuses(sessions, second.demand_id))
+    async with sessions() as session:
+        dispute = await session.scalar(
+            select(Dispute).where(Dispute.demand_id == original.demand_id)
+        )
+    async with sessions() as session, session.begin():
+        ruled = await service.rule_dispute(
+            session, outbox, LISTS, dispute.id, coordinator_unit="330500000000", actor="coordinator",
+            lead_department_id=LEAD, co_handler_department_ids=[], now=T0 + timedelta(hours=1),
+        )  # fmt: skip
+    assert (await _link(sessions, second.demand_id)).task_id == ruled.id
+
+    # The ruled lead replies: the merged demand's citizen hears it too, and can rate it.
+    at = T0 + timedelta(hours=2)
+    async with sessions() as session, session.begin():
+        await service.sign_task(session, outbox, ruled.id, department_id=LEAD, actor="c", now=at)
+        await service.contact_task(session, outbox, ruled.id, department_id=LEAD, actor="c", now=at)
+        await service.reply_task(
+            session, outbox, ruled.id, department_id=LEAD, actor="c", now=at,
+            result=ReplyResult.resolved, reply_text="已责令烧烤店夜间停止营业",
+        )  # fmt: skip
+    assert any('"replied"' in s for s in await _statuses(sessions, second.demand_id))
+
+
+async def test_a_merged_demand_follows_a_reassigned_lead(sessions, outbox):
+    original, second = await _merged_pair(sessions, outbox, "杨家埠小区")
+    async with sessions() as session, session.begin():
+        new_lead = await service.reassign_task(
+            session, outbox, LISTS, original.id, coordinator_unit="330500000000", actor="coordinator",
+            department_id="330502000000.market_regulation", reason="经营许可问题", now=T0 + timedelta(hours=1),
+        )  # fmt: skip
+    assert (await _link(sessions, second.demand_id)).task_id == new_lead.id
+    assert any(
+        "market_regulation" in s and '"assigned"' in s
+        for s in await _statuses(sessions, second.demand_id)
+    )
+
+
+async def test_a_lead_that_moves_on_while_a_duplicate_arrives_is_not_joined(
+    sessions, outbox, engine
+):
+    """The open leads are read without a lock; the one chosen is locked and checked again, so a
+    demand never joins a task a clerk replied to meanwhile (it would never hear the reply)."""
+    tag = uuid.uuid4().hex[:6]
+    original = await _dispatch(
+        sessions, outbox, _demand(f"编号{tag}环渚小区楼下烧烤店夜间噪音扰民"), T0
+    )
+    at = T0 + timedelta(hours=1)
+    async with sessions() as session, session.begin():
+        await service.sign_task(session, outbox, original.id, department_id=LEAD, actor="c", now=at)
+        await service.contact_task(
+            session, outbox, original.id, department_id=LEAD, actor="c", now=at
+        )
+    second = _demand(f"编号{tag}环渚小区楼下烧烤店夜里噪音扰民")
+    async with sessions() as clerk, clerk.begin():
+        # The clerk is replying (the task row is locked) when the duplicate arrives.
+        await service.reply_task(
+            clerk, outbox, original.id, department_id=LEAD, actor="c", now=at,
+            result=ReplyResult.resolved, reply_text="已处理",
+        )  # fmt: skip
+        arriving = asyncio.create_task(_dispatch(sessions, outbox, second, at))
+        async with engine.connect() as probe:
+            for _ in range(200):  # until the dispatch waits for the clerk's lock (or is done)
+                waiting = await probe.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+                if waiting or arriving.done():
+                    break
+                await asyncio.sleep(0.05)
+        assert not arriving.done()  # it waits for the clerk instead of joining a stale task
+    own = await arriving
+    assert own.id != original.id
+    assert own.demand_id == second.demand_id
+    assert await _link(sessions, second.demand_id) is None

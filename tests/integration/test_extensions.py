@@ -113,6 +113,7 @@ async def test_a_street_coordinator_lists_only_the_requests_of_its_own_street(se
     extension = await _ask(sessions, outbox, lead, at=T0 + timedelta(hours=1))
     async with sessions() as session, session.begin():
         row = await repository.lock_extension(session, extension.id)
+        assert row is not None
         row.coordinator_unit_code = "330502011000"  # 杨家埠街道
     async with sessions() as session:
         # 龙溪街道 330502010000 shares the zeros-stripped prefix 33050201 with 杨家埠: not its area

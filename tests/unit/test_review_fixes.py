@@ -27,13 +27,13 @@ def test_a_street_coordinator_sees_only_its_street_not_its_numeric_neighbours():
     assert not within_jurisdiction("330502010000", "330502011000")
 
 
-def _lead_task(state="assigned"):
+def _lead_task(state="assigned", role="lead", content="噪音", reply_text=None):
     return Task(
-        id=uuid.uuid4(), demand_id=uuid.uuid4(), role="lead", department_id="d", department_name="部门",
+        id=uuid.uuid4(), demand_id=uuid.uuid4(), role=role, department_id="d", department_name="部门",
         unit_code="330502000000", demand_unit_code="330502001016", matter_code="ENV-NOISE-LIFE",
-        demand_type="complaint", urgency="normal", content="噪音", address=None, citizen_name="张三",
+        demand_type="complaint", urgency="normal", content=content, address=None, citizen_name="张三",
         citizen_phone="13812345678", state=state, version=1, sign_due_at=NOW, first_contact_due_at=NOW,
-        reply_due_at=NOW, deadlines_provisional=False, reply_result=None, reply_text=None,
+        reply_due_at=NOW, deadlines_provisional=False, reply_result=None, reply_text=reply_text,
         lists_version="v", rule="r", final=False, created_at=NOW, updated_at=NOW,
     )  # fmt: skip
 
@@ -48,6 +48,30 @@ def test_a_department_whose_task_was_returned_no_longer_sees_the_citizen():
     data_list = load_lists().data_list
     for state in ("returned", "superseded"):
         assert TaskView.of(_lead_task(state), data_list).citizen is None
+
+
+def test_numbers_in_the_free_text_are_shown_only_to_whoever_may_see_the_citizen():
+    data_list = load_lists().data_list
+    content = "楼下烧烤噪音扰民，请回电13812345678，身份证330502199001011234"
+    reply = "已联系13812345678的诉求人"
+
+    def seen(task, **role):
+        view = TaskView.of(task, data_list, **role)
+        return f"{view.content} {view.reply_text}"
+
+    lead = _lead_task(content=content, reply_text=reply)
+    assert "13812345678" in seen(lead)
+    assert "330502199001011234" in seen(lead)
+    for task, role in (
+        (lead, {"as_role": "coordinator"}),
+        (_lead_task(role="co_handler", content=content, reply_text=reply), {}),
+        (_lead_task("returned", content=content, reply_text=reply), {}),
+    ):
+        text = seen(task, **role)
+        assert "13812345678" not in text, role
+        assert "330502199001011234" not in text, role
+        assert "138****5678" in text
+        assert "楼下烧烤噪音扰民" in text
 
 
 class _Orig(Exception):
