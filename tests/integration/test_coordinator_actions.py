@@ -9,22 +9,10 @@ from sqlalchemy import select
 
 from services.routing import repository, service
 from services.routing.models import Task, tables
-from services.runtime.db import create_session_factory
-from services.runtime.outbox import Outbox
 from tests.integration.test_returns_and_disputes import CO, LEAD, LISTS, T0, _classified
 
 MARKET = "330502000000.market_regulation"
 CITY = "330500000000"
-
-
-@pytest.fixture
-def sessions(engine):
-    return create_session_factory(engine)
-
-
-@pytest.fixture
-def outbox():
-    return Outbox(tables.outbox, source="/test")
 
 
 async def _dispatched(sessions, outbox):

@@ -5,27 +5,14 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, text
 
 from contracts.events import ReplyResult
 from services.routing import service
 from services.routing.models import DemandLink, Dispute, Task, TaskTransition, tables
-from services.runtime.db import create_session_factory
-from services.runtime.outbox import Outbox
 from tests.integration.test_returns_and_disputes import CO, LEAD, LISTS, T0, _classified, _return
 
 POLICY = service.DuplicatePolicy(window=timedelta(hours=72), similarity=0.6)
-
-
-@pytest.fixture
-def sessions(engine):
-    return create_session_factory(engine)
-
-
-@pytest.fixture
-def outbox():
-    return Outbox(tables.outbox, source="/test")
 
 
 def _demand(content, unit="330502001016"):

@@ -511,10 +511,12 @@ async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
     async def climbed():
         async with sessions() as session:
             rows = await session.execute(
-                select(tables.outbox.c.topic, tables.outbox.c.value).where(
+                select(tables.outbox.c.topic, tables.outbox.c.value)
+                .where(
                     tables.outbox.c.key == str(dispute.id),
                     tables.outbox.c.event_type == "cn.liandong.dispute.escalated.v1",
                 )
+                .order_by(tables.outbox.c.id)  # the order they were written in
             )
             return [(topic, json.loads(value)) for topic, value in rows]
 

@@ -8,22 +8,10 @@ from sqlalchemy import select
 
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository, service
-from services.routing.models import Task, tables
-from services.runtime.db import create_session_factory
-from services.runtime.outbox import Outbox
+from services.routing.models import Task
 from tests.integration.test_returns_and_disputes import LEAD, LISTS, T0, _classified
 
 FIVE_DAYS = TimeLimit.parse("5 working_days")
-
-
-@pytest.fixture
-def sessions(engine):
-    return create_session_factory(engine)
-
-
-@pytest.fixture
-def outbox():
-    return Outbox(tables.outbox, source="/test")
 
 
 async def _signed_lead(sessions, outbox):

@@ -13,8 +13,6 @@ from contracts.lists.calendar import TimeLimit
 from services.routing import service
 from services.routing.models import Dispute, Task, tables
 from services.routing.state import TransitionRefused
-from services.runtime.db import create_session_factory
-from services.runtime.outbox import Outbox
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)  # a Thursday morning
@@ -38,16 +36,6 @@ def _classified(demand_id):
         address=None,
         citizen=Citizen(name="赵六", phone="13700000000"),
     )
-
-
-@pytest.fixture
-def sessions(engine):
-    return create_session_factory(engine)
-
-
-@pytest.fixture
-def outbox():
-    return Outbox(tables.outbox, source="/test")
 
 
 async def _tasks(sessions, demand_id):

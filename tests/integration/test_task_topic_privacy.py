@@ -5,15 +5,12 @@ citizen's number in clear. The citizen's own status topic still gets the reply a
 import uuid
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from contracts.events import ReplyResult, ReturnReason
 from contracts.lists.calendar import TimeLimit
 from services.routing import service
 from services.routing.models import tables
-from services.runtime.db import create_session_factory
-from services.runtime.outbox import Outbox
 from tests.integration.test_returns_and_disputes import (
     CO,
     LEAD,
@@ -25,16 +22,6 @@ from tests.integration.test_returns_and_disputes import (
 
 PHONE = "13912345678"
 WRITTEN = f"已电话联系诉求人（{PHONE}），身份证330502199001011234已核实"
-
-
-@pytest.fixture
-def sessions(engine):
-    return create_session_factory(engine)
-
-
-@pytest.fixture
-def outbox():
-    return Outbox(tables.outbox, source="/test")
 
 
 async def _values(sessions, demand_id):
