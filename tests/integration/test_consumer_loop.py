@@ -230,3 +230,41 @@ async def test_a_failing_batch_falls_back_to_the_handler_record_by_record(infra,
         await finish()
     assert one_by_one == produced
     assert loop.dead_lettered == 0
+
+
+async def test_a_header_without_value_dead_letters_its_record_and_spares_the_batch(
+    infra, engine, topic
+):
+    # Kafka allows a header with a null value; aiokafka gives it as None. An optional header
+    # (here an unknown one) without value is ignored; a required CloudEvents attribute without
+    # value makes the record poison. Neither may cost the records around it.
+    seen = []
+
+    async def handler(delivery, event):
+        seen.append(event.demand_id)
+
+    bootstrap = infra.kafka_bootstrap_servers
+    a_event, a = _status_message(topic)
+    b_event, b = _status_message(topic)
+    c_event, c = _status_message(topic)
+    _, d = _status_message(topic)
+    e_event, e = _status_message(topic)
+    no_id = [(k, None if k == "ce_id" else v) for k, v in d.headers]
+    await produce(bootstrap, topic, value=a.value, key=a.key, headers=a.headers)
+    await produce(
+        bootstrap, topic, value=b.value, key=b.key, headers=[*b.headers, ("traceparent", None)]
+    )
+    await produce(bootstrap, topic, value=c.value, key=c.key, headers=c.headers)
+    await produce(bootstrap, topic, value=d.value, key=d.key, headers=no_id)
+    await produce(bootstrap, topic, value=e.value, key=e.key, headers=e.headers)
+
+    loop, finish = await _run_loop(infra, engine, topic, handler)
+    try:
+        await eventually(lambda: loop.processed == 4 and loop.dead_lettered == 1)
+    finally:
+        await finish()
+    assert seen == [a_event.demand_id, b_event.demand_id, c_event.demand_id, e_event.demand_id]
+    [dead] = await read_records(bootstrap, [dlq(topic)], lambda r: True)
+    assert header(dead, "dlq_error") == "header ce_id has no value"
+    assert header(dead, "dlq_offset") == "3"
+    assert dead.value == d.value
