@@ -396,10 +396,15 @@ class ConsumerLoop:
                 )
 
     def _decode(self, record: ConsumerRecord[bytes, bytes]) -> tuple[Envelope, Event]:
+        """The record's envelope and event, or PoisonMessage. Decoding touches nothing but the
+        record, so any failure in it is the record's and would recur: a surprise from a
+        library is dead-lettered like an invalid envelope, never raised into the loop."""
         try:
             envelope, event = decode(record.headers, record.value)
         except EnvelopeError as exc:
             raise PoisonMessage(str(exc)) from exc
+        except Exception as exc:
+            raise PoisonMessage(f"{type(exc).__name__}: {exc}") from exc
         if envelope.type not in self.handlers:
             raise PoisonMessage(
                 f"{self.name} does not handle {envelope.type} on {record.topic}",
