@@ -43,12 +43,12 @@ def _settings(infra, **overrides):
     )
 
 
-async def _run_loop(infra, engine, topic, handler, batch_handler=None):
+async def _run_loop(infra, engine, topic, handler, batch_handler=None, loop_class=ConsumerLoop):
     producer = AIOKafkaProducer(
         bootstrap_servers=infra.kafka_bootstrap_servers, enable_idempotence=False
     )
     await producer.start()
-    loop = ConsumerLoop(
+    loop = loop_class(
         name=f"test-{uuid.uuid4().hex[:8]}",
         topics=[topic],
         handlers={DemandStatusChanged: handler},
@@ -268,3 +268,34 @@ async def test_a_header_without_value_dead_letters_its_record_and_spares_the_bat
     assert header(dead, "dlq_error") == "header ce_id has no value"
     assert header(dead, "dlq_offset") == "3"
     assert dead.value == d.value
+
+
+class _FailingOnce(ConsumerLoop):
+    """A consumer whose first partition batch fails after its first record, with an error the
+    loop does not class (not poison, not an outage): a bug, a library's surprise."""
+
+    failed = False
+
+    async def _consume_partition(self, records, stop):
+        if self.failed:
+            return await super()._consume_partition(records, stop)
+        self.failed = True
+        await super()._consume_partition(records[:1], stop)  # its effect is committed
+        raise RuntimeError("injected: the batch fails unexpectedly")
+
+
+async def test_records_of_a_poll_that_failed_unexpectedly_are_redelivered(infra, engine, topic):
+    calls = []
+
+    async def handler(delivery, event):
+        calls.append(event.demand_id)
+
+    produced = await _produce_statuses(infra, topic, 4)
+    loop, finish = await _run_loop(infra, engine, topic, handler, loop_class=_FailingOnce)
+    try:
+        # The first record again (a duplicate the inbox drops), then the three others.
+        await eventually(lambda: loop.failed and loop.processed == 5)
+    finally:
+        await finish()
+    assert calls == produced  # each handled once, in order, none skipped
+    assert loop.dead_lettered == 0
