@@ -2,12 +2,18 @@
 
 Extension attributes (lower-case alphanumerics, per the spec): `ce_demandid` (correlation id),
 `ce_unitcode` and `ce_departmentid` (routing filters a consumer can read without the body).
+
+Kafka allows a header with a null value (aiokafka reads it as None). A required attribute
+(`REQUIRED_HEADERS`) with no value makes the record invalid, naming the header; any other header
+with no value (an optional attribute, `content-type`, a header of someone else's such as
+`traceparent`) counts as absent.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +25,10 @@ SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
 Headers = list[tuple[str, bytes]]
+# Headers as read from Kafka: a header may have no value.
+ReceivedHeaders = Sequence[tuple[str, bytes | None]]
+
+REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time")
 
 
 class EnvelopeError(ValueError):
@@ -54,18 +64,18 @@ class Envelope:
         return headers
 
     @classmethod
-    def from_headers(cls, headers: Headers | tuple[tuple[str, bytes], ...]) -> Envelope:
+    def from_headers(cls, headers: ReceivedHeaders) -> Envelope:
         values: dict[str, str] = {}
         for name, raw in headers:
+            if raw is None:
+                if name in REQUIRED_HEADERS:
+                    raise EnvelopeError(f"header {name} has no value")
+                continue  # an optional or foreign header without value: as if absent
             try:
                 values[name] = raw.decode()
             except UnicodeDecodeError as exc:
                 raise EnvelopeError(f"header {name} is not UTF-8") from exc
-        missing = [
-            name
-            for name in ("ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time")
-            if not values.get(name)
-        ]
+        missing = [name for name in REQUIRED_HEADERS if not values.get(name)]
         if missing:
             raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
         if values["ce_specversion"] != SPEC_VERSION:
@@ -120,9 +130,7 @@ def encode(event: Event, *, source: str, event_id: str | None = None) -> Message
     )
 
 
-def decode(
-    headers: Headers | tuple[tuple[str, bytes], ...], value: bytes | None
-) -> tuple[Envelope, Event]:
+def decode(headers: ReceivedHeaders, value: bytes | None) -> tuple[Envelope, Event]:
     """Read a Kafka record back into its envelope and validated event, or raise EnvelopeError."""
     envelope = Envelope.from_headers(headers)
     model = EVENT_TYPES.get(envelope.type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -43,7 +43,12 @@ def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
 
 
 async def produce(
-    bootstrap: str, topic: str, *, value: bytes | None, key: bytes, headers: list[tuple[str, bytes]]
+    bootstrap: str,
+    topic: str,
+    *,
+    value: bytes | None,
+    key: bytes,
+    headers: Sequence[tuple[str, bytes | None]],
 ) -> tuple[int, int]:
     """Send one record; returns (partition, offset)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)

@@ -8,7 +8,8 @@ fails, its records are processed one by one, each in its own transaction, with r
 A record that cannot be decoded, or whose handler keeps failing, goes to `<topic>.dlq` with the
 error in its headers and the partition moves on. A database or network outage is not the
 record's fault: the loop waits and retries it without limit, so an outage never empties a
-topic into its dead-letter queue.
+topic into its dead-letter queue. Any other error escaping a partition's batch rewinds that
+partition to its first uncommitted offset before the loop polls again, so no record is skipped.
 """
 
 from __future__ import annotations
@@ -201,7 +202,9 @@ class ConsumerLoop:
                     if stop.is_set():
                         raise
                     # The loop must outlive any one failure (a rebalance during a commit, Kafka
-                    # down while dead-lettering): the records come again, the inbox sees them.
+                    # down while dead-lettering): the failed partitions were rewound to their
+                    # first uncommitted offset (`_rewind`), so the records come again and the
+                    # inbox drops the ones already processed.
                     self.healthy = False
                     log.exception("consumer loop error, continuing", delay_s=delay)
                     await asyncio.sleep(delay)
@@ -242,16 +245,39 @@ class ConsumerLoop:
         records: list[ConsumerRecord[bytes, bytes]],
         stop: asyncio.Event,
     ) -> None:
-        next_offset = await self._consume_partition(records, stop)
-        # One offset commit per partition batch, always after the records' own database
-        # commits; a crash in between redelivers them to the inbox.
-        if next_offset is None:
-            return
         try:
-            await self._commit(consumer, partition, next_offset)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The partition moved to another member during the batch: it will redeliver.
-            log.warning("offset commit refused after a rebalance", error=str(exc))
+            next_offset = await self._consume_partition(records, stop)
+            # One offset commit per partition batch, always after the records' own database
+            # commits; a crash in between redelivers them to the inbox.
+            if next_offset is None:
+                return
+            try:
+                await self._commit(consumer, partition, next_offset)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The partition moved to another member during the batch: it will redeliver.
+                log.warning("offset commit refused after a rebalance", error=str(exc))
+        except BaseException:
+            # An error the record-level handling did not absorb (a bug, Kafka failing the
+            # commit or the dead-letter send, a stop): getmany already moved the position past
+            # this batch, so without a rewind its unprocessed records would never come again.
+            self._rewind(consumer, partition, int(records[0].offset))
+            raise
+
+    @staticmethod
+    def _rewind(consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+        """Fetch the partition again from `offset`, the first offset of a batch that failed.
+        It is the partition's first uncommitted offset: every batch ends in an offset commit
+        or, failing, in this rewind, and a rebalance resets positions to the committed
+        offsets. Known locally, it needs no request to Kafka, which may be what failed.
+        Records of the batch already processed come again and the inbox drops them."""
+        try:
+            consumer.seek(partition, offset)
+        except IllegalStateError:
+            pass  # no longer assigned: its next owner starts at the committed offset
+        else:
+            log.warning(
+                "partition rewound after a failed batch", partition=str(partition), offset=offset
+            )
 
     async def refresh_lag(self) -> None:
         """Measure, per assigned partition, the records after the group's committed offset
@@ -396,10 +422,15 @@ class ConsumerLoop:
                 )
 
     def _decode(self, record: ConsumerRecord[bytes, bytes]) -> tuple[Envelope, Event]:
+        """The record's envelope and event, or PoisonMessage. Decoding touches nothing but the
+        record, so any failure in it is the record's and would recur: a surprise from a
+        library is dead-lettered like an invalid envelope, never raised into the loop."""
         try:
             envelope, event = decode(record.headers, record.value)
         except EnvelopeError as exc:
             raise PoisonMessage(str(exc)) from exc
+        except Exception as exc:
+            raise PoisonMessage(f"{type(exc).__name__}: {exc}") from exc
         if envelope.type not in self.handlers:
             raise PoisonMessage(
                 f"{self.name} does not handle {envelope.type} on {record.topic}",

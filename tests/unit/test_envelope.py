@@ -88,3 +88,21 @@ def test_header_and_body_must_agree_on_the_demand():
     headers = [(k, b"not-the-same" if k == "ce_demandid" else v) for k, v in message.headers]
     with pytest.raises(EnvelopeError, match="does not match"):
         decode(headers, message.value)
+
+
+def test_a_header_without_value_counts_as_absent_unless_required():
+    # Kafka allows a null header value (aiokafka gives None); an optional attribute or an
+    # unknown header without value is as if absent, a required attribute is named.
+    event = _status_event()
+    message = encode(event, source="x")
+    absent = ("ce_subject", "ce_demandid", "content-type")
+    optional = [(k, None if k in absent else v) for k, v in message.headers]
+    envelope, decoded = decode(
+        [*optional, ("traceparent", None), ("ce_unitcode", None)], message.value
+    )
+    assert decoded == event
+    assert (envelope.subject, envelope.demand_id, envelope.unit_code) == ("", "", None)
+    for required in ("ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time"):
+        headers = [(k, None if k == required else v) for k, v in message.headers]
+        with pytest.raises(EnvelopeError, match=f"^header {required} has no value$"):
+            decode(headers, message.value)

@@ -237,6 +237,16 @@ async def test_poison_records_are_counted_without_their_sender_chosen_type():
     assert PHONE not in generate_latest(runtime.metrics).decode()
 
 
+async def test_a_record_that_fails_to_decode_in_any_way_is_dead_lettered():
+    # A surprise while decoding (here a header value that is not bytes) is the record's fault:
+    # dead-lettered with the error, never raised into the loop (which would skip its batch).
+    loop = _loop()
+    stop = SimpleNamespace(is_set=lambda: False)
+    await loop._consume(_record(b"{}", [("ce_id", 7)]), stop)
+    assert loop.dead_lettered == 1
+    assert loop.dead_letters == {("demand.status", "undecodable"): 1}
+
+
 def test_the_event_type_label_is_a_handled_type():
     loop = _loop()
     message = encode(
