@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from aiokafka import AIOKafkaConsumer
@@ -70,6 +70,13 @@ def describe(event: object, lists: Lists) -> str:
     return repr(event)
 
 
+def header_text(headers: Sequence[tuple[str, bytes | None]], name: str) -> str:
+    """A header's text, "" when it is missing or has no value (a foreign producer's record is
+    printed as unreadable further on, not a crash of the watch)."""
+    value = next((v for k, v in headers if k == name), None)
+    return value.decode("utf-8", "replace") if value is not None else ""
+
+
 async def watch_escalations(
     bootstrap_servers: str,
     unit_code: str,
@@ -99,8 +106,7 @@ async def watch_escalations(
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
                 for record in records:
-                    headers = {k: v.decode() for k, v in record.headers}
-                    if not headers.get("ce_unitcode", "").startswith(prefix):
+                    if not header_text(record.headers, "ce_unitcode").startswith(prefix):
                         continue
                     try:
                         envelope, event = decode(tuple(record.headers), record.value)

@@ -11,6 +11,7 @@ from services.routing.models import Task
 from services.routing.repository import jurisdiction_prefix
 from services.routing.schemas import TaskView
 from services.routing.service import within_jurisdiction
+from services.routing.watch import header_text
 from services.runtime.auth import tracking_token, tracking_token_matches
 from services.runtime.kafka import is_outage
 
@@ -99,3 +100,11 @@ def test_database_restarts_and_overload_are_outages_not_the_records_fault(sqlsta
 def test_a_tracking_token_in_any_script_is_just_wrong():
     assert tracking_token_matches("s" * 32, "d", "令牌令牌令牌令牌") is False
     assert tracking_token_matches("s" * 32, "d", tracking_token("s" * 32, "d")) is True
+
+
+def test_the_escalation_watch_reads_a_header_without_value_as_empty():
+    headers = [("traceparent", None), ("ce_unitcode", b"330502010000"), ("bad", b"\xff")]
+    assert header_text(headers, "ce_unitcode") == "330502010000"
+    assert header_text(headers, "traceparent") == ""
+    assert header_text(headers, "missing") == ""
+    assert header_text(headers, "bad") == "\ufffd"
