@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from sqlalchemy.exc import IntegrityError
 
 from contracts.events import Channel, Citizen, DemandReceived, DemandStatus, Location
+from contracts.text import Text
 from services.intake import repository
 from services.intake.models import Demand
 from services.intake.schemas import DemandAccepted, DemandIn, DemandView, TimelineItem
@@ -147,7 +148,7 @@ async def submit_demand(
     runtime: RuntimeDep,
     response: Response,
     front_end: FrontEnd,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
 ) -> DemandAccepted:
     if body.matter_code is not None and body.matter_code not in runtime.lists.matters_by_code:
         raise Unprocessable(
@@ -173,7 +174,7 @@ async def submit_demand(
 async def track_demand(
     demand_id: uuid.UUID,
     runtime: RuntimeDep,
-    token: Annotated[str, Query(min_length=8, max_length=64, description="the tracking token")],
+    token: Annotated[Text, Query(min_length=8, max_length=64, description="the tracking token")],
 ) -> DemandView:
     secret = runtime.settings.auth_secret.get_secret_value()
     # A wrong token and an unknown id answer alike, so ids cannot be probed.
