@@ -63,13 +63,16 @@ async def accept_demand(
 ) -> tuple[Demand, bool]:
     """Store the demand and its `demand.received` event in one transaction: the one way in for
     /v1/demands and Open311. Returns the demand and whether it replays an earlier request with
-    the same Idempotency-Key; raises IdempotencyConflict if that request was different."""
+    the same Idempotency-Key from the same submitter (another submitter's key is not theirs to
+    replay); raises IdempotencyConflict if that request was different."""
     fingerprint = body.model_dump_json() + (f"|service:{service_code}" if service_code else "")
     chosen = service_code or body.matter_code  # Open311's service, or the front end's pick
     request_sha256 = hashlib.sha256(fingerprint.encode()).hexdigest()
     if idempotency_key is not None:
         async with runtime.sessions() as session:
-            earlier = await repository.get_demand_by_idempotency_key(session, idempotency_key)
+            earlier = await repository.get_demand_by_idempotency_key(
+                session, submitted_by.sub, idempotency_key
+            )
         if earlier is not None:
             return _replay(earlier, request_sha256), True
 
@@ -114,7 +117,9 @@ async def accept_demand(
         if idempotency_key is None:
             raise
         async with runtime.sessions() as session:
-            earlier = await repository.get_demand_by_idempotency_key(session, idempotency_key)
+            earlier = await repository.get_demand_by_idempotency_key(
+                session, submitted_by.sub, idempotency_key
+            )
         if earlier is None:
             raise
         return _replay(earlier, request_sha256), True
