@@ -176,6 +176,7 @@ async def test_a_refused_query_argument_is_dead_lettered_without_its_value(infra
         await finish()
     [dead] = await read_records(infra.kafka_bootstrap_servers, [dlq(topic)], lambda r: True)
     error = header(dead, "dlq_error")
+    assert error is not None
     assert "invalid input for query argument $1: [value hidden]" in error
     assert secret[:4] not in error
 

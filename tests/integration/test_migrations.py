@@ -3,7 +3,6 @@
 import asyncio
 import uuid
 
-import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -73,14 +72,4 @@ async def test_idempotency_keys_become_per_submitter_on_a_table_with_rows(infra)
                     insert, {"id": uuid.uuid4(), "key": "k-1", "submitter": "channel:a"}
                 )
     finally:
-        await engine.dispose()
-        await _drop_database(url)
-
-
-async def _drop_database(url: str) -> None:
-    base, _, name = url.rpartition("/")
-    connection = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await connection.execute(f'DROP DATABASE "{name}"')
-    finally:
-        await connection.close()
+        await engine.dispose()  # the database stays, like the run's own (conftest)
