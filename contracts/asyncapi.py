@@ -168,7 +168,10 @@ def _headers_schema(model: type[Event]) -> dict[str, Any]:
     if model.target_unit_code is not Event.target_unit_code:
         properties["ce_unitcode"] = {
             "type": "string",
-            "pattern": r"^\d{12}$",
+            # ASCII digits; the lengths hold for validators whose `$` takes a trailing newline.
+            "pattern": "^[0-9]{12}$",
+            "minLength": 12,
+            "maxLength": 12,
             "description": "target unit code: filter without decoding the body",
         }
         required.append("ce_unitcode")

@@ -9,7 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_CODE = re.compile(r"^\d{12}$")
+# ASCII digits, the whole string: `\d` takes full-width digits and `$` a trailing newline.
+_CODE = re.compile(r"[0-9]{12}")
 
 
 class Level(StrEnum):
@@ -24,8 +25,8 @@ class Level(StrEnum):
 
 def validate_code(code: str) -> str:
     """Return the code if it is a well-formed 12-digit unit code, else raise ValueError."""
-    if not _CODE.match(code):
-        raise ValueError("a unit code has exactly 12 digits")
+    if not _CODE.fullmatch(code):
+        raise ValueError("a unit code has exactly 12 digits (0-9)")
     if code[:2] == "00":
         raise ValueError("a unit code starts with a province code")
     # A zero segment may only be followed by zero segments: 330500001000 is not a unit.

@@ -26,7 +26,8 @@ class LimitUnit(StrEnum):
     calendar_hours = "calendar_hours"
 
 
-_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(working_hours|working_days|calendar_hours)\s*$")
+# ASCII digits (`\d` takes full-width ones, which float() reads); matched against the whole text.
+_LIMIT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s+(working_hours|working_days|calendar_hours)\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class TimeLimit:
 
     @classmethod
     def parse(cls, text: str) -> TimeLimit:
-        match = _LIMIT.match(text)
+        match = _LIMIT.fullmatch(text)
         if match is None:
             raise ValueError(
                 f"time limit {text!r} is not '<number> working_hours|working_days|calendar_hours'"

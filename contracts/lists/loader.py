@@ -39,8 +39,9 @@ _SOURCE_LEVELS = {
     "street_or_township": Level.street,
     "community_or_village": Level.community,
 }
-_MATTER_CODE = re.compile(r"^[A-Z][A-Z0-9-]{2,39}$")
-_TYPE_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+# Matched against the whole string (fullmatch): `$` would let a trailing newline through.
+_MATTER_CODE = re.compile(r"[A-Z][A-Z0-9-]{2,39}")
+_TYPE_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 _DATA_ROLES = ("lead", "co_handler", "coordinator", "upper_level", "public")
 
 
@@ -190,7 +191,7 @@ def load_lists_dir(root: Path) -> Lists:
 def _calendar(c: _Collector, manifest: dict[str, Any]) -> BusinessCalendar | None:
     periods: list[WorkingPeriod] = []
     for text in manifest.get("working_hours", []) or []:
-        match = re.fullmatch(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", str(text))
+        match = re.fullmatch(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})", str(text))
         if not match:
             c.add("lists.yaml", manifest.get(LINE), f"working period {text!r} is not HH:MM-HH:MM")
             continue
@@ -305,7 +306,7 @@ def _department_types(c: _Collector) -> dict[str, DepartmentType]:
         if code == LINE:
             continue
         line = entry.get(LINE) if isinstance(entry, dict) else raw.get(LINE)
-        if not _TYPE_CODE.match(str(code)):
+        if not _TYPE_CODE.fullmatch(str(code)):
             c.add(name, line, f"department type code {code!r} must be lower_snake_case")
             continue
         if not isinstance(entry, dict) or not _text(entry, "name"):
@@ -427,7 +428,7 @@ def _matters(
     for line, entry in c.items(name, data, "matters"):
         code = _text(entry, "code") or ""
         problems: list[str] = []
-        if not _MATTER_CODE.match(code):
+        if not _MATTER_CODE.fullmatch(code):
             problems.append(f"code {code!r} must match {_MATTER_CODE.pattern}")
         elif code in seen:
             problems.append(f"duplicate matter code {code} (first on line {seen[code]})")

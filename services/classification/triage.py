@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from contracts.events import Citizen, DemandType, Urgency
 from contracts.jurisdiction import UnitCode
+from contracts.text import Text
 from services.classification.handlers import publish_classified
 from services.classification.models import LabelledExample, TriageItem
 from services.classification.rules import urgency_of
@@ -56,7 +57,7 @@ class TriageItemOut(BaseModel):
 class ManualClassification(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    matter_code: str = Field(examples=["ENV-NOISE-LIFE"])
+    matter_code: Text = Field(examples=["ENV-NOISE-LIFE"], max_length=40)
     unit_code: UnitCode = Field(examples=["330502001016"])
     demand_type: DemandType | None = Field(
         default=None, description="default: the citizen's, else the matter's"
@@ -70,7 +71,7 @@ class ManualClassification(BaseModel):
 async def pending(
     runtime: RuntimeDep,
     _operator: Operator,
-    state: Annotated[str, Query(pattern="^(pending|classified)$")] = "pending",
+    state: Annotated[Literal["pending", "classified"], Query()] = "pending",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[TriageItemOut]:
     async with runtime.sessions() as session:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from contracts.events import Satisfaction
+from contracts.text import Text
 from services.feedback import callbacks
 from services.feedback.callbacks import CallbackPolicy
 from services.feedback.models import Callback, DemandFact
@@ -28,7 +29,7 @@ class EvaluationIn(BaseModel):
 
     resolved: bool = Field(description="is the problem solved, in the citizen's view")
     satisfaction: Satisfaction
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Text | None = Field(default=None, max_length=2000)
 
 
 class EvaluationOut(BaseModel):
@@ -103,7 +104,7 @@ async def evaluate_by_citizen(
     body: EvaluationIn,
     runtime: RuntimeDep,
     policy: PolicyDep,
-    token: Annotated[str, Query(min_length=8, max_length=64, description="the tracking token")],
+    token: Annotated[Text, Query(min_length=8, max_length=64, description="the tracking token")],
 ) -> EvaluationOut:
     # A wrong token and an unknown demand get the same answer: existence is not disclosed.
     if not tracking_token_matches(policy.secret, str(demand_id), token):

@@ -11,11 +11,11 @@ from collections import defaultdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.jurisdiction import Level, level_of, validate_code
+from contracts.jurisdiction import Level, UnitCode, level_of
 from contracts.lists import Lists
 from services.feedback import rates
 from services.feedback.models import DemandFact, RateCounter
@@ -24,11 +24,15 @@ from services.runtime.http import RuntimeDep, Unprocessable
 
 router = APIRouter(tags=["rankings"])
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 LEVELS = (Level.city, Level.district, Level.street, Level.community)
 Month = Annotated[
-    str | None,
-    Query(pattern=MONTH_PATTERN, description="YYYY-MM in the city's time (default: this month)"),
+    Annotated[str, AfterValidator(rates.check_month)] | None,
+    Query(
+        description=f"YYYY-MM in the city's time, a year from {rates.FIRST_YEAR} to "
+        f"{rates.LAST_YEAR} (default: this month)",
+        examples=["2026-11"],
+        max_length=7,
+    ),
 ]
 
 
@@ -101,12 +105,8 @@ def _scope(lists: Lists, reader: Principal, unit: str | None) -> str:
     """The unit whose subtree is read: the one asked for, within the reader's jurisdiction."""
     assert reader.unit_code is not None
     scope = unit or reader.unit_code
-    try:
-        validate_code(scope)
-    except ValueError as exc:
-        raise Unprocessable("unit", str(exc)) from exc
     if scope not in lists.units_by_code:
-        raise Unprocessable("unit", f"no unit {scope} in the lists {lists.version}")
+        raise Unprocessable("query.unit", f"no unit {scope} in the lists {lists.version}")
     if not rates.within(scope, reader.unit_code):
         raise HTTPException(403, f"unit {scope} is outside your jurisdiction")
     return scope
@@ -178,7 +178,7 @@ async def rankings(
         Query(description="units of this level (by=unit, default street); departments at it"),
     ] = None,
     unit: Annotated[
-        str | None, Query(description="rank only at and beneath this unit (default: yours)")
+        UnitCode | None, Query(description="rank only at and beneath this unit (default: yours)")
     ] = None,
     sort: Annotated[
         Literal["satisfaction_rate", "resolution_rate", "response_rate", "on_time_reply_rate"],
@@ -259,7 +259,9 @@ async def rankings(
 async def hotspots(
     runtime: RuntimeDep,
     reader: Reader,
-    unit: Annotated[str | None, Query(description="12-digit unit code (default: yours)")] = None,
+    unit: Annotated[
+        UnitCode | None, Query(description="12-digit unit code (default: yours)")
+    ] = None,
     month: Month = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> HotSpots:

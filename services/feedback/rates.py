@@ -10,6 +10,7 @@ The definitions are written out in README.md, section "Three rates".
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -74,6 +75,21 @@ class EvaluationLike(Protocol):
     outcome: str
     resolved: bool | None
     satisfaction: str | None
+
+
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")  # ASCII digits, the whole string
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+"""The years a month may name: its bounds and the month before are then real dates."""
+
+
+def check_month(month: str) -> str:
+    """The month if it is `YYYY-MM` of a year in FIRST_YEAR..LAST_YEAR, else ValueError."""
+    match = _MONTH.fullmatch(month)
+    if match is None:
+        raise ValueError("a month is YYYY-MM, e.g. 2026-11")
+    if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        raise ValueError(f"the year of a month lies between {FIRST_YEAR} and {LAST_YEAR}")
+    return month
 
 
 def month_of(moment: datetime, zone: ZoneInfo) -> str:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from sqlalchemy.exc import IntegrityError
 
 from contracts.events import Channel, Citizen, DemandReceived, DemandStatus, Location
+from contracts.text import Text
 from services.intake import repository
 from services.intake.models import Demand
 from services.intake.schemas import DemandAccepted, DemandIn, DemandView, TimelineItem
@@ -62,13 +63,16 @@ async def accept_demand(
 ) -> tuple[Demand, bool]:
     """Store the demand and its `demand.received` event in one transaction: the one way in for
     /v1/demands and Open311. Returns the demand and whether it replays an earlier request with
-    the same Idempotency-Key; raises IdempotencyConflict if that request was different."""
+    the same Idempotency-Key from the same submitter (another submitter's key is not theirs to
+    replay); raises IdempotencyConflict if that request was different."""
     fingerprint = body.model_dump_json() + (f"|service:{service_code}" if service_code else "")
     chosen = service_code or body.matter_code  # Open311's service, or the front end's pick
     request_sha256 = hashlib.sha256(fingerprint.encode()).hexdigest()
     if idempotency_key is not None:
         async with runtime.sessions() as session:
-            earlier = await repository.get_demand_by_idempotency_key(session, idempotency_key)
+            earlier = await repository.get_demand_by_idempotency_key(
+                session, submitted_by.sub, idempotency_key
+            )
         if earlier is not None:
             return _replay(earlier, request_sha256), True
 
@@ -113,7 +117,9 @@ async def accept_demand(
         if idempotency_key is None:
             raise
         async with runtime.sessions() as session:
-            earlier = await repository.get_demand_by_idempotency_key(session, idempotency_key)
+            earlier = await repository.get_demand_by_idempotency_key(
+                session, submitted_by.sub, idempotency_key
+            )
         if earlier is None:
             raise
         return _replay(earlier, request_sha256), True
@@ -147,7 +153,7 @@ async def submit_demand(
     runtime: RuntimeDep,
     response: Response,
     front_end: FrontEnd,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
 ) -> DemandAccepted:
     if body.matter_code is not None and body.matter_code not in runtime.lists.matters_by_code:
         raise Unprocessable(
@@ -173,7 +179,7 @@ async def submit_demand(
 async def track_demand(
     demand_id: uuid.UUID,
     runtime: RuntimeDep,
-    token: Annotated[str, Query(min_length=8, max_length=64, description="the tracking token")],
+    token: Annotated[Text, Query(min_length=8, max_length=64, description="the tracking token")],
 ) -> DemandView:
     secret = runtime.settings.auth_secret.get_secret_value()
     # A wrong token and an unknown id answer alike, so ids cannot be probed.

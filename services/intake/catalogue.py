@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from contracts.jurisdiction import Level, chain_of
 from contracts.lists import Department, Lists, Matter, Unit
+from contracts.text import Text
 from services.runtime.auth import current_principal
 from services.runtime.http import RuntimeDep
 
@@ -103,7 +104,7 @@ def _unit(lists: Lists, code: str) -> Unit:
 async def search_units(
     runtime: RuntimeDep,
     q: Annotated[
-        str | None, Query(max_length=50, description="part of the name, or a code prefix")
+        Text | None, Query(max_length=50, description="part of the name, or a code prefix")
     ] = None,
     level: Level | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -123,7 +124,7 @@ async def search_units(
 @router.get(
     "/units/{code}", response_model=UnitDetail, summary="A unit with its chain up to the city"
 )
-async def get_unit(code: str, runtime: RuntimeDep) -> UnitDetail:
+async def get_unit(code: Text, runtime: RuntimeDep) -> UnitDetail:
     lists = runtime.lists
     unit = _unit(lists, code)
     chain = [UnitOut.of(lists.units_by_code[c]) for c in chain_of(code)]
@@ -135,7 +136,7 @@ async def get_unit(code: str, runtime: RuntimeDep) -> UnitDetail:
 @router.get(
     "/units/{code}/children", response_model=list[UnitOut], summary="The units directly beneath"
 )
-async def unit_children(code: str, runtime: RuntimeDep) -> list[UnitOut]:
+async def unit_children(code: Text, runtime: RuntimeDep) -> list[UnitOut]:
     _unit(runtime.lists, code)
     return [UnitOut.of(u) for u in runtime.lists.children(code)]
 
@@ -143,8 +144,8 @@ async def unit_children(code: str, runtime: RuntimeDep) -> list[UnitOut]:
 @router.get("/departments", response_model=list[DepartmentOut], summary="Departments of a unit")
 async def departments(
     runtime: RuntimeDep,
-    unit: Annotated[str, Query(description="12-digit unit code")],
-    type: Annotated[str | None, Query(description="department type code")] = None,
+    unit: Annotated[Text, Query(max_length=12, description="12-digit unit code")],
+    type: Annotated[Text | None, Query(max_length=40, description="department type code")] = None,
 ) -> list[DepartmentOut]:
     lists = runtime.lists
     _unit(lists, unit)
@@ -158,9 +159,9 @@ async def departments(
 @router.get("/matters", response_model=list[MatterOut], summary="The matter catalogue (事项清单)")
 async def matters(
     runtime: RuntimeDep,
-    category: str | None = None,
+    category: Annotated[Text | None, Query(max_length=100)] = None,
     q: Annotated[
-        str | None, Query(max_length=50, description="part of the name or a keyword")
+        Text | None, Query(max_length=50, description="part of the name or a keyword")
     ] = None,
 ) -> list[MatterOut]:
     return [
@@ -172,7 +173,7 @@ async def matters(
 
 
 @router.get("/matters/{code}", response_model=MatterOut, summary="One matter")
-async def matter(code: str, runtime: RuntimeDep) -> MatterOut:
+async def matter(code: Text, runtime: RuntimeDep) -> MatterOut:
     found = runtime.lists.matters_by_code.get(code)
     if found is None:
         raise HTTPException(404, f"no matter {code} in the catalogue {runtime.lists.version}")

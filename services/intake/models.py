@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, String, Text, Uuid
+from sqlalchemy import DateTime, ForeignKey, MetaData, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.runtime.service import ServiceTables
@@ -19,6 +19,10 @@ class Base(DeclarativeBase):
 
 class Demand(Base):
     __tablename__ = "demands"
+    # An Idempotency-Key is the submitter's own: another front end may use the same one.
+    __table_args__ = (
+        UniqueConstraint("submitted_by", "idempotency_key", name="uq_demands_submitter_key"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
@@ -30,7 +34,7 @@ class Demand(Base):
     lon: Mapped[float | None]
     citizen_name: Mapped[str | None] = mapped_column(String(100))
     citizen_phone: Mapped[str | None] = mapped_column(String(32))
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32))
     department_name: Mapped[str | None] = mapped_column(String(200))

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from contracts.events import Channel, DemandStatus, DemandType
 from contracts.lists import Lists, Matter
+from contracts.text import Text, first_problem, text_problem
 from services.intake import repository
 from services.intake.api import IdempotencyConflict, accept_demand
 from services.intake.models import Demand
@@ -211,6 +212,14 @@ def request_of(demand: Demand, lists: Lists) -> dict[str, Any]:
 # --- request parsing -----------------------------------------------------------------------------
 
 
+def _storable(fields: Mapping[str, str], fmt: Format) -> None:
+    """400 naming the first field that holds a NUL character or a lone surrogate."""
+    found = first_problem(fields)
+    if found is not None:
+        name, problem = found
+        raise Open311Error(400, f"{name}: {problem}", fmt)
+
+
 def _format(value: str) -> Format:
     if value == "json":
         return "json"
@@ -250,6 +259,8 @@ def _check_jurisdiction(lists: Lists, jurisdiction: str | None, fmt: Format) -> 
 def _matter(lists: Lists, code: str | None, fmt: Format) -> Matter:
     if not code:
         raise Open311Error(400, "service_code was not provided", fmt)
+    if (problem := text_problem(code)) is not None:
+        raise Open311Error(400, f"service_code: {problem}", fmt)
     matter = lists.matters_by_code.get(code)
     if matter is None:
         raise Open311Error(404, f"service_code {code} was not found", fmt)
@@ -267,7 +278,12 @@ def form_fields(query: Mapping[str, str], body: bytes, content_type: str) -> dic
         except UnicodeDecodeError as exc:
             raise ValueError("the form is not UTF-8") from exc
         fields.update(parse_qsl(text, keep_blank_values=True))
-    return {k: v.strip() for k, v in fields.items()}
+    stripped = {k: v.strip() for k, v in fields.items()}
+    found = first_problem(stripped)
+    if found is not None:
+        name, problem = found
+        raise ValueError(f"{name}: {problem}")
+    return stripped
 
 
 # Where each DemandIn field comes from in a GeoReport request, for error messages.
@@ -347,8 +363,11 @@ def _ids(value: str, fmt: Format) -> list[uuid.UUID]:
 
 
 @router.get("/services.{ext}", summary="Services: the matter catalogue")
-async def services(ext: str, runtime: RuntimeDep, jurisdiction_id: str | None = None) -> Response:
+async def services(
+    ext: str, request: Request, runtime: RuntimeDep, jurisdiction_id: str | None = None
+) -> Response:
     fmt = _format(ext)
+    _storable(request.query_params, fmt)
     lists = runtime.lists
     _check_jurisdiction(lists, jurisdiction_id, fmt)
     return render(fmt, "services", [service_of(m) for m in lists.matters])
@@ -356,9 +375,14 @@ async def services(ext: str, runtime: RuntimeDep, jurisdiction_id: str | None = 
 
 @router.get("/services/{service_code}.{ext}", summary="A service definition")
 async def service(
-    service_code: str, ext: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
+    service_code: str,
+    ext: str,
+    request: Request,
+    runtime: RuntimeDep,
+    jurisdiction_id: str | None = None,
 ) -> Response:
     fmt = _format(ext)
+    _storable(request.query_params, fmt)
     _check_jurisdiction(runtime.lists, jurisdiction_id, fmt)
     matter = _matter(runtime.lists, service_code, fmt)
     return render(fmt, "service_definition", service_definition(matter))
@@ -407,7 +431,7 @@ async def post_request(
     ext: str,
     request: Request,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
 ) -> Response:
     fmt = _format(ext)
     try:
@@ -454,6 +478,7 @@ async def get_requests(
     api_key: str | None = None,
 ) -> Response:
     fmt = _format(ext)
+    _storable(request.query_params, fmt)
     principal = _principal(request, {"api_key": api_key or ""}, fmt)
     lists = runtime.lists
     _check_jurisdiction(lists, jurisdiction_id, fmt)
@@ -493,6 +518,7 @@ async def get_request(
     api_key: str | None = None,
 ) -> Response:
     fmt = _format(ext)
+    _storable(request.query_params, fmt)
     principal = _principal(request, {"api_key": api_key or ""}, fmt)
     _check_jurisdiction(runtime.lists, jurisdiction_id, fmt)
     not_found = Open311Error(404, f"service_request_id {service_request_id} was not found", fmt)

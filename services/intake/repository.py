@@ -24,8 +24,13 @@ async def get_demand(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def get_demand_by_idempotency_key(session: AsyncSession, key: str) -> Demand | None:
-    return await session.scalar(select(Demand).where(Demand.idempotency_key == key))
+async def get_demand_by_idempotency_key(
+    session: AsyncSession, submitted_by: str, key: str
+) -> Demand | None:
+    """The demand this submitter sent with this key: a key is only unique per submitter."""
+    return await session.scalar(
+        select(Demand).where(Demand.submitted_by == submitted_by, Demand.idempotency_key == key)
+    )
 
 
 async def add_demand(session: AsyncSession, demand: Demand) -> None:

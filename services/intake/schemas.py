@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events import Channel, DemandStatus, DemandType
 from contracts.jurisdiction import UnitCode
+from contracts.text import Text
 
 
 class LocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unit_code: UnitCode | None = Field(default=None, examples=["330502001016"])
-    address: str | None = Field(default=None, min_length=2, max_length=500)
+    address: Text | None = Field(default=None, min_length=2, max_length=500)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
 
@@ -35,21 +36,21 @@ class LocationIn(BaseModel):
 class CitizenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,19}$")
+    name: Text | None = Field(default=None, min_length=1, max_length=100)
+    phone: Text | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,19}$")
 
 
 class DemandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    content: str = Field(
+    content: Text = Field(
         min_length=5, max_length=4000, description="the demand in the citizen's words"
     )
     demand_type: DemandType | None = None
     location: LocationIn
     citizen: CitizenIn = Field(default_factory=CitizenIn)
-    matter_code: str | None = Field(
+    matter_code: Text | None = Field(
         default=None,
         max_length=40,
         examples=["ENV-NOISE-LIFE"],

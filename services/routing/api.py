@@ -21,6 +21,10 @@ from services.runtime.http import RuntimeDep
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
+MAX_OFFSET = 1_000_000
+"""Deepest page of a department's task list (a larger offset would only scan, and past 2**63
+it would not even reach the database)."""
+
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "no or invalid bearer token"},
     403: {"description": "the token is not a department's"},
@@ -43,7 +47,7 @@ async def list_tasks(
     department: Department,
     state: TaskState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[TaskView]:
     assert department.department_id is not None
     async with runtime.sessions() as session:

@@ -11,7 +11,8 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.jurisdiction import validate_code
+from contracts.jurisdiction import UnitCode
+from contracts.text import Text
 from services.routing import repository, service
 from services.routing.models import Dispute, Extension
 from services.routing.schemas import (
@@ -88,7 +89,9 @@ async def _coordinate(runtime: RuntimeDep, action: Callable[[AsyncSession], Awai
     summary="Disputes within the coordinator's jurisdiction",
 )
 async def list_disputes(
-    runtime: RuntimeDep, coordinator: Coordinator, state: str | None = "open"
+    runtime: RuntimeDep,
+    coordinator: Coordinator,
+    state: Annotated[Text | None, Query(max_length=32)] = "open",
 ) -> list[DisputeView]:
     assert coordinator.unit_code is not None
     async with runtime.sessions() as session:
@@ -105,9 +108,7 @@ async def list_disputes(
 async def list_escalations(
     runtime: RuntimeDep,
     coordinator: Coordinator,
-    unit: Annotated[
-        str | None, Query(pattern=r"^\d{12}$", description="12-digit unit code")
-    ] = None,
+    unit: Annotated[UnitCode | None, Query(description="12-digit unit code")] = None,
     state: Annotated[
         Literal["open", "climbed", "resolved", "all"],
         Query(description="open (default), climbed, resolved or all"),
@@ -116,10 +117,6 @@ async def list_escalations(
 ) -> list[EscalationView]:
     assert coordinator.unit_code is not None
     unit = unit or coordinator.unit_code
-    try:
-        validate_code(unit)
-    except ValueError as exc:
-        raise Unprocessable("unit", str(exc)) from exc
     if not service.within_jurisdiction(coordinator.unit_code, unit):
         raise HTTPException(403, f"unit {unit} is outside your jurisdiction")
     async with runtime.sessions() as session:
@@ -171,7 +168,9 @@ def _extension_view(extension: Extension) -> ExtensionView:
     summary="Extension requests within the jurisdiction",
 )
 async def list_extensions(
-    runtime: RuntimeDep, coordinator: Coordinator, state: str | None = "pending"
+    runtime: RuntimeDep,
+    coordinator: Coordinator,
+    state: Annotated[Text | None, Query(max_length=32)] = "pending",
 ) -> list[ExtensionView]:
     assert coordinator.unit_code is not None
     async with runtime.sessions() as session:

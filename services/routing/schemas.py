@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.events import ReplyResult, ReturnReason, TaskRole
 from contracts.lists import DataList
 from contracts.lists.calendar import LimitUnit, TimeLimit
+from contracts.text import Text
 from services.routing.models import DemandLink, Escalation, Task
 from services.routing.state import TaskState
 from services.runtime.logging import mask_text
@@ -115,7 +116,7 @@ class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     result: ReplyResult
-    reply_text: str = Field(
+    reply_text: Text = Field(
         min_length=2, max_length=4000, description="the answer shown to the citizen"
     )
 
@@ -124,7 +125,7 @@ class ReturnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason_code: ReturnReason
-    legal_basis: str = Field(
+    legal_basis: Text = Field(
         min_length=4,
         max_length=1000,
         description="why it is not this department's, by law or the lists",
@@ -134,8 +135,8 @@ class ReturnIn(BaseModel):
 class RulingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lead_department_id: str = Field(examples=["330502000000.urban_management"])
-    co_handler_department_ids: list[str] = Field(default_factory=list, max_length=10)
+    lead_department_id: Text = Field(examples=["330502000000.urban_management"])
+    co_handler_department_ids: list[Text] = Field(default_factory=list, max_length=10)
 
 
 class DisputeView(BaseModel):
@@ -183,8 +184,8 @@ class EscalationView(BaseModel):
 class ExtensionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    requested: str = Field(examples=["5 working_days"], description="the extra time asked for")
-    reason: str = Field(min_length=4, max_length=1000)
+    requested: Text = Field(examples=["5 working_days"], description="the extra time asked for")
+    reason: Text = Field(min_length=4, max_length=1000)
 
     @field_validator("requested")
     @classmethod
@@ -200,7 +201,7 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     approve: bool
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class ExtensionView(BaseModel):
@@ -238,16 +239,16 @@ class TimelineStep(BaseModel):
 class ReassignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    department_id: str = Field(examples=["330502000000.market_regulation"])
-    reason: str = Field(min_length=4, max_length=1000)
+    department_id: Text = Field(examples=["330502000000.market_regulation"])
+    reason: Text = Field(min_length=4, max_length=1000)
 
 
 class SummonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    department_ids: list[str] = Field(min_length=1, max_length=20)
+    department_ids: list[Text] = Field(min_length=1, max_length=20)
     arrive_within_minutes: int = Field(default=30, ge=5, le=24 * 60)
-    note: str = Field(min_length=2, max_length=1000, description="where and why")
+    note: Text = Field(min_length=2, max_length=1000, description="where and why")
 
 
 class SummonsView(BaseModel):

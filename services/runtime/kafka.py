@@ -43,7 +43,7 @@ from contracts.topics import dlq
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.inbox import record_first_deliveries, record_first_delivery
-from services.runtime.logging import mask_text
+from services.runtime.logging import hide_query_arguments, mask_text
 from services.runtime.outbox import Outbox
 from services.runtime.settings import ServiceSettings
 
@@ -507,7 +507,7 @@ class ConsumerLoop:
     ) -> None:
         headers = [
             *[(k, v) for k, v in record.headers if not k.startswith("dlq_")],
-            ("dlq_error", mask_text(error)[:4000].encode()),
+            ("dlq_error", mask_text(hide_query_arguments(error))[:4000].encode()),
             ("dlq_consumer", self.name.encode()),
             ("dlq_topic", record.topic.encode()),
             ("dlq_partition", str(record.partition).encode()),

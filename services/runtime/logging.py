@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+import traceback
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 import structlog
@@ -45,16 +46,87 @@ def redact_personal_data(
     return event_dict
 
 
+# asyncpg refuses a query argument it cannot encode with a message that quotes the value
+# ("invalid input for query argument $2: '张三…' (…)"), whatever hide_parameters says, and
+# SQLAlchemy repeats that message in its own.
+_ARGUMENT_REFUSED = "invalid input for query argument $"
+_ARGUMENT_LINE = re.compile(r"(invalid input for query argument \$[0-9]+: )[^\n]*")
+HIDDEN_VALUE = "[value hidden]"
+
+
+def hide_query_arguments(text: str, also: Iterable[str] = ()) -> str:
+    """The text with everything after "query argument $n: " on such a line dropped, and every
+    text of `also` (the messages of the codec errors behind the refusal) hidden."""
+    for secret in also:
+        if secret:
+            text = text.replace(secret, HIDDEN_VALUE)
+    if _ARGUMENT_REFUSED not in text:
+        return text
+    return _ARGUMENT_LINE.sub(rf"\g<1>{HIDDEN_VALUE}", text)
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack += [current.__cause__, current.__context__]
+
+
+def _logged_exception(exc_info: Any) -> BaseException | None:
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if isinstance(exc_info, tuple) and len(exc_info) == 3:
+        found = exc_info[1]
+        return found if isinstance(found, BaseException) else None
+    return sys.exc_info()[1] if exc_info else None
+
+
+def hide_query_argument_values(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Before the traceback is formatted: an exception whose chain holds asyncpg's refusal of a
+    query argument is written without the value (and without the message of the codec error
+    behind it, which quotes the value too); so are `error=str(exc)` fields."""
+    error = _logged_exception(event_dict.get("exc_info"))
+    if error is not None:
+        chain = list(_chain(error))
+        if any(str(e).startswith(_ARGUMENT_REFUSED) for e in chain):
+            causes = [
+                str(e.__cause__)
+                for e in chain
+                if str(e).startswith(_ARGUMENT_REFUSED)
+                and e.__cause__ is not None
+                and not str(e.__cause__).startswith(_ARGUMENT_REFUSED)
+            ]
+            text = "".join(traceback.format_exception(error)).rstrip("\n")
+            event_dict.pop("exc_info")
+            event_dict["exception"] = hide_query_arguments(text, causes)
+    for key, value in event_dict.items():
+        if isinstance(value, str) and _ARGUMENT_REFUSED in value:
+            event_dict[key] = hide_query_arguments(value)
+    return event_dict
+
+
+SHARED_PROCESSORS: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    hide_query_argument_values,
+    structlog.processors.format_exc_info,
+    redact_personal_data,
+]
+"""Every log line, structlog's and the standard library's, goes through these in order."""
+
+
 def configure_logging(*, service: str, level: str = "INFO") -> None:
     """JSON lines on stderr for structlog and for the standard library (uvicorn, aiokafka)."""
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
-        redact_personal_data,
-    ]
+    shared = SHARED_PROCESSORS
     structlog.configure(
         processors=[
             # Below the level, stop before any processing (masking, timestamps) is paid for.

@@ -312,6 +312,61 @@ async def test_same_idempotency_key_gives_the_same_demand_once(system, engine):
     assert stored == 1
 
 
+async def test_an_idempotency_key_belongs_to_its_submitter(services, engine):
+    """Another front end reusing a key (a predictable one, as in the README) neither is refused
+    nor receives the first submitter's demand and tracking token: each has its own demand."""
+    urls = services.urls
+    key = f"call-20261126-0001-{uuid.uuid4()}"
+    app = {
+        "Authorization": "Bearer "
+        + issue_token(AUTH_SECRET, sub="channel:app-wx", role=Role.channel, now=datetime.now(UTC))
+    }
+    other_body = DEMAND | {"content": "另一件事情：路面破损严重，电动车摔倒"}
+    async with httpx.AsyncClient(timeout=10, base_url=urls["intake"]) as client:
+        hotline = await client.post(
+            "/v1/demands", json=DEMAND, headers={**CHANNEL, "Idempotency-Key": key}
+        )
+        same_body = await client.post(
+            "/v1/demands", json=DEMAND, headers={**app, "Idempotency-Key": key}
+        )
+        open311 = await client.post(
+            "/open311/v2/requests.json",
+            data={
+                "service_code": "ENV-NOISE-LIFE",
+                "address_id": "330502001016",
+                "description": other_body["content"],
+            },
+            headers={"X-API-Key": services.app_key, "Idempotency-Key": key},
+        )
+        again = await client.post(
+            "/v1/demands", json=DEMAND, headers={**CHANNEL, "Idempotency-Key": key}
+        )
+        app_again = await client.post(
+            "/v1/demands", json=other_body, headers={**app, "Idempotency-Key": key}
+        )
+    assert hotline.status_code == 201, hotline.text
+    assert same_body.status_code == 201, same_body.text
+    assert open311.status_code == 201, open311.text
+    ids = {
+        hotline.json()["demand_id"],
+        same_body.json()["demand_id"],
+        open311.json()[0]["service_request_id"],
+    }
+    assert len(ids) == 3
+    assert hotline.json()["tracking_token"] != same_body.json()["tracking_token"]
+    # The same submitter repeating gets its own demand back; with another body, 409.
+    assert again.status_code == 200
+    assert again.json()["demand_id"] == hotline.json()["demand_id"]
+    assert again.json()["tracking_token"] == hotline.json()["tracking_token"]
+    assert app_again.status_code == 409
+    async with create_session_factory(engine)() as session:
+        stored = await session.scalars(
+            select(Demand.submitted_by).where(Demand.idempotency_key == key)
+        )
+        submitters = sorted(s or "" for s in stored.all())
+    assert submitters == ["app-open311", "channel:app-wx", "channel:hotline"]
+
+
 async def test_wrong_tracking_token_reveals_nothing(system):
     urls, _ = system
     async with httpx.AsyncClient(timeout=10) as client:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
 
 from contracts.envelope import encode
 from contracts.events import DemandStatus, DemandStatusChanged
@@ -150,6 +151,34 @@ async def test_failing_handler_is_retried_then_dead_lettered(infra, engine, topi
     [dead] = await read_records(infra.kafka_bootstrap_servers, [dlq(topic)], lambda r: True)
     assert header(dead, "dlq_error") == "ValueError: always fails"
     assert header(dead, "dlq_attempts") == "3"
+
+
+async def test_a_refused_query_argument_is_dead_lettered_without_its_value(infra, engine, topic):
+    """asyncpg's message for an argument it cannot encode quotes the value (here a name and
+    address); the dead-letter header keeps the error and drops the value."""
+    secret = "张三住在月河街道南街十二号"
+
+    async def handler(delivery, event):
+        await delivery.session.execute(text("select cast(:x as bigint)"), {"x": secret})
+
+    _, message = _status_message(topic)
+    await produce(
+        infra.kafka_bootstrap_servers,
+        topic,
+        value=message.value,
+        key=message.key,
+        headers=message.headers,
+    )
+    loop, finish = await _run_loop(infra, engine, topic, handler)
+    try:
+        await eventually(lambda: loop.dead_lettered == 1)
+    finally:
+        await finish()
+    [dead] = await read_records(infra.kafka_bootstrap_servers, [dlq(topic)], lambda r: True)
+    error = header(dead, "dlq_error")
+    assert error is not None
+    assert "invalid input for query argument $1: [value hidden]" in error
+    assert secret[:4] not in error
 
 
 async def test_redelivered_event_changes_nothing(infra, engine, topic):

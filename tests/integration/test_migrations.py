@@ -1,11 +1,18 @@
 """Each service's migrations create exactly what its models declare, in its own schema."""
 
+import asyncio
+import uuid
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.runtime.migrations import SERVICES, service_metadata
+from services.runtime.launcher import async_url
+from services.runtime.migrations import SERVICES, service_metadata, upgrade
+from tests.conftest import _create_database
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -31,3 +38,38 @@ async def test_migrations_match_models(engine, service):
         )
     assert differences == []
     assert version.startswith(f"{service}_")
+
+
+async def test_idempotency_keys_become_per_submitter_on_a_table_with_rows(infra):
+    """intake_0003 replaces the table-wide unique key by one per (submitter, key) on a database
+    that already holds demands, including one from before submitters were recorded."""
+    url = await _create_database(infra.database_url)
+    insert = text(
+        "INSERT INTO intake.demands (id, channel, content, request_sha256, status, received_at,"
+        " updated_at, idempotency_key, submitted_by)"
+        " VALUES (:id, 'app', 'content', 'sha', 'received', now(), now(), :key, :submitter)"
+    )
+    engine = create_async_engine(async_url(url))
+    try:
+        await asyncio.to_thread(upgrade, "intake", async_url(url), "intake_0002")
+        async with engine.begin() as connection:
+            for key, submitter in (("k-1", "channel:a"), ("k-2", "channel:b"), ("k-3", None)):
+                await connection.execute(
+                    insert, {"id": uuid.uuid4(), "key": key, "submitter": submitter}
+                )
+        await asyncio.to_thread(upgrade, "intake", async_url(url), "head")
+        async with engine.begin() as connection:
+            # Another submitter may now use a key that is taken...
+            await connection.execute(
+                insert, {"id": uuid.uuid4(), "key": "k-1", "submitter": "channel:b"}
+            )
+            count = await connection.scalar(text("SELECT count(*) FROM intake.demands"))
+        assert count == 4
+        # ...the same submitter still may not.
+        with pytest.raises(IntegrityError, match="uq_demands_submitter_key"):
+            async with engine.begin() as connection:
+                await connection.execute(
+                    insert, {"id": uuid.uuid4(), "key": "k-1", "submitter": "channel:a"}
+                )
+    finally:
+        await engine.dispose()  # the database stays, like the run's own (conftest)

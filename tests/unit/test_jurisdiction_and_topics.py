@@ -49,6 +49,8 @@ def test_parent_of_province_is_none():
         ("33050200100", "exactly 12 digits"),
         ("3305020010161", "exactly 12 digits"),
         ("33050200101x", "exactly 12 digits"),
+        ("330502001016\n", "exactly 12 digits"),  # `$` of Python's re lets this through
+        ("３３０５０２００１０１６", "exactly 12 digits"),  # full-width: `\d` takes them
         ("000502001016", "province"),
         ("330500001000", "skip a level"),
         ("330502000016", "skip a level"),
