@@ -489,6 +489,7 @@ class LeadRef:
     department_name: str
     reply_due_at: datetime
     content: str
+    urgency: str
     stored: bool = True  # read from the database (False: created earlier in this batch)
 
     @classmethod
@@ -501,6 +502,7 @@ class LeadRef:
             task.department_name,
             task.reply_due_at,
             task.content,
+            task.urgency,
         )
 
     @classmethod
@@ -513,15 +515,25 @@ class LeadRef:
             row["department_name"],
             row["reply_due_at"],
             row["content"],
+            row["urgency"],
             stored=False,
         )
+
+
+_URGENCY_RANK = {Urgency.normal: 0, Urgency.urgent: 1, Urgency.critical: 2}
 
 
 def _best_duplicate(
     facts: DemandFacts, candidates: Sequence[LeadRef], policy: DuplicatePolicy
 ) -> tuple[LeadRef, float] | None:
-    """The most similar of the open lead tasks of the demand's matter and community."""
-    scored = [(task, text_similarity(facts.content, task.content)) for task in candidates]
+    """The most similar of the open lead tasks of the demand's matter and community that are
+    at least as urgent: a more urgent demand never takes on a slower task's limits."""
+    rank = _URGENCY_RANK[facts.urgency]
+    scored = [
+        (task, text_similarity(facts.content, task.content))
+        for task in candidates
+        if _URGENCY_RANK[Urgency(task.urgency)] >= rank
+    ]
     scored = [(task, score) for task, score in scored if score >= policy.similarity]
     return max(scored, key=lambda item: item[1]) if scored else None
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from contracts.events import ReplyResult
+from contracts.events import ReplyResult, Urgency
 from services.routing import service
 from services.routing.models import DemandLink, Dispute, Task, TaskTransition, tables
 from tests.integration.test_returns_and_disputes import CO, LEAD, LISTS, T0, _classified, _return
@@ -253,3 +253,31 @@ async def test_a_lead_that_moves_on_while_a_duplicate_arrives_is_not_joined(
     assert own.id != original.id
     assert own.demand_id == second.demand_id
     assert await _link(sessions, second.demand_id) is None
+
+
+def _fire(content, urgency):
+    return _demand(content, unit="330502001016").model_copy(
+        update={"matter_code": "SAFETY-FIRE-HAZARD", "urgency": urgency}
+    )
+
+
+async def test_a_more_urgent_demand_is_never_merged_into_a_slower_task(sessions, outbox):
+    """A fire reported on a blocked fire passage must not wait with the urgent task's limits:
+    a demand more urgent than the open task is dispatched on its own."""
+    tag = uuid.uuid4().hex[:6]
+    text = f"编号{tag}月河小区3幢楼道消防通道被杂物堵塞，存在消防安全隐患"
+    blocked = await _dispatch(sessions, outbox, _fire(text, Urgency.urgent), T0)
+    fire = _fire(text + "，现在楼道起火了", Urgency.critical)
+    assert service.text_similarity(text, fire.content) >= POLICY.similarity
+    own = await _dispatch(sessions, outbox, fire, T0 + timedelta(minutes=10))
+    assert own.id != blocked.id
+    assert (own.demand_id, own.urgency) == (fire.demand_id, "critical")
+    assert own.reply_due_at < blocked.reply_due_at
+    assert await _link(sessions, fire.demand_id) is None
+    # As urgent or less urgent than the open task: it joins it as before.
+    again = _fire(text + "，请尽快处理", Urgency.urgent)
+    calmer = _fire(text + "，麻烦处理一下", Urgency.normal)
+    for later in (again, calmer):
+        joined = await _dispatch(sessions, outbox, later, T0 + timedelta(minutes=20))
+        assert joined.id in (blocked.id, own.id)
+        assert (await _link(sessions, later.demand_id)) is not None
