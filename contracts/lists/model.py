@@ -97,6 +97,12 @@ class NoOwner(Exception):
     """No department owns this matter here; the coordinator of the level must act."""
 
 
+class LocatedAboveHandlingLevel(NoOwner):
+    """The demand is located only at a unit above the matter's handling level (a street named
+    for a community matter) and the power list has no rule at that unit's level: the place
+    must be made precise before anyone owns it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ownership:
     lead: Department
@@ -190,7 +196,7 @@ class Lists:
             if len(self._owners) < 100_000:
                 self._owners[key] = answer
         if isinstance(answer, NoOwner):
-            raise NoOwner(str(answer))
+            raise type(answer)(str(answer))
         return answer
 
     def _owner(self, matter_code: str, unit_code: str) -> Ownership:
@@ -206,6 +212,18 @@ class Lists:
                         f"override:{matter_code}@{code}->{override.lead}",
                     )  # fmt: skip
         level = matter.handling_level
+        why = ""
+        if not any(level_of(code) is level for code in chain):
+            # Located only above the handling level (an address naming just a street): the
+            # power list's rule at the unit's own level, when it has one. Never a rule above
+            # the unit (that would skip the level the citizen named), nor below it (which one?).
+            handling, level = level, level_of(unit_code)
+            if self.rule(matter_code, level) is None:
+                raise LocatedAboveHandlingLevel(
+                    f"unit {unit_code} lies above the handling level {handling.value} of"
+                    f" {matter_code}, and the power list has no rule at level {level.value}"
+                )
+            why = f" (only a {level.value} named; handling level {handling.value})"
         rule = self.rule(matter_code, level)
         if rule is None:
             raise NoOwner(f"the power list has no rule for {matter_code} at level {level.value}")
@@ -216,7 +234,7 @@ class Lists:
             level,
             rule.lead,
             rule.co_handlers,
-            f"power:{matter_code}@{level.value}->{rule.lead}",
+            f"power:{matter_code}@{level.value}->{rule.lead}{why}",
         )
 
     def _resolve(

@@ -42,7 +42,7 @@ from contracts.events import (
     Urgency,
 )
 from contracts.jurisdiction import chain_of, level_of
-from contracts.lists import Department, Lists, NoOwner
+from contracts.lists import Department, Lists, LocatedAboveHandlingLevel, NoOwner
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository, timers
 from services.routing.dispatch import deadlines
@@ -446,6 +446,7 @@ async def _dispatch(
             ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
         except NoOwner as exc:
             # Nobody owns it here: a dispute for the coordinator, never a demand without an owner.
+            # No department refused it, so the citizen is told what is really happening.
             await _open_dispute(
                 session,
                 outbox,
@@ -454,6 +455,11 @@ async def _dispatch(
                 returned_by=[],
                 reason=f"no owner: {exc}",
                 now=now,
+                note=(
+                    _PLACE_UNCERTAIN_NOTE
+                    if isinstance(exc, LocatedAboveHandlingLevel)
+                    else _NO_OWNER_NOTE
+                ),
             )
             leads.append(None)
             continue
@@ -612,7 +618,7 @@ async def _links_follow(
                 demand_id=link.demand_id,
                 occurred_at=now,
                 status=DemandStatus.triage,
-                note="承办部门存在争议，由上级协调员裁定承办部门。",
+                note=_DISPUTE_NOTE,
             )
         else:
             link.task_id = lead.id
@@ -956,6 +962,13 @@ def _coordinator_for_no_owner(lists: Lists, facts: DemandFacts) -> str:
     return chain[0]
 
 
+# What the citizen reads while a coordinator decides the lead: departments refused it (退单), the
+# demand names only a place above the matter's handling level, or the lists name no owner.
+_DISPUTE_NOTE = "承办部门存在争议，由上级协调员裁定承办部门。"
+_PLACE_UNCERTAIN_NOTE = "正在核实具体属地，由上级协调员指定承办部门。"
+_NO_OWNER_NOTE = "该事项暂无明确承办部门，由上级协调员指定承办部门。"
+
+
 async def _open_dispute(
     session: AsyncSession,
     outbox: Outbox,
@@ -965,6 +978,7 @@ async def _open_dispute(
     returned_by: list[str],
     reason: str,
     now: datetime,
+    note: str = _DISPUTE_NOTE,
 ) -> Dispute:
     dispute = Dispute(
         id=uuid.uuid4(),
@@ -998,7 +1012,7 @@ async def _open_dispute(
             demand_id=facts.demand_id,
             occurred_at=now,
             status=DemandStatus.triage,
-            note="承办部门存在争议，由上级协调员裁定承办部门。",
+            note=note,
         ),
     )
     log.warning(

@@ -61,6 +61,16 @@ async def _events(sessions, *keys):
         return [tuple(r) for r in rows]
 
 
+async def _statuses(sessions, demand_id):
+    async with sessions() as session:
+        rows = await session.execute(
+            select(tables.outbox.c.value)
+            .where(tables.outbox.c.key == str(demand_id), tables.outbox.c.topic == "demand.status")
+            .order_by(tables.outbox.c.id)
+        )
+        return [bytes(r[0]).decode() for r in rows]
+
+
 async def _return(sessions, outbox, task, *, at, department):
     async with sessions() as session, session.begin():
         return await service.return_task(
@@ -162,9 +172,10 @@ async def test_a_demand_nobody_owns_becomes_a_dispute_and_the_coordinator_names_
     sessions, outbox
 ):
     demand_id = uuid.uuid4()
-    # A street-level matter located only to a district: no street office to dispatch to.
+    # A community matter located only to a district, and the power list has no district rule
+    # for it: nobody to dispatch to until the place is known.
     event = _classified(demand_id).model_copy(
-        update={"matter_code": "CITY-GARBAGE", "unit_code": "330502000000"}
+        update={"matter_code": "CIVIL-NEIGHBOUR", "unit_code": "330502000000"}
     )
     async with sessions() as session, session.begin():
         assert await service.dispatch_demand(session, outbox, LISTS, event, now=T0) is None
@@ -172,6 +183,10 @@ async def test_a_demand_nobody_owns_becomes_a_dispute_and_the_coordinator_names_
         dispute = await session.scalar(select(Dispute).where(Dispute.demand_id == demand_id))
     assert dispute.coordinator_unit_code == "330502000000"
     assert dispute.reason.startswith("no owner:")
+    # No department refused it: the citizen is not told of a dispute.
+    (status,) = await _statuses(sessions, demand_id)
+    assert "正在核实具体属地" in status
+    assert "争议" not in status
     async with sessions() as session, session.begin():
         with pytest.raises(service.OutsideJurisdiction, match="330523000000"):
             await service.rule_dispute(
@@ -188,3 +203,29 @@ async def test_a_demand_nobody_owns_becomes_a_dispute_and_the_coordinator_names_
     assert (lead.department_name, lead.citizen_phone) == ("朝阳街道办事处", "13700000000")
     roles = sorted(t.role for t in await _tasks(sessions, demand_id))
     assert roles == ["co_handler", "lead"]  # the repeated co-handler is named once
+
+
+async def test_a_demand_located_only_at_a_street_goes_to_the_street_rule_of_the_power_list(
+    sessions, outbox
+):
+    """An address that names only 月河街道: the power list's street rule for the community
+    matter applies (no dispute, no "争议" for the citizen), and the task says why."""
+    demand_id = uuid.uuid4()
+    event = _classified(demand_id).model_copy(
+        update={
+            "matter_code": "CITY-COMMUNITY-ENV",
+            "unit_code": "330502001000",
+            "content": "南街12号楼道堆物严重，进出很不方便",
+        }
+    )
+    async with sessions() as session, session.begin():
+        lead = await service.dispatch_demand(session, outbox, LISTS, event, now=T0)
+    assert lead is not None
+    assert (lead.department_id, lead.citizen_phone) == ("330502001000.street_office", "13700000000")
+    assert lead.rule.startswith("power:CITY-COMMUNITY-ENV@street->street_office")
+    assert "only a street" in lead.rule
+    async with sessions() as session:
+        assert await session.scalar(select(Dispute).where(Dispute.demand_id == demand_id)) is None
+    (status,) = await _statuses(sessions, demand_id)
+    assert '"assigned"' in status
+    assert "月河街道办事处" in status

@@ -4,7 +4,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.events import DemandType, Location, Urgency
-from contracts.lists import NoOwner, load_lists
+from contracts.jurisdiction import Level
+from contracts.lists import LocatedAboveHandlingLevel, NoOwner, load_lists
 from services.classification import rules
 from services.routing.dispatch import deadlines
 
@@ -39,9 +40,34 @@ def test_unknown_matter_has_no_owner():
         LISTS.owner("NOPE", "330502001016")
 
 
-def test_demand_above_the_handling_level_has_no_owner():
-    with pytest.raises(NoOwner, match="above the handling level"):
-        LISTS.owner("CITY-GARBAGE", "330502000000")
+def test_demand_located_only_above_the_handling_level_uses_the_rule_of_its_own_level():
+    """An address that names only a street (or a district) is routed by the power list's rule at
+    that level when the list has one, and the rule string says why."""
+    ownership = LISTS.owner("CITY-COMMUNITY-ENV", "330502001000")  # 月河街道, a community matter
+    assert (ownership.lead.id, ownership.level) == ("330502001000.street_office", Level.street)
+    assert ownership.rule.startswith("power:CITY-COMMUNITY-ENV@street->street_office")
+    assert "only a street" in ownership.rule
+    assert "community" in ownership.rule
+    assert LISTS.owner("CIVIL-NEIGHBOUR", "330502001000").lead.id == "330502001000.street_office"
+    garbage = LISTS.owner("CITY-GARBAGE", "330502000000")  # a street matter, a district named
+    assert garbage.lead.id == "330502000000.urban_management"
+    assert garbage.rule.startswith("power:CITY-GARBAGE@district->urban_management")
+    # A district named for a community matter with a district rule: that rule, co-handlers too.
+    env = LISTS.owner("CITY-COMMUNITY-ENV", "330502000000")
+    assert env.lead.id == "330502000000.urban_management"
+    assert env.co_handlers
+    # At the handling level and beneath it nothing changes.
+    assert LISTS.owner("CITY-COMMUNITY-ENV", "330502001016").rule == (
+        "power:CITY-COMMUNITY-ENV@community->community_committee"
+    )
+
+
+def test_demand_above_the_handling_level_with_no_rule_at_its_level_has_no_owner():
+    # CIVIL-NEIGHBOUR has community and street rules only: a district alone is not enough.
+    with pytest.raises(LocatedAboveHandlingLevel, match="above the handling level"):
+        LISTS.owner("CIVIL-NEIGHBOUR", "330502000000")
+    with pytest.raises(NoOwner):  # still a NoOwner for every caller
+        LISTS.owner("CIVIL-NEIGHBOUR", "330502000000")
 
 
 def test_owner_answers_are_remembered_and_stay_the_same():
@@ -49,8 +75,8 @@ def test_owner_answers_are_remembered_and_stay_the_same():
     first = lists.owner("ENV-NOISE-LIFE", "330502001016")
     assert lists.owner("ENV-NOISE-LIFE", "330502001016") is first
     for _ in range(2):  # a remembered refusal is raised again, with its reason
-        with pytest.raises(NoOwner, match="above the handling level"):
-            lists.owner("CITY-GARBAGE", "330502000000")
+        with pytest.raises(LocatedAboveHandlingLevel, match="above the handling level"):
+            lists.owner("CIVIL-NEIGHBOUR", "330502000000")
 
 
 def test_deadlines_are_remembered_per_start_and_limit():
