@@ -71,6 +71,11 @@ async def open_callback(
     if callback is None:
         callback = Callback(demand_id=event.demand_id, reply_round=1)
         session.add(callback)
+    elif callback.closed_at is not None:
+        # Closed is final (its phone is gone too): a reply to the task a merged demand
+        # followed, redone after this demand's citizen closed it, asks nobody.
+        log.info("reply for a closed demand ignored", reply_round=callback.reply_round)
+        return
     else:  # a later reply to the same demand (a redo) asks the citizen again
         callback.reply_round += 1
         callback.resolved = None

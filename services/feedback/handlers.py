@@ -1,6 +1,7 @@
 """What feedback learns from events.
 
-- `demand.status`: a reply opens the callback (and asks the citizen); closing erases the phone.
+- `demand.status`: a reply opens the callback (and asks the citizen); closing erases the phone,
+  and a closed demand's callback is never reopened.
 - `demand.classified`: matter and place of each demand (hot spots), and the citizen's phone,
   kept only until the demand closes, for the callback.
 - the department task topics: the facts behind the response, on-time reply, return and redo
@@ -31,7 +32,12 @@ from contracts.events import (
 )
 from contracts.events.task import TaskEvent
 from services.feedback import counters, rates
-from services.feedback.callbacks import CallbackPolicy, open_callback, phone_arrived
+from services.feedback.callbacks import (
+    CallbackPolicy,
+    lock_callback,
+    open_callback,
+    phone_arrived,
+)
 from services.feedback.models import DemandFact, RedoFact, ReplyFact, TaskFact
 from services.runtime.kafka import Delivery, Handler
 
@@ -48,6 +54,9 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
             fact = await delivery.session.get(DemandFact, event.demand_id)
             if fact is not None:
                 fact.citizen_phone = None  # the data list: kept no longer than needed
+            callback = await lock_callback(delivery.session, event.demand_id)
+            if callback is not None and callback.closed_at is None:
+                callback.closed_at = event.occurred_at
 
     async def on_classified(delivery: Delivery, event: DemandClassified) -> None:
         known = await delivery.session.get(DemandFact, event.demand_id)

@@ -41,6 +41,8 @@ class Callback(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     evaluated_by: Mapped[str | None] = mapped_column(String(200))  # citizen | operator:<sub>
+    # When `demand.status` said the demand closed: a later reply never reopens the callback.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from contracts.events import DemandStatusChanged, Event
+from contracts.events import DemandStatus, DemandStatusChanged, Event
 from services.intake import repository
 from services.intake.models import TimelineEntry
 from services.runtime.kafka import Delivery, Handler
@@ -17,6 +17,11 @@ async def record_status(delivery: Delivery, event: DemandStatusChanged) -> None:
     if demand is None:
         # Not fatal: the status stream may carry demands from another intake deployment.
         log.warning("status for an unknown demand ignored")
+        return
+    if demand.status == DemandStatus.closed.value:
+        # Closed is final: a later status (the task a merged demand followed was redone and
+        # replied again, or an event re-sent) must not reopen it.
+        log.info("status for a closed demand ignored", status=event.status.value)
         return
     await repository.add_timeline_entry(
         delivery.session,

@@ -203,11 +203,14 @@ class DemandLink(Base):
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
     original_demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     similarity: Mapped[float]
-    state: Mapped[str] = mapped_column(String(16))  # linked | undone
+    # linked | undone (separated by a coordinator) | closed (the merged demand was closed by its
+    # citizen's evaluation or as not evaluated: it follows the task no more)
+    state: Mapped[str] = mapped_column(String(16))
     facts: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     undone_by: Mapped[str | None] = mapped_column(String(200))
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Deadline(Base):

@@ -208,13 +208,23 @@ async def links_to_demand(session: AsyncSession, demand_id: uuid.UUID) -> list[D
 
 
 async def links_of_task(session: AsyncSession, task_id: uuid.UUID) -> list[DemandLink]:
-    query = select(DemandLink).where(DemandLink.task_id == task_id, DemandLink.state == "linked")
+    """The merged demands still following the task, locked: a merged demand closing meanwhile
+    is either told before it closes or not at all."""
+    query = (
+        select(DemandLink)
+        .where(DemandLink.task_id == task_id, DemandLink.state == "linked")
+        .order_by(DemandLink.created_at)
+        .with_for_update()
+    )
     return list((await session.scalars(query)).all())
 
 
-async def link_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> DemandLink | None:
-    query = select(DemandLink).where(
-        DemandLink.demand_id == demand_id, DemandLink.state == "linked"
+async def lock_link_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> DemandLink | None:
+    """The live link of a merged demand, locked."""
+    query = (
+        select(DemandLink)
+        .where(DemandLink.demand_id == demand_id, DemandLink.state == "linked")
+        .with_for_update()
     )
     return await session.scalar(query)
 

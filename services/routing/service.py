@@ -642,8 +642,10 @@ async def _status_for_linked(
     *,
     now: datetime,
     note: str | None,
+    expected_reply_at: datetime | None = None,
 ) -> None:
-    """The citizens whose demands were merged into this task follow it too."""
+    """The citizens whose demands were merged into this task follow it too; a merged demand
+    its citizen's evaluation (or the lack of one) closed hears nothing more: it stays closed."""
     for link in await repository.links_of_task(session, task.id):
         await outbox.put(
             session,
@@ -654,8 +656,20 @@ async def _status_for_linked(
                 department_id=task.department_id,
                 department_name=task.department_name,
                 note=note,
+                expected_reply_at=expected_reply_at,
             ),
         )
+
+
+async def _close_link(session: AsyncSession, demand_id: uuid.UUID, now: datetime) -> bool:
+    """A merged demand closes: its link stops following the task (a redo's reply would
+    otherwise reopen it). False when the demand is not a live merged one."""
+    link = await repository.lock_link_of_demand(session, demand_id)
+    if link is None:
+        return False
+    link.state = "closed"
+    link.closed_at = now
+    return True
 
 
 async def undo_duplicate(
@@ -676,6 +690,8 @@ async def undo_duplicate(
     assert task is not None  # a foreign key
     if not within_jurisdiction(coordinator_unit, task.unit_code):
         raise OutsideJurisdiction(f"the linked task belongs to unit {task.unit_code}")
+    if link.state == "closed":
+        raise InvalidRuling("the merged demand was already closed by its citizen's evaluation")
     if link.state != "linked":
         raise InvalidRuling("the link was already undone")
     link.state = "undone"
@@ -1133,9 +1149,10 @@ async def close_after_evaluation(
     """The citizen's evaluation closes the demand's replied tasks, or sends the lead's reply
     back (重办) when it is unresolved or dissatisfied."""
     tasks = await repository.lock_tasks_of_demand(session, event.demand_id)
-    if not tasks and await repository.link_of_demand(session, event.demand_id) is not None:
-        # A merged demand: its citizen's evaluation closes their demand; the task is the
-        # original's and closes with the original's evaluation.
+    if not tasks and await _close_link(session, event.demand_id, now):
+        # A merged demand: its citizen's evaluation, whatever it says, closes their demand (it
+        # counts in the rates as theirs); the task is the original's, and only the original
+        # citizen's evaluation closes it or sends it back (重办).
         await outbox.put(
             session,
             DemandStatusChanged(
@@ -1189,7 +1206,7 @@ async def close_not_evaluated(
     for task in replied:
         _transition(session, task, TaskAction.close, actor="feedback", reason=reason, now=now)
     await _withdraw_open_co_handlers(session, outbox, tasks, actor="feedback", now=now)
-    if not replied and await repository.link_of_demand(session, event.demand_id) is None:
+    if not replied and not await _close_link(session, event.demand_id, now):
         log.warning("not-evaluated notice for a demand with no replied task ignored")
         return
     await outbox.put(
@@ -1255,6 +1272,15 @@ async def _redo(
             note="您的评价已收到，诉求已退回承办部门重新办理（重办）。",
             expected_reply_at=lead.reply_due_at,
         ),
+    )
+    await _status_for_linked(
+        session,
+        outbox,
+        lead,
+        DemandStatus.signed,
+        now=now,
+        note="与您诉求合并办理的同类诉求答复已退回承办部门重新办理（重办），请等待新的答复。",
+        expected_reply_at=lead.reply_due_at,
     )
 
 
@@ -1378,6 +1404,15 @@ async def decide_extension(
                     note=note,
                     expected_reply_at=task.reply_due_at,
                 ),
+            )
+            await _status_for_linked(
+                session,
+                outbox,
+                task,
+                DemandStatus.signed,
+                now=now,
+                note=note,
+                expected_reply_at=task.reply_due_at,
             )
     _note(session, task, "extension-" + extension.state, actor=actor, reason=note, now=now)
     await outbox.put(

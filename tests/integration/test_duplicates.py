@@ -2,13 +2,22 @@
 its citizen follows that task; a coordinator can separate it again."""
 
 import asyncio
+import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, text
 
-from contracts.events import ReplyResult, Urgency
-from services.routing import service
+from contracts.events import (
+    DemandEvaluated,
+    DemandNotEvaluated,
+    ReplyResult,
+    Satisfaction,
+    Urgency,
+)
+from contracts.lists.calendar import TimeLimit
+from services.routing import repository, service
 from services.routing.models import DemandLink, Dispute, Task, TaskTransition, tables
 from tests.integration.test_returns_and_disputes import CO, LEAD, LISTS, T0, _classified, _return
 
@@ -281,3 +290,140 @@ async def test_a_more_urgent_demand_is_never_merged_into_a_slower_task(sessions,
         joined = await _dispatch(sessions, outbox, later, T0 + timedelta(minutes=20))
         assert joined.id in (blocked.id, own.id)
         assert (await _link(sessions, later.demand_id)) is not None
+
+
+async def _status_events(sessions, demand_id):
+    """The demand's statuses in the order routing wrote them."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(tables.outbox.c.value)
+            .where(tables.outbox.c.key == str(demand_id), tables.outbox.c.topic == "demand.status")
+            .order_by(tables.outbox.c.id)
+        )
+        return [json.loads(bytes(r[0])) for r in rows]
+
+
+def _evaluated(demand_id, at, *, resolved, satisfaction):
+    return DemandEvaluated(
+        demand_id=demand_id, occurred_at=at, resolved=resolved, satisfaction=satisfaction
+    )
+
+
+async def _reply(sessions, outbox, task_id, at, text):
+    async with sessions() as session, session.begin():
+        await service.reply_task(
+            session, outbox, task_id, department_id=LEAD, actor="c", now=at,
+            result=ReplyResult.resolved, reply_text=text,
+        )  # fmt: skip
+
+
+async def test_merged_demands_follow_an_extension_and_a_redo_and_a_closed_one_stays_closed(
+    sessions, outbox
+):
+    original, second = await _merged_pair(sessions, outbox, "潘公桥小区")
+    tag = original.content[2:8]
+    third = _demand(f"编号{tag}潘公桥小区楼下烧烤店晚上噪音扰民")
+    assert (await _dispatch(sessions, outbox, third, T0 + timedelta(minutes=6))).id == original.id
+    at = T0 + timedelta(minutes=30)
+    async with sessions() as session, session.begin():
+        await service.sign_task(session, outbox, original.id, department_id=LEAD, actor="c", now=at)
+        await service.contact_task(
+            session, outbox, original.id, department_id=LEAD, actor="c", now=at
+        )
+        await service.request_extension(
+            session, outbox, original.id, department_id=LEAD, actor="c",
+            requested=TimeLimit.parse("5 working_days"), reason="需现场勘查", now=at,
+        )  # fmt: skip
+        extension = await repository.pending_extension(session, original.id)
+    assert extension is not None
+    async with sessions() as session, session.begin():
+        await service.decide_extension(
+            session, outbox, LISTS, extension.id, coordinator_unit="330500000000", actor="coord",
+            approve=True, note="同意", now=at + timedelta(minutes=10),
+        )  # fmt: skip
+        task = await repository.get_task(session, original.id)
+    assert task is not None
+    extended = task.reply_due_at
+    # (a) The merged citizens see the new expected reply time, as the original's citizen does.
+    for demand in (original, second, third):
+        last = (await _status_events(sessions, demand.demand_id))[-1]
+        assert last["status"] == "signed"
+        assert "延长" in last["note"]
+        assert datetime.fromisoformat(last["expected_reply_at"]) == extended
+
+    await _reply(sessions, outbox, original.id, at + timedelta(hours=1), "已责令整改")
+    # The second citizen is dissatisfied: that closes their demand (the redo follows only the
+    # original citizen's evaluation), and the link says so.
+    async with sessions() as session, session.begin():
+        await service.close_after_evaluation(
+            session, outbox, LISTS,
+            _evaluated(second.demand_id, at + timedelta(hours=2), resolved=False,
+                       satisfaction=Satisfaction.dissatisfied),
+            now=at + timedelta(hours=2),
+        )  # fmt: skip
+    link = await _link_row(sessions, second.demand_id)
+    assert (link.state, link.closed_at) == ("closed", at + timedelta(hours=2))
+    assert (await _status_events(sessions, second.demand_id))[-1]["status"] == "closed"
+
+    # The original's citizen is dissatisfied: redo. The open merged demand is told (a).
+    redo_at = at + timedelta(hours=3)
+    async with sessions() as session, session.begin():
+        await service.close_after_evaluation(
+            session, outbox, LISTS,
+            _evaluated(original.demand_id, redo_at, resolved=False,
+                       satisfaction=Satisfaction.dissatisfied),
+            now=redo_at,
+        )  # fmt: skip
+    last = (await _status_events(sessions, third.demand_id))[-1]
+    assert last["status"] == "signed"
+    assert "重办" in last["note"]
+    assert last["expected_reply_at"] is not None
+
+    # The redo's reply reaches the open merged demand, never the closed one (b).
+    await _reply(sessions, outbox, original.id, redo_at + timedelta(hours=1), "已再次整改")
+    assert [s["status"] for s in await _status_events(sessions, third.demand_id)][-1] == "replied"
+    statuses = [s["status"] for s in await _status_events(sessions, second.demand_id)]
+    assert statuses[-1] == "closed"
+    assert statuses.count("replied") == 1
+    # A closed merge is no longer listed for the coordinator, and cannot be undone.
+    async with sessions() as session, session.begin():
+        with pytest.raises(service.InvalidRuling, match="closed"):
+            await service.undo_duplicate(
+                session, outbox, LISTS, link.id, coordinator_unit="330500000000",
+                actor="coord", now=redo_at + timedelta(hours=2),
+            )  # fmt: skip
+
+
+async def test_a_merged_demand_closed_as_not_evaluated_hears_nothing_more(sessions, outbox):
+    original, second = await _merged_pair(sessions, outbox, "白雀小区")
+    at = T0 + timedelta(minutes=30)
+    async with sessions() as session, session.begin():
+        await service.sign_task(session, outbox, original.id, department_id=LEAD, actor="c", now=at)
+        await service.contact_task(
+            session, outbox, original.id, department_id=LEAD, actor="c", now=at
+        )
+    await _reply(sessions, outbox, original.id, at, "已处理")
+    closed_at = at + timedelta(days=3)
+    async with sessions() as session, session.begin():
+        await service.close_not_evaluated(
+            session, outbox,
+            DemandNotEvaluated(demand_id=second.demand_id, occurred_at=closed_at,
+                               department_id=LEAD, replied_at=at, evaluate_by=closed_at),
+            now=closed_at,
+        )  # fmt: skip
+    async with sessions() as session, session.begin():
+        await service.close_after_evaluation(
+            session, outbox, LISTS,
+            _evaluated(original.demand_id, closed_at, resolved=False,
+                       satisfaction=Satisfaction.dissatisfied),
+            now=closed_at,
+        )  # fmt: skip
+    await _reply(sessions, outbox, original.id, closed_at + timedelta(hours=1), "已再次处理")
+    statuses = [s["status"] for s in await _status_events(sessions, second.demand_id)]
+    assert statuses[-2:] == ["replied", "closed"]
+    assert (await _link_row(sessions, second.demand_id)).state == "closed"
+
+
+async def _link_row(sessions, demand_id):
+    async with sessions() as session:
+        return await session.scalar(select(DemandLink).where(DemandLink.demand_id == demand_id))

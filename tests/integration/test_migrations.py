@@ -73,3 +73,50 @@ async def test_idempotency_keys_become_per_submitter_on_a_table_with_rows(infra)
                 )
     finally:
         await engine.dispose()  # the database stays, like the run's own (conftest)
+
+
+async def test_closed_markers_are_added_to_tables_with_rows(infra):
+    """feedback_0003 marks the callbacks whose demand certainly closed (unanswered, or resolved
+    and not dissatisfied); a dissatisfied one may await a redo's reply and stays open.
+    routing_0016 adds the links' closed_at to a table that may hold links."""
+    url = await _create_database(infra.database_url)
+    insert = text(
+        "INSERT INTO feedback.callbacks (demand_id, state, replied_at, evaluate_by, resolved,"
+        " satisfaction, evaluated_at) VALUES (:id, :state, now(), now(), :resolved, :sat,"
+        " now() - interval '1 hour')"
+    )
+    rows = {
+        "awaiting": ("awaiting_evaluation", None, None),
+        "unanswered": ("not_evaluated", None, None),
+        "satisfied": ("evaluated", True, "satisfied"),
+        "unresolved": ("evaluated", False, "basically_satisfied"),
+        "dissatisfied": ("evaluated", True, "dissatisfied"),
+    }
+    ids = {name: uuid.uuid4() for name in rows}
+    engine = create_async_engine(async_url(url))
+    try:
+        await asyncio.to_thread(upgrade, "feedback", async_url(url), "feedback_0002")
+        async with engine.begin() as connection:
+            for name, (state, resolved, sat) in rows.items():
+                await connection.execute(
+                    insert, {"id": ids[name], "state": state, "resolved": resolved, "sat": sat}
+                )
+        await asyncio.to_thread(upgrade, "feedback", async_url(url), "head")
+        await asyncio.to_thread(upgrade, "routing", async_url(url), "head")
+        async with engine.begin() as connection:
+            closed = {
+                row[0]
+                for row in await connection.execute(
+                    text("SELECT demand_id FROM feedback.callbacks WHERE closed_at IS NOT NULL")
+                )
+            }
+            link_columns = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM information_schema.columns WHERE table_schema ="
+                    " 'routing' AND table_name = 'demand_links' AND column_name = 'closed_at'"
+                )
+            )
+        assert closed == {ids["unanswered"], ids["satisfied"]}
+        assert link_columns == 1
+    finally:
+        await engine.dispose()  # the database stays, like the run's own (conftest)
