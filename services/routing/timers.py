@@ -3,7 +3,8 @@
 `plan(task)` says which timers an open task must have: for each running stage (sign, first
 contact, reply) a reminder (催办) at a share of the window (of its working time when the limits
 run in working time) and the breach at the deadline; one arrival timer per open summons; the
-coordinator's time to act while the task is escalated.
+coordinator's time to act while the task is escalated (in working time, or on the clock when the
+task's limits run by the clock: critical demands, the emergency profile).
 Every timer carries the task's version as its fencing token.
 
 Routing sessions keep the rows in step by themselves: at commit, every task whose version moved
@@ -28,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import Session, attributes, object_session
 
 from contracts.events import Stage, TaskEscalationResolved, TaskRole
-from contracts.lists.calendar import BusinessCalendar, TimeLimit
+from contracts.lists.calendar import BusinessCalendar, LimitUnit, TimeLimit
 from services.routing.models import Escalation, Summons, Task, escalations
 from services.routing.state import TaskState
 from services.runtime.clock import Clock
@@ -96,17 +97,25 @@ class OpenSummons:
     arrive_by: datetime
 
 
+CLOCK_ACT_WITHIN = TimeLimit(1, LimitUnit.calendar_hours)
+
+
 @dataclass(frozen=True, slots=True)
 class ClockPolicy:
-    """How the clocks run: reminder share of a window, the coordinator's time to act."""
+    """How the clocks run: reminder share of a window, the coordinator's time to act (on work
+    whose limits run in working time, and on work whose limits run by the clock)."""
 
     calendar: BusinessCalendar
     remind_share: float  # 0 < share < 1; 0 turns reminders off
     act_within: TimeLimit
+    critical_act_within: TimeLimit = CLOCK_ACT_WITHIN  # in calendar hours
 
-    def act_by(self, now: datetime) -> datetime:
-        """A coordinator's deadline to act (or rule) on what reached it at `now`."""
-        return self.calendar.add(now, self.act_within).at
+    def act_by(self, now: datetime, working_clock: bool) -> datetime:
+        """A coordinator's deadline to act (or rule) on what reached it at `now`: in working
+        time when the task's (or demand's) limits run in working time, else on the clock, so
+        a critical demand of a Saturday night does not wait for Monday."""
+        within = self.act_within if working_clock else self.critical_act_within
+        return self.calendar.add(now, within).at
 
 
 def session_policy(session: AsyncSession | Session) -> ClockPolicy | None:
