@@ -24,7 +24,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, attributes, object_session
 
@@ -206,13 +206,34 @@ def restart_stage(task: Task, stage: Stage, *, at: datetime) -> None:
         task.reply_clock_from = at
 
 
-def stage_still_late(task: Task) -> bool:
-    """Whether the stage the task was escalated for is still undone."""
-    if task.escalation_stage in (None, Stage.arrival, Stage.coordinator, Stage.redo):
+def stage_still_late(session: Session, task: Task) -> bool:
+    """Whether the stage the task was escalated for is still undone; an arrival is done once
+    every department whose summons was missed since the task's last resolved escalation has
+    reported (报到), however late."""
+    if task.escalation_stage == Stage.arrival:
+        return _arrival_awaited(session, task.id)
+    if task.escalation_stage in (None, Stage.coordinator, Stage.redo):
         return True
     return any(
         stage.value == task.escalation_stage for stage, _ in running_stages(task.state, task.role)
     )
+
+
+def _arrival_awaited(session: Session, task_id: uuid.UUID) -> bool:
+    """A missed summons of the task's current escalation (or a climb of it) has no arrival yet;
+    one missed before an earlier escalation was resolved is not this escalation's."""
+    resolved = (
+        select(func.max(Escalation.closed_at))
+        .where(Escalation.task_id == task_id, Escalation.state == "resolved")
+        .scalar_subquery()
+    )
+    awaited = select(Summons.id).where(
+        Summons.task_id == task_id,
+        Summons.missed_at.is_not(None),
+        Summons.arrived_at.is_(None),
+        or_(resolved.is_(None), Summons.missed_at > resolved),
+    )
+    return session.execute(awaited.limit(1)).first() is not None
 
 
 def coordinator_acted(session: AsyncSession, task: Task, *, by: str, reason: str) -> None:
@@ -318,7 +339,7 @@ class ClockKeeper:
                 _resolve(session, self, task, by=by, reason=reason)
             elif TaskState(task.state) not in OPEN_STATES:
                 _resolve(session, self, task, by=task.department_id, reason=f"task {task.state}")
-            elif not stage_still_late(task):
+            elif not stage_still_late(session, task):
                 reason = f"{task.escalation_stage} done"
                 _resolve(session, self, task, by=task.department_id, reason=reason)
         ids = list(touched)

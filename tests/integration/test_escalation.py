@@ -778,3 +778,68 @@ async def test_disputes_and_extensions_of_a_critical_demand_wait_by_the_clock(
         [(_, _, climbed)] = await _events(sessions, key, "escalated")
         assert climbed["coordinator_unit_code"] == DISTRICT
         assert climbed["act_by"] == "2026-11-28T16:00:00Z"  # Sunday 00:00, not Monday
+
+
+async def test_a_late_arrival_resolves_the_arrival_escalation(sessions, outbox, clock, sweeper):
+    task = await _dispatched(sessions, outbox, clock)
+    late, later = f"{STREET}.street_office", "330502001005.community_committee"
+    async with sessions() as session, session.begin():
+        summons = await service.summon(
+            session, outbox, LISTS, task.id, coordinator_unit=STREET, actor="street",
+            department_ids=[late, later], arrive_within_minutes=30, note="现场", now=T0,
+        )  # fmt: skip
+    clock._now = T0 + timedelta(minutes=31)
+    assert (await sweeper.sweep_once()).escalated == 1
+    assert (await _task(sessions, task.id)).escalation_stage == "arrival"
+
+    # One of the two summoned departments arrives late: the other is still awaited.
+    for arrived, department in zip(summons, (late, later), strict=True):
+        clock.advance(timedelta(minutes=10))
+        async with sessions() as session, session.begin():
+            await service.report_arrival(
+                session, arrived.id, department_id=department, now=clock.now()
+            )
+        current = await _task(sessions, task.id)
+        if department == late:
+            assert current.escalation_level == 2
+            assert await _events(sessions, task.id, "escalation-resolved") == []
+    # Both are on site: the arrival escalation is resolved and its coordinator's clock stops.
+    [(_, _, resolved)] = await _events(sessions, task.id, "escalation-resolved")
+    assert (resolved["resolved_by"], resolved["reason"]) == (COMMITTEE, "arrival done")
+    assert (current.escalation_id, current.escalation_level) == (None, None)
+    assert "coordinator" not in {s for s, *_ in await _timers(sessions, task.id)}
+    async with sessions() as session:
+        states = (
+            await session.scalars(select(Escalation.state).where(Escalation.task_id == task.id))
+        ).all()
+    assert states == ["resolved"]
+    clock._now = T0 + timedelta(minutes=90)  # past the district's hour: nothing climbs
+    await sweeper.sweep_once()
+    assert len(await _events(sessions, task.id, "escalated")) == 1
+
+
+async def test_a_summons_missed_before_a_coordinator_acted_does_not_hold_a_later_escalation(
+    sessions, outbox, clock, sweeper
+):
+    task = await _dispatched(sessions, outbox, clock)
+    absent, second = f"{STREET}.street_office", "330502001005.community_committee"
+
+    async def summon(department):
+        async with sessions() as session, session.begin():
+            [made] = await service.summon(
+                session, outbox, LISTS, task.id, coordinator_unit=STREET, actor="street",
+                department_ids=[department], arrive_within_minutes=30, note="现场",
+                now=clock.now(),
+            )  # fmt: skip
+        clock.advance(timedelta(minutes=31))
+        assert (await sweeper.sweep_once()).escalated == 1
+        return made
+
+    await summon(absent)  # never comes; a minute later the street summons another department
+    clock.advance(timedelta(minutes=1))
+    made = await summon(second)
+    async with sessions() as session, session.begin():
+        await service.report_arrival(session, made.id, department_id=second, now=clock.now())
+    *_, (_, _, resolved) = await _events(sessions, task.id, "escalation-resolved")
+    assert resolved["reason"] == "arrival done"
+    assert (await _task(sessions, task.id)).escalation_id is None
