@@ -38,6 +38,7 @@ def clock_policy(settings: RoutingSettings, lists: Lists) -> ClockPolicy:
         calendar=lists.calendar,
         remind_share=settings.remind_share,
         act_within=TimeLimit.parse(settings.coordinator_act_within),
+        critical_act_within=TimeLimit.parse(settings.critical_act_within),
     )
 
 

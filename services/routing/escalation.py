@@ -6,7 +6,8 @@ share the work and never fire one timer twice), checks each timer's fence agains
 version (a stale timer does nothing), and in one transaction per batch: reminds (催办) the
 department, or escalates the task to the next coordinator of the chain copied onto it
 (community → street → district → city; at the city it is supervised, 督办) with a new timer for
-that coordinator, and writes the events to the outbox. Every write is one set-based statement
+that coordinator (on the clock when the task's limits run by the clock), and writes the events
+to the outbox. Every write is one set-based statement
 per batch.
 
 An escalation moves the task up the coordinators' chain without changing what its department
@@ -63,8 +64,8 @@ _CLAIM = text(
     SELECT d.id AS timer_id, d.stage, d.action, d.ref, d.due_at AS timer_due_at, d.fence,
            t.id, t.demand_id, t.version, t.state, t.role, t.department_id, t.unit_code,
            t.matter_code, t.chain, t.created_at, t.sign_due_at, t.first_contact_due_at,
-           t.reply_due_at, t.reply_clock_from, t.fired, t.escalation_id, t.escalation_level,
-           t.escalation_stage, t.escalation_due_at, t.supervised
+           t.reply_due_at, t.reply_clock_from, t.working_clock, t.fired, t.escalation_id,
+           t.escalation_level, t.escalation_stage, t.escalation_due_at, t.supervised
     FROM routing.deadlines d JOIN routing.tasks t ON t.id = d.task_id
     WHERE d.due_at <= :now
     ORDER BY d.due_at
@@ -163,6 +164,7 @@ class Climbing(Protocol):
     unit_code: str
     matter_code: str
     chain: list[str]
+    working_clock: bool
     fired: list[str]
     escalation_id: uuid.UUID | None
     escalation_level: int | None
@@ -187,18 +189,19 @@ def climb(
     *,
     due_at: datetime,
     now: datetime,
-    act_by: Callable[[datetime], datetime],
+    act_by: Callable[[datetime, bool], datetime],
     reason: str | None = None,
     above: str | None = None,
 ) -> tuple[TaskEscalated, dict[str, Any]]:
     """The task climbs one step of its chain (at the top it stays, supervised): its new
     escalation fields, the event and the history row. `above`: a coordinator of the chain
-    whose order was not followed (a summons); the task climbs from there."""
+    whose order was not followed (a summons); the task climbs from there. The coordinator's
+    time to act runs as the task's limits do (`act_by(now, task.working_clock)`)."""
     held = task.chain.index(above) + 1 if above in task.chain else (task.escalation_level or 0)
     level = min(held + 1, len(task.chain))
     coordinator = task.chain[level - 1]
     supervised = level == len(task.chain)
-    deadline = None if supervised else act_by(now)
+    deadline = None if supervised else act_by(now, task.working_clock)
     note_breach(task, stage)
     reason = (reason or _REASONS[stage]) + ("; supervised by the city (督办)" if supervised else "")
     task.escalation_id = uuid.uuid4()
@@ -287,6 +290,7 @@ class TaskSnapshot:
     first_contact_due_at: datetime
     reply_due_at: datetime
     reply_clock_from: datetime | None
+    working_clock: bool
     fired: list[str]
     escalation_id: uuid.UUID | None
     escalation_level: int | None
@@ -340,7 +344,7 @@ class Sweeper:
         self.concurrency = concurrency
         self.healthy = True
         self.totals = SweepResult()
-        self._act_by_for: tuple[datetime | None, datetime] = (None, datetime.min)
+        self._act_by_for: dict[tuple[datetime, bool], datetime] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep until stopped, with `concurrency` claim loops: while the database runs one
@@ -383,7 +387,7 @@ class Sweeper:
             ).all()
             extensions = (
                 await session.execute(
-                    select(Extension, Task.state, Task.reply_due_at)
+                    select(Extension, Task.state, Task.reply_due_at, Task.working_clock)
                     .join(Task, Task.id == Extension.task_id)
                     .where(Extension.state == "pending", Extension.act_by <= now)
                     .order_by(Extension.act_by)
@@ -399,25 +403,30 @@ class Sweeper:
             for dispute in disputes:
                 await self._escalate_dispute(session, dispute, now)
                 result.escalated_disputes += 1
-            for extension, task_state, reply_due_at in extensions:
+            for extension, task_state, reply_due_at, working_clock in extensions:
                 if task_state not in EXTENDABLE_STATES:  # replied, returned, reassigned meanwhile
                     extension.state, extension.act_by = "lapsed", None
                     continue
-                await self._escalate_extension(session, extension, reply_due_at, now)
+                await self._escalate_extension(
+                    session, extension, reply_due_at, now, working_clock=working_clock
+                )
                 result.escalated_extensions += 1
         result.committed_at = self.clock.now()
         self.outbox.notify()
         self._count(result)
         return result
 
-    def _climb(self, unit_code: str, now: datetime) -> tuple[str, bool, datetime | None]:
+    def _climb(
+        self, unit_code: str, now: datetime, *, working_clock: bool
+    ) -> tuple[str, bool, datetime | None]:
         """Where a coordinator's overdue decision goes: the coordinator above, with a new
-        deadline; at the city it stays, supervised (督办), with none."""
+        deadline (on the clock for a demand whose limits run by it); at the city it stays,
+        supervised (督办), with none."""
         above = parent_of(unit_code)
         if level_of(unit_code) is Level.city or above is None:
             return unit_code, True, None
         supervised = level_of(above) is Level.city
-        return above, supervised, None if supervised else self._act_by(now)
+        return above, supervised, None if supervised else self._act_by(now, working_clock)
 
     async def _escalate_dispute(
         self, session: AsyncSession, dispute: Dispute, now: datetime
@@ -427,7 +436,7 @@ class Sweeper:
         facts = dispute.facts
         previous = dispute.coordinator_unit_code
         dispute.coordinator_unit_code, dispute.supervised, dispute.act_by = self._climb(
-            previous, now
+            previous, now, working_clock=dispute.working_clock
         )
         await self.outbox.put(
             session,
@@ -444,13 +453,19 @@ class Sweeper:
         )
 
     async def _escalate_extension(
-        self, session: AsyncSession, extension: Extension, reply_due_at: datetime, now: datetime
+        self,
+        session: AsyncSession,
+        extension: Extension,
+        reply_due_at: datetime,
+        now: datetime,
+        *,
+        working_clock: bool,
     ) -> None:
         """An extension request not decided in time climbs like a dispute; a decided or lapsed
         one is never claimed."""
         previous = extension.coordinator_unit_code
         extension.coordinator_unit_code, extension.supervised, extension.act_by = self._climb(
-            previous, now
+            previous, now, working_clock=working_clock
         )
         await self.outbox.put(
             session,
@@ -557,11 +572,16 @@ class Sweeper:
             due_at=getattr(task, deadline_column(stage)),
         )
 
-    def _act_by(self, now: datetime) -> datetime:
-        """The coordinator's deadline; one batch shares its `now`, so it is computed once."""
-        if self._act_by_for[0] != now:
-            self._act_by_for = (now, self.policy.act_by(now))
-        return self._act_by_for[1]
+    def _act_by(self, now: datetime, working_clock: bool) -> datetime:
+        """The coordinator's deadline; one batch shares its `now`, so it is computed once for
+        each kind of clock."""
+        key = (now, working_clock)
+        found = self._act_by_for.get(key)
+        if found is None:
+            if len(self._act_by_for) >= 2:  # a new batch: the previous one's answers go
+                self._act_by_for.clear()
+            found = self._act_by_for[key] = self.policy.act_by(now, working_clock)
+        return found
 
     def _escalate(
         self,

@@ -149,6 +149,9 @@ class Dispute(Base):
     # row is its own timer); at the city it is supervised (督办) and waits there.
     act_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The demand's limits run in working time: so does the coordinators' time to rule (else on
+    # the clock: critical demands, the emergency profile).
+    working_clock: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Extension(Base):

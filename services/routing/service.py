@@ -45,7 +45,7 @@ from contracts.jurisdiction import chain_of, level_of
 from contracts.lists import Department, Lists, LocatedAboveHandlingLevel, NoOwner
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository, timers
-from services.routing.dispatch import deadlines
+from services.routing.dispatch import deadlines, working_clock
 from services.routing.escalation import escalate_now
 from services.routing.models import (
     DemandLink,
@@ -450,6 +450,7 @@ async def _dispatch(
             await _open_dispute(
                 session,
                 outbox,
+                lists,
                 facts,
                 coordinator_unit=_coordinator_for_no_owner(lists, facts),
                 returned_by=[],
@@ -932,6 +933,7 @@ async def return_task(
         await _open_dispute(
             session,
             outbox,
+            lists,
             facts,
             coordinator_unit=_coordinator_unit_of(task),
             returned_by=returned_by,
@@ -988,6 +990,7 @@ _NO_OWNER_NOTE = "该事项暂无明确承办部门，由上级协调员指定�
 async def _open_dispute(
     session: AsyncSession,
     outbox: Outbox,
+    lists: Lists,
     facts: DemandFacts,
     *,
     coordinator_unit: str,
@@ -996,6 +999,9 @@ async def _open_dispute(
     now: datetime,
     note: str = _DISPUTE_NOTE,
 ) -> Dispute:
+    # A dispute keeps the demand's facts, its urgency too: the coordinators' time to rule runs
+    # the way the demand's limits do.
+    working = working_clock(lists, matter_code=facts.matter_code, urgency=facts.urgency)
     dispute = Dispute(
         id=uuid.uuid4(),
         demand_id=facts.demand_id,
@@ -1005,8 +1011,9 @@ async def _open_dispute(
         returned_by=",".join(returned_by),
         created_at=now,
         facts=facts.to_json(),
-        act_by=coordinator_act_by(session, now),
+        act_by=coordinator_act_by(session, now, working_clock=working),
         supervised=False,
+        working_clock=working,
     )
     session.add(dispute)
     await outbox.put(
@@ -1040,11 +1047,14 @@ async def _open_dispute(
     return dispute
 
 
-def coordinator_act_by(session: AsyncSession, now: datetime) -> datetime | None:
+def coordinator_act_by(
+    session: AsyncSession, now: datetime, *, working_clock: bool
+) -> datetime | None:
     """A coordinator's deadline to rule a dispute or decide an extension, from the clock policy
-    of routing's sessions."""
+    of routing's sessions: in working time, or on the clock for a demand whose limits run by
+    it."""
     policy = timers.session_policy(session)
-    return policy.act_by(now) if policy is not None else None
+    return policy.act_by(now, working_clock) if policy is not None else None
 
 
 def within_jurisdiction(coordinator_unit: str, unit_code: str) -> bool:
@@ -1328,7 +1338,7 @@ async def request_extension(
         state="pending",
         requested_by=actor,
         requested_at=now,
-        act_by=coordinator_act_by(session, now),
+        act_by=coordinator_act_by(session, now, working_clock=task.working_clock),
         supervised=False,
     )
     session.add(extension)

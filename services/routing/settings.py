@@ -6,7 +6,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.lists import DEFAULT_LISTS
-from contracts.lists.calendar import TimeLimit
+from contracts.lists.calendar import LimitUnit, TimeLimit
 from services.runtime.settings import ServiceSettings
 
 
@@ -46,6 +46,14 @@ class RoutingSettings(ServiceSettings):
         default="4 working_hours",
         description="time an escalated task's coordinator has to act before it climbs again",
     )
+    critical_act_within: str = Field(
+        default="1 calendar_hours",
+        description=(
+            "the same, on the clock, for work whose limits run by the clock (critical demands, "
+            "the emergency profile): a task, dispute or extension request of a Saturday night "
+            "climbs within hours, not on Monday"
+        ),
+    )
     sweeper_enabled: bool = Field(
         default=True, description="run the escalation sweeper in this process"
     )
@@ -65,4 +73,11 @@ class RoutingSettings(ServiceSettings):
     @classmethod
     def _parses(cls, value: str) -> str:
         TimeLimit.parse(value)
+        return value
+
+    @field_validator("critical_act_within")
+    @classmethod
+    def _on_the_clock(cls, value: str) -> str:
+        if TimeLimit.parse(value).unit is not LimitUnit.calendar_hours:
+            raise ValueError(f"{value!r}: limits that run by the clock take calendar_hours")
         return value

@@ -3,7 +3,8 @@
 `plan(task)` says which timers an open task must have: for each running stage (sign, first
 contact, reply) a reminder (催办) at a share of the window (of its working time when the limits
 run in working time) and the breach at the deadline; one arrival timer per open summons; the
-coordinator's time to act while the task is escalated.
+coordinator's time to act while the task is escalated (in working time, or on the clock when the
+task's limits run by the clock: critical demands, the emergency profile).
 Every timer carries the task's version as its fencing token.
 
 Routing sessions keep the rows in step by themselves: at commit, every task whose version moved
@@ -23,12 +24,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, attributes, object_session
 
 from contracts.events import Stage, TaskEscalationResolved, TaskRole
-from contracts.lists.calendar import BusinessCalendar, TimeLimit
+from contracts.lists.calendar import BusinessCalendar, LimitUnit, TimeLimit
 from services.routing.models import Escalation, Summons, Task, escalations
 from services.routing.state import TaskState
 from services.runtime.clock import Clock
@@ -96,17 +97,25 @@ class OpenSummons:
     arrive_by: datetime
 
 
+CLOCK_ACT_WITHIN = TimeLimit(1, LimitUnit.calendar_hours)
+
+
 @dataclass(frozen=True, slots=True)
 class ClockPolicy:
-    """How the clocks run: reminder share of a window, the coordinator's time to act."""
+    """How the clocks run: reminder share of a window, the coordinator's time to act (on work
+    whose limits run in working time, and on work whose limits run by the clock)."""
 
     calendar: BusinessCalendar
     remind_share: float  # 0 < share < 1; 0 turns reminders off
     act_within: TimeLimit
+    critical_act_within: TimeLimit = CLOCK_ACT_WITHIN  # in calendar hours
 
-    def act_by(self, now: datetime) -> datetime:
-        """A coordinator's deadline to act (or rule) on what reached it at `now`."""
-        return self.calendar.add(now, self.act_within).at
+    def act_by(self, now: datetime, working_clock: bool) -> datetime:
+        """A coordinator's deadline to act (or rule) on what reached it at `now`: in working
+        time when the task's (or demand's) limits run in working time, else on the clock, so
+        a critical demand of a Saturday night does not wait for Monday."""
+        within = self.act_within if working_clock else self.critical_act_within
+        return self.calendar.add(now, within).at
 
 
 def session_policy(session: AsyncSession | Session) -> ClockPolicy | None:
@@ -197,13 +206,34 @@ def restart_stage(task: Task, stage: Stage, *, at: datetime) -> None:
         task.reply_clock_from = at
 
 
-def stage_still_late(task: Task) -> bool:
-    """Whether the stage the task was escalated for is still undone."""
-    if task.escalation_stage in (None, Stage.arrival, Stage.coordinator, Stage.redo):
+def stage_still_late(session: Session, task: Task) -> bool:
+    """Whether the stage the task was escalated for is still undone; an arrival is done once
+    every department whose summons was missed since the task's last resolved escalation has
+    reported (报到), however late."""
+    if task.escalation_stage == Stage.arrival:
+        return _arrival_awaited(session, task.id)
+    if task.escalation_stage in (None, Stage.coordinator, Stage.redo):
         return True
     return any(
         stage.value == task.escalation_stage for stage, _ in running_stages(task.state, task.role)
     )
+
+
+def _arrival_awaited(session: Session, task_id: uuid.UUID) -> bool:
+    """A missed summons of the task's current escalation (or a climb of it) has no arrival yet;
+    one missed before an earlier escalation was resolved is not this escalation's."""
+    resolved = (
+        select(func.max(Escalation.closed_at))
+        .where(Escalation.task_id == task_id, Escalation.state == "resolved")
+        .scalar_subquery()
+    )
+    awaited = select(Summons.id).where(
+        Summons.task_id == task_id,
+        Summons.missed_at.is_not(None),
+        Summons.arrived_at.is_(None),
+        or_(resolved.is_(None), Summons.missed_at > resolved),
+    )
+    return session.execute(awaited.limit(1)).first() is not None
 
 
 def coordinator_acted(session: AsyncSession, task: Task, *, by: str, reason: str) -> None:
@@ -309,7 +339,7 @@ class ClockKeeper:
                 _resolve(session, self, task, by=by, reason=reason)
             elif TaskState(task.state) not in OPEN_STATES:
                 _resolve(session, self, task, by=task.department_id, reason=f"task {task.state}")
-            elif not stage_still_late(task):
+            elif not stage_still_late(session, task):
                 reason = f"{task.escalation_stage} done"
                 _resolve(session, self, task, by=task.department_id, reason=reason)
         ids = list(touched)

@@ -1,6 +1,7 @@
 """Each service's migrations create exactly what its models declare, in its own schema."""
 
 import asyncio
+import json
 import uuid
 
 import pytest
@@ -120,3 +121,34 @@ async def test_closed_markers_are_added_to_tables_with_rows(infra):
         assert link_columns == 1
     finally:
         await engine.dispose()  # the database stays, like the run's own (conftest)
+
+
+async def test_disputes_of_critical_demands_run_by_the_clock_on_a_table_with_rows(infra):
+    """routing_0017 gives disputes a working clock: those of critical demands already open run
+    by the clock, the others (and those opened before facts were kept) in working time."""
+    url = await _create_database(infra.database_url)
+    insert = text(
+        "INSERT INTO routing.disputes (id, demand_id, coordinator_unit_code, state, reason,"
+        " returned_by, created_at, facts, act_by, supervised)"
+        " VALUES (:id, :id, '330502001000', 'open', 'no owner', '', now(),"
+        " CAST(:facts AS jsonb), now(), false)"
+    )
+    engine = create_async_engine(async_url(url))
+    disputes = {"critical": uuid.uuid4(), "normal": uuid.uuid4(), None: uuid.uuid4()}
+    try:
+        await asyncio.to_thread(upgrade, "routing", async_url(url), "routing_0016")
+        async with engine.begin() as connection:
+            for urgency, dispute_id in disputes.items():
+                facts = json.dumps({} if urgency is None else {"urgency": urgency})
+                await connection.execute(insert, {"id": dispute_id, "facts": facts})
+        await asyncio.to_thread(upgrade, "routing", async_url(url), "head")
+        async with engine.begin() as connection:
+            rows = await connection.execute(text("SELECT id, working_clock FROM routing.disputes"))
+            clocks: dict[uuid.UUID, bool] = {row.id: row.working_clock for row in rows}
+        assert {u: clocks[d] for u, d in disputes.items()} == {
+            "critical": False,
+            "normal": True,
+            None: True,
+        }
+    finally:
+        await engine.dispose()
