@@ -368,18 +368,21 @@ def _watch_escalations(args: argparse.Namespace) -> int:
 def _notifications_log(args: argparse.Namespace) -> int:
     import contextlib
 
+    from contracts.lists import load_lists
     from services.feedback.notifications import log_notifications
 
     bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         print("set KAFKA_BOOTSTRAP_SERVERS or --bootstrap (make run prints it)", file=sys.stderr)
         return 2
+    zone = load_lists(args.lists).calendar.zone  # deadlines in the city's time zone
     print(f"logging citizen.notifications on {bootstrap}", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             log_notifications(
                 bootstrap,
                 out=sys.stdout,
+                zone=zone,
                 group=None if args.no_group else args.group,
                 from_beginning=not args.latest,
                 on_ready=lambda: print("ready", file=sys.stderr, flush=True),
@@ -548,6 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notifications_log.add_argument(
         "--latest", action="store_true", help="only new notifications (a new group's start)"
+    )
+    notifications_log.add_argument(
+        "--lists", type=Path, default=DEFAULT_LISTS, help="for the city's time zone"
     )
     notifications_log.set_defaults(func=_notifications_log)
 

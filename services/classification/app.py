@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from contracts import topics
 from contracts.lists import load_lists
 from services.classification import triage
+from services.classification.backlog import TriageBacklog
 from services.classification.classifier import Classifier
 from services.classification.handlers import make_batch_handlers, make_handlers
 from services.classification.model import CategoryModel
@@ -39,6 +40,13 @@ def create_app(
         make_handlers(lists, classifier, **thresholds),
         make_batch_handlers(lists, classifier, **thresholds),
     )
+    backlog = TriageBacklog(
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+        interval_s=settings.metrics_refresh_ms / 1000,
+    )
+    runtime.loop("triage-backlog", backlog.run)
+    runtime.metrics.register(backlog)
     return create_service_app(
         runtime,
         title="Liandong classification",

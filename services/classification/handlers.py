@@ -157,10 +157,21 @@ async def _classified(
             )
     except Undecided as exc:
         suggestions = {"alternatives": exc.alternatives, "categories": exc.categories}
-        await send_to_triage(delivery, event, reason=str(exc), suggestions=suggestions, lists=lists)
+        await send_to_triage(
+            delivery, event, reason=str(exc), suggestions=suggestions, lists=lists, matter=None
+        )
         return
     except rules.NotConfident as exc:
-        await send_to_triage(delivery, event, reason=str(exc), suggestions=suggestions, lists=lists)
+        # The matter counts for the queue's urgency only when it was certain (the unit was not).
+        certain = isinstance(answer, Decision) and answer.confidence >= matter_threshold
+        await send_to_triage(
+            delivery,
+            event,
+            reason=str(exc),
+            suggestions=suggestions,
+            lists=lists,
+            matter=answer.matter if certain and isinstance(answer, Decision) else None,
+        )
         return
     urgency, cue = rules.urgency_of(event.content, decision.matter)
     rule = f"{decision.rule}; unit:{unit.how}" + (f"; critical cue:{cue}" if cue else "")
@@ -192,8 +203,12 @@ async def send_to_triage(
     reason: str,
     suggestions: dict[str, Any],
     lists: Lists,
+    matter: Matter | None,
 ) -> None:
+    """Queue the demand for an operator, with the urgency the rules give: critical on a cue in
+    the text, else the matter's own when `matter` (a certain one) is given, else normal."""
     now = delivery.clock.now()
+    urgency, cue = rules.urgency_of(event.content, matter)
     if event.matter_code is not None:  # what the citizen or the operator picked, for the queue
         suggestions = suggestions | {"chosen": event.matter_code}
     delivery.session.add(
@@ -226,6 +241,8 @@ async def send_to_triage(
             citizen_name=event.citizen.name,
             citizen_phone=event.citizen.phone,
             suggestions=suggestions,
+            urgency=urgency.value,
+            urgency_cue=cue,
             created_at=now,
         )
     )
@@ -248,4 +265,4 @@ async def send_to_triage(
             note="您的诉求已转人工分拨，请耐心等待。",
         ),
     )
-    log.info("demand sent to triage", reason=reason)
+    log.info("demand sent to triage", reason=reason, urgency=urgency)

@@ -53,6 +53,10 @@ class TriageItem(Base):
     citizen_name: Mapped[str | None] = mapped_column(String(100))
     citizen_phone: Mapped[str | None] = mapped_column(String(32))
     suggestions: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # What the rules say of the urgency (normal | urgent | critical), and the critical cue in
+    # the text that made it critical: the queue lists critical first, then urgent, then by age.
+    urgency: Mapped[str] = mapped_column(String(16))
+    urgency_cue: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -236,11 +236,21 @@ def _locate_address(lists: Lists, address: str) -> UnitAnswer:
     raise NotConfident("the address names no known unit")  # unreachable: found is not empty
 
 
-def urgency_of(content: str, matter: Matter) -> tuple[Urgency, str | None]:
+def critical_cue(content: str) -> str | None:
+    """The first critical cue the text contains, if any."""
     for cue in CRITICAL_CUES:
         if cue in content:
-            return Urgency.critical, cue
-    return matter.urgency, None
+            return cue
+    return None
+
+
+def urgency_of(content: str, matter: Matter | None) -> tuple[Urgency, str | None]:
+    """Critical on a cue in the text (and the cue); else the matter's own urgency; with no
+    matter settled (a demand waiting in triage whose matter is not certain), normal."""
+    cue = critical_cue(content)
+    if cue is not None:
+        return Urgency.critical, cue
+    return (matter.urgency if matter is not None else Urgency.normal), None
 
 
 def demand_type_of(given: DemandType | None, matter: Matter) -> DemandType:

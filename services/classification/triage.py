@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from contracts.events import Citizen, DemandType, Urgency
 from contracts.jurisdiction import UnitCode
@@ -45,6 +45,13 @@ class TriageItemOut(BaseModel):
     lat: float | None
     lon: float | None
     suggestions: dict[str, Any]
+    urgency: Urgency = Field(
+        description="what the rules say: critical on a cue in the text, else the matter's own "
+        "when only the unit was uncertain, else normal; the queue lists critical first"
+    )
+    urgency_cue: str | None = Field(
+        description="the critical cue found in the text (燃气泄漏, 被困 …), if any"
+    )
     created_at: datetime
     decided_by: str | None
     decided_at: datetime | None
@@ -67,7 +74,20 @@ class ManualClassification(BaseModel):
     )
 
 
-@router.get("", response_model=list[TriageItemOut], summary="Demands waiting for manual triage")
+# Critical first, then urgent, then normal (and anything else, should a value ever appear).
+URGENCY_ORDER = case(
+    (TriageItem.urgency == Urgency.critical.value, 0),
+    (TriageItem.urgency == Urgency.urgent.value, 1),
+    else_=2,
+)
+
+
+@router.get(
+    "",
+    response_model=list[TriageItemOut],
+    summary="Demands waiting for manual triage",
+    description="Critical demands first, then urgent ones, then the rest; each group oldest first.",
+)
 async def pending(
     runtime: RuntimeDep,
     _operator: Operator,
@@ -78,7 +98,7 @@ async def pending(
         items = await session.scalars(
             select(TriageItem)
             .where(TriageItem.state == state)
-            .order_by(TriageItem.created_at)
+            .order_by(URGENCY_ORDER, TriageItem.created_at, TriageItem.demand_id)
             .limit(limit)
         )
         return [TriageItemOut.of(i) for i in items]

@@ -23,7 +23,6 @@ from contracts.envelope import EnvelopeError, decode
 from contracts.events import CallbackRequested
 from services.runtime.logging import mask_text
 
-CITY_ZONE = ZoneInfo("Asia/Shanghai")
 _TOKEN = re.compile(r"(token=)[^&#\s]+")
 
 
@@ -42,9 +41,10 @@ def mask_link(url: str) -> str:
     return _TOKEN.sub(r"\1***", url)
 
 
-def sms_text(event: CallbackRequested, *, url: str) -> str:
-    """The message the citizen would read."""
-    by = event.evaluate_by.astimezone(CITY_ZONE).strftime("%m月%d日%H:%M")
+def sms_text(event: CallbackRequested, *, url: str, zone: ZoneInfo) -> str:
+    """The message the citizen would read; the deadline in the city's time zone (the lists'
+    `timezone`, `lists.calendar.zone`)."""
+    by = event.evaluate_by.astimezone(zone).strftime("%m月%d日%H:%M")
     department = event.department_name or "承办部门"
     return (
         f"【12345】您的诉求已由{department}答复：{event.reply_text or '（见详情）'}。"
@@ -52,7 +52,7 @@ def sms_text(event: CallbackRequested, *, url: str) -> str:
     )
 
 
-def describe(event: CallbackRequested) -> dict[str, Any]:
+def describe(event: CallbackRequested, *, zone: ZoneInfo) -> dict[str, Any]:
     """What the gateway would send, with the personal data masked."""
     return {
         "channel": "sms" if event.citizen_phone else "app",
@@ -61,7 +61,7 @@ def describe(event: CallbackRequested) -> dict[str, Any]:
         "reply_round": event.reply_round,
         "evaluate_by": event.evaluate_by.isoformat(),
         # A reply may quote a phone or ID number: masked like every log line.
-        "text": mask_text(sms_text(event, url=mask_link(event.evaluation_url))),
+        "text": mask_text(sms_text(event, url=mask_link(event.evaluation_url), zone=zone)),
     }
 
 
@@ -69,6 +69,7 @@ async def log_notifications(
     bootstrap_servers: str,
     *,
     out: TextIO,
+    zone: ZoneInfo,
     group: str | None = "liandong-notifier",
     from_beginning: bool = True,
     stop: asyncio.Event | None = None,
@@ -100,7 +101,7 @@ async def log_notifications(
                     else:
                         if not isinstance(event, CallbackRequested):
                             continue  # another kind of notification: not this gateway's
-                        line = describe(event)
+                        line = describe(event, zone=zone)
                     print(json.dumps(line, ensure_ascii=False), file=out, flush=True)
             if batches and group is not None:
                 await consumer.commit()

@@ -13,8 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from contracts.events import Channel, Citizen, DemandReceived, DemandStatus, Location
 from contracts.text import Text
 from services.intake import repository
-from services.intake.models import Demand
-from services.intake.schemas import DemandAccepted, DemandIn, DemandView, TimelineItem
+from services.intake.models import Demand, TimelineEntry
+from services.intake.schemas import (
+    STATUS_TEXT,
+    DemandAccepted,
+    DemandIn,
+    DemandView,
+    TimelineItem,
+)
 from services.runtime.auth import (
     CurrentPrincipal,
     Principal,
@@ -189,21 +195,34 @@ async def track_demand(
         demand = await repository.get_demand(session, demand_id, with_timeline=True)
     if demand is None:
         raise HTTPException(404, "no demand with this id and token")
+    status = DemandStatus(demand.status)
     return DemandView(
         demand_id=demand.id,
-        status=DemandStatus(demand.status),
+        status=status,
+        status_text=STATUS_TEXT[status],
         channel=Channel(demand.channel),
         content=demand.content,
         department_name=demand.department_name,
+        expected_reply_at=demand.expected_reply_at,
         received_at=demand.received_at,
         updated_at=demand.updated_at,
-        timeline=[
-            TimelineItem(
-                status=DemandStatus(e.status),
-                department_name=e.department_name,
-                note=e.note,
-                occurred_at=e.occurred_at,
-            )
-            for e in demand.timeline
-        ],
+        timeline=[_timeline_item(e) for e in demand.timeline],
+    )
+
+
+def _timeline_item(entry: TimelineEntry) -> TimelineItem:
+    """A step as the citizen reads it: a received or assigned step the services sent without a
+    note gets a short standard one, so no step is left unexplained."""
+    status = DemandStatus(entry.status)
+    note = entry.note
+    if not note and status is DemandStatus.received:
+        note = "您的诉求已受理，正在确定承办部门。"
+    elif not note and status is DemandStatus.assigned:
+        note = f"您的诉求已派至{entry.department_name or '承办部门'}办理。"
+    return TimelineItem(
+        status=status,
+        status_text=STATUS_TEXT[status],
+        department_name=entry.department_name,
+        note=note,
+        occurred_at=entry.occurred_at,
     )

@@ -38,6 +38,11 @@ async def record_status(delivery: Delivery, event: DemandStatusChanged) -> None:
     if event.occurred_at >= demand.updated_at:
         demand.status = event.status.value
         demand.updated_at = event.occurred_at
+        if event.status is DemandStatus.triage:
+            # Nobody handles it while an operator or a coordinator decides who will (a dispute
+            # follows the returns of the departments that had it): no department, no deadline.
+            demand.department_name = None
+            demand.expected_reply_at = None
         if event.department_name:
             demand.department_name = event.department_name
         if event.expected_reply_at is not None:

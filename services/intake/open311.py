@@ -35,7 +35,7 @@ from contracts.text import Text, first_problem, text_problem
 from services.intake import repository
 from services.intake.api import IdempotencyConflict, accept_demand
 from services.intake.models import Demand
-from services.intake.schemas import DemandIn
+from services.intake.schemas import STATUS_TEXT, DemandIn
 from services.runtime.auth import (
     API_KEY_HEADER,
     InvalidToken,
@@ -53,14 +53,6 @@ Format = Literal["json", "xml"]
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_REQUESTS = 1000
 SERVICE_NOTICE = "诉求已受理，将按事项清单分派至责任部门办理。"
-STATUS_TEXT = {
-    DemandStatus.received: "已受理",
-    DemandStatus.triage: "人工分拨中",
-    DemandStatus.assigned: "已派单",
-    DemandStatus.signed: "已签收",
-    DemandStatus.replied: "已答复",
-    DemandStatus.closed: "已办结",
-}
 # XML: the element name of each item of a list.
 _ITEM = {
     "services": "service",

@@ -67,10 +67,26 @@ class DemandAccepted(BaseModel):
     tracking_url: str
 
 
+# The citizen's words for each status: the tracking view's `status_text` and Open311's
+# `status_notes` both read them here.
+STATUS_TEXT = {
+    DemandStatus.received: "已受理",
+    DemandStatus.triage: "人工分拨中",
+    DemandStatus.assigned: "已派单",
+    DemandStatus.signed: "已签收",
+    DemandStatus.replied: "已答复",
+    DemandStatus.closed: "已办结",
+}
+
+
 class TimelineItem(BaseModel):
-    status: DemandStatus
-    department_name: str | None
-    note: str | None
+    status: DemandStatus = Field(description="the step, as a code")
+    status_text: str = Field(description="the step in Chinese, e.g. 已派单", examples=["已派单"])
+    department_name: str | None = Field(description="the department the step concerns, if any")
+    note: str | None = Field(
+        description="what the citizen is told at this step (a reply, a reason); a received or "
+        "assigned step without one gets a short standard note"
+    )
     occurred_at: datetime
 
 
@@ -78,10 +94,21 @@ class DemandView(BaseModel):
     """What the citizen may see: no personal data, no internal notes."""
 
     demand_id: uuid.UUID
-    status: DemandStatus
+    status: DemandStatus = Field(description="the current step, as a code")
+    status_text: str = Field(
+        description="the current step in Chinese (the labels of Open311's status_notes)",
+        examples=["已派单"],
+    )
     channel: Channel
     content: str
-    department_name: str | None
+    department_name: str | None = Field(
+        description="the lead department handling the demand; none before assignment and "
+        "while an operator or a coordinator decides who handles it (status triage)"
+    )
+    expected_reply_at: datetime | None = Field(
+        description="when the lead department must reply at the latest; none while no "
+        "department handles the demand"
+    )
     received_at: datetime
     updated_at: datetime
     timeline: list[TimelineItem]

@@ -98,6 +98,16 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
 
         view = await _until_status(client, track, "assigned")
         assert view["department_name"] == "吴兴区综合行政执法局"
+        # In the citizen's words: the Open311 label, the reply deadline, a note on every step.
+        assert view["status_text"] == "已派单"
+        assert view["expected_reply_at"] is not None
+        assert datetime.fromisoformat(view["expected_reply_at"]) > datetime.now(UTC)
+        assert [(s["status"], s["status_text"]) for s in view["timeline"]] == [
+            ("received", "已受理"),
+            ("assigned", "已派单"),
+        ]
+        assert view["timeline"][0]["note"] == "您的诉求已受理，正在确定承办部门。"
+        assert view["timeline"][1]["note"] == "您的诉求已派至吴兴区综合行政执法局办理。"
 
         routing = f"{urls['routing']}/v1/tasks/{task_id}"
         lead = {"Authorization": f"Bearer {_token(NOISE_DEPT)}"}
@@ -549,6 +559,13 @@ async def test_returned_twice_the_city_coordinator_rules_over_http(system, infra
 
         dispute = await eventually(city_dispute)
         assert dispute["returned_by"] == [NOISE_DEPT, POLICE_DEPT]
+        # The citizen sees no department while the coordinator decides: not the one that
+        # returned the demand, nor its reply deadline.
+        track = f"{urls['intake']}/v1/demands/{demand_id}?token={accepted['tracking_token']}"
+        waiting = await _until_status(client, track, "triage")
+        assert (waiting["status_text"], waiting["department_name"]) == ("人工分拨中", None)
+        assert waiting["expected_reply_at"] is None
+        assert waiting["timeline"][-1]["note"] == "承办部门存在争议，由上级协调员裁定承办部门。"
         ruling = {"lead_department_id": NOISE_DEPT, "co_handler_department_ids": [POLICE_DEPT]}
         outside = await client.post(
             f"{disputes}/{dispute['dispute_id']}/ruling",
@@ -563,6 +580,9 @@ async def test_returned_twice_the_city_coordinator_rules_over_http(system, infra
         )
         assert ruled.status_code == 200, ruled.text
         assert ruled.json()["rule"].startswith("arbitration:")
+        settled = await _until_status(client, track, "assigned")
+        assert settled["department_name"] == "吴兴区综合行政执法局"
+        assert settled["expected_reply_at"] is not None
         final = f"{urls['routing']}/v1/tasks/{ruled.json()['task_id']}"
         refused = await client.post(f"{final}/return", headers=lead, json=legal)
         assert refused.status_code == 409

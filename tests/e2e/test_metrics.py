@@ -128,6 +128,9 @@ async def test_every_service_counts_its_requests_and_events(services):
             assert secret not in scrape.text, (name, secret)
     # Routing's own collector (timers, audit) is served beside the runtime's.
     assert routing.labelled("liandong_stuck_tasks")
+    # Classification's: the triage queue's oldest wait, every urgency always exported.
+    waits = classification.labelled("liandong_triage_oldest_age_seconds")
+    assert sorted(w["urgency"] for w in waits) == ["critical", "normal", "urgent"]
     # Each partition of a consumed topic is measured once.
     partitions = [(s["topic"], s["partition"]) for s in routing.labelled("liandong_consumer_lag")]
     assert len(partitions) == len(set(partitions))

@@ -427,7 +427,9 @@ async def test_the_reply_asks_the_citizen_through_citizen_notifications(feedback
     out = io.StringIO()
     stop = asyncio.Event()
     watcher = asyncio.create_task(
-        log_notifications(infra.kafka_bootstrap_servers, out=out, group=None, stop=stop)
+        log_notifications(
+            infra.kafka_bootstrap_servers, out=out, zone=HUZHOU, group=None, stop=stop
+        )
     )
 
     def logged():

@@ -152,3 +152,34 @@ async def test_disputes_of_critical_demands_run_by_the_clock_on_a_table_with_row
         }
     finally:
         await engine.dispose()
+
+
+async def test_triage_items_get_an_urgency_on_a_table_with_rows(infra):
+    """classification_0003 adds the urgency to a queue that already holds demands: a text with
+    a critical cue becomes critical with its first cue (in the rules' order), the others
+    normal."""
+    url = await _create_database(infra.database_url)
+    insert = text(
+        "INSERT INTO classification.triage_items (demand_id, state, reason, content,"
+        " suggestions, created_at) VALUES (:id, 'pending', 'r', :content, '{}', now())"
+    )
+    contents = {
+        uuid.uuid4(): ("楼道里燃气泄漏，味道很大", "critical", "燃气泄漏"),
+        uuid.uuid4(): ("电梯里有人被困，旁边还着火了", "critical", "着火"),  # 着火 comes first
+        uuid.uuid4(): ("小区门口垃圾桶满了没人清运", "normal", None),
+    }
+    engine = create_async_engine(async_url(url))
+    try:
+        await asyncio.to_thread(upgrade, "classification", async_url(url), "classification_0002")
+        async with engine.begin() as connection:
+            for demand_id, (content, _, _) in contents.items():
+                await connection.execute(insert, {"id": demand_id, "content": content})
+        await asyncio.to_thread(upgrade, "classification", async_url(url), "head")
+        async with engine.begin() as connection:
+            rows = await connection.execute(
+                text("SELECT demand_id, urgency, urgency_cue FROM classification.triage_items")
+            )
+            found = {row.demand_id: (row.urgency, row.urgency_cue) for row in rows}
+        assert found == {demand_id: (u, cue) for demand_id, (_, u, cue) in contents.items()}
+    finally:
+        await engine.dispose()  # the database stays, like the run's own (conftest)

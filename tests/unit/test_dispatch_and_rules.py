@@ -152,6 +152,12 @@ def test_critical_cue_overrides_the_matter_urgency():
     assert rules.urgency_of("物业费太贵", matter) == (matter.urgency, None)
 
 
+def test_a_demand_without_a_certain_matter_is_critical_on_a_cue_else_normal():
+    """What the triage queue stores when the matter is not settled."""
+    assert rules.urgency_of("我家楼下燃气泄漏了", None) == (Urgency.critical, "燃气泄漏")
+    assert rules.urgency_of("物业费太贵", None) == (Urgency.normal, None)
+
+
 def test_given_demand_type_wins_over_the_matter_default():
     matter = LISTS.matters_by_code["ENV-NOISE-LIFE"]
     assert rules.demand_type_of(DemandType.suggestion, matter) is DemandType.suggestion

@@ -1,5 +1,6 @@
 """The arithmetic of the three rates, hot spots and the callback message, with plain facts."""
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -7,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.events import CallbackRequested
+from contracts.lists import DEFAULT_LISTS, load_lists
 from services.feedback import rates
-from services.feedback.notifications import describe, mask_link, mask_phone
+from services.feedback.notifications import describe, mask_link, mask_phone, sms_text
 from services.feedback.settings import FeedbackSettings
 from tests.conftest import AUTH_SECRET
 
@@ -208,7 +210,7 @@ def test_the_callback_message_is_logged_masked():
         evaluate_by=T0 + timedelta(days=3),
         citizen_phone="13800138000",
     )
-    line = describe(event)
+    line = describe(event, zone=ZONE)
     assert line["to"] == "138****8000"
     assert line["channel"] == "sms"
     text = repr(line)
@@ -219,6 +221,30 @@ def test_the_callback_message_is_logged_masked():
     assert mask_phone("0572-1234567") == "057*****4567"
     assert mask_phone(None) is None
     assert mask_link("http://x/?token=abc") == "http://x/?token=***"
+
+
+def test_the_callback_deadline_is_written_in_the_lists_time_zone(tmp_path):
+    """The message gives the evaluation deadline in the time zone the lists name, not in a
+    hard-coded one: a city in UTC+6 reads 08:00 where 湖州 reads 10:00."""
+    lists_dir = tmp_path / "lists"
+    shutil.copytree(DEFAULT_LISTS, lists_dir)
+    manifest = lists_dir / "lists.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace("timezone: Asia/Shanghai", "timezone: Asia/Urumqi"))
+    event = CallbackRequested(
+        demand_id="6f1c1f3e-0000-4000-8000-000000000002",
+        occurred_at=T0,
+        department_id=D,
+        department_name="吴兴区综合行政执法局",
+        reply_text="已处理",
+        reply_round=1,
+        evaluation_url="https://12345.example/evaluate?token=t",
+        evaluate_by=T0 + timedelta(days=3),  # 13 November, 02:00 UTC
+        citizen_phone="13800138000",
+    )
+    assert "请于11月13日10:00前评价" in describe(event, zone=load_lists().calendar.zone)["text"]
+    urumqi = load_lists(lists_dir).calendar.zone
+    assert "请于11月13日08:00前评价" in sms_text(event, url="u", zone=urumqi)
 
 
 def test_the_evaluation_window_and_link_are_checked():
