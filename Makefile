@@ -21,10 +21,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock)
 
-$(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv services/classification/model.py
+$(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/model.py
 	$(BIN)/liandong model train
 
-model: $(MODEL) ## Train the category model on the labelled citizen messages (about 30 s)
+model: $(MODEL) ## Train the category model on the labelled citizen messages and exported operator decisions (about 60 s)
 
 eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1, top-3, triage share, unit resolution
 	$(BIN)/liandong model eval

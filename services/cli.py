@@ -270,10 +270,34 @@ def _model_train(_args: argparse.Namespace) -> int:
     from contracts.lists import load_lists
     from services.classification.model import DEFAULT_ARTIFACT, train_artifact
 
-    model, seconds = train_artifact(load_lists())
-    print(
-        f"trained {model.version} on all labelled messages in {seconds:.1f} s -> {DEFAULT_ARTIFACT}"
-    )
+    model, seconds, files, rare = train_artifact(load_lists())
+    print(f"trained {model.version} on {', '.join(f.name for f in files)} in {seconds:.1f} s")
+    print(f"  classes      {', '.join(model.classes)} -> {DEFAULT_ARTIFACT}")
+    for label, count in sorted(rare.items()):
+        print(f"  left out     {label}: {count} examples (a category needs 20 to be learnt)")
+    return 0
+
+
+def _model_export(args: argparse.Namespace) -> int:
+    from services.runtime.launcher import LauncherSettings, async_url
+
+    database_url = LauncherSettings().database_url
+    if database_url is None:
+        print("DATABASE_URL is not set (the classification service's database)", file=sys.stderr)
+        return 2
+
+    async def export() -> int:
+        from services.classification.examples import export_labelled
+        from services.runtime.db import create_engine, create_session_factory
+
+        engine = create_engine(async_url(database_url))
+        try:
+            async with create_session_factory(engine)() as session:
+                return await export_labelled(session, sys.stdout, since=args.since)
+        finally:
+            await engine.dispose()
+
+    print(f"{asyncio.run(export())} operator decisions exported", file=sys.stderr)
     return 0
 
 
@@ -520,6 +544,18 @@ def build_parser() -> argparse.ArgumentParser:
     model_sub.add_parser("train", help="train on every labelled message (make model)").set_defaults(
         func=_model_train
     )
+    export = model_sub.add_parser(
+        "export-labelled",
+        help="operators' triage decisions as training CSV on stdout (uses DATABASE_URL); save as"
+        " services/classification/training/operator-<date>.csv for `make model`",
+    )
+    export.add_argument(
+        "--since",
+        type=datetime.fromisoformat,
+        default=None,
+        help="only decisions from this time on (ISO 8601 with offset)",
+    )
+    export.set_defaults(func=_model_export)
     evaluation = model_sub.add_parser("eval", help="train on a split, print held-out figures")
     evaluation.add_argument("--threshold", type=float, default=0.5)
     evaluation.set_defaults(func=_model_eval)

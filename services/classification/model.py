@@ -43,6 +43,11 @@ from sklearn.svm import LinearSVC
 from contracts.lists import Lists
 
 TRAINING_DATA = Path(__file__).parent / "training" / "messages_labelled.csv"
+# Operators' triage decisions exported by `liandong model export-labelled` (same columns): `make
+# model` trains on them too. A category needs MIN_CLASS_EXAMPLES messages to be learnt (the
+# calibration's folds need several of each); rarer ones are left out, and said so.
+OPERATOR_DATA = "operator-*.csv"
+MIN_CLASS_EXAMPLES = 20
 DEFAULT_ARTIFACT = Path(__file__).parent / "artifacts" / "category-model.pkl.gz"
 MAX_CHARS = 2000  # longer texts are cut here (and flagged) before segmentation
 CHUNK = 500  # texts weighed together at most (a poll brings up to 500 demands)
@@ -97,9 +102,31 @@ def read_examples(path: Path = TRAINING_DATA) -> list[Example]:
             if key:
                 parent[root(i)] = root(first.setdefault(key, i))
     return [
-        Example(text=f"{row['title']}。{row['text']}", label=row["label"], group=titles[root(i)])
+        Example(text=_joined(row["title"], row["text"]), label=row["label"], group=titles[root(i)])
         for i, row in enumerate(rows)
     ]
+
+
+def _joined(title: str, text: str) -> str:
+    """A message as classified: title。text, or the text alone (a demand's content has no
+    title)."""
+    return f"{title}。{text}" if title else text
+
+
+def training_files(data: Path = TRAINING_DATA) -> list[Path]:
+    """The labelled messages and the operators' exported decisions beside them."""
+    return [data, *sorted(data.parent.glob(OPERATOR_DATA))]
+
+
+def training_examples(files: Sequence[Path]) -> tuple[list[Example], dict[str, int]]:
+    """Every example of the files, less those of categories with fewer than
+    MIN_CLASS_EXAMPLES in all (returned with their counts)."""
+    examples = [e for path in files for e in read_examples(path)]
+    counts: dict[str, int] = {}
+    for example in examples:
+        counts[example.label] = counts.get(example.label, 0) + 1
+    rare = {label: n for label, n in counts.items() if n < MIN_CLASS_EXAMPLES}
+    return [e for e in examples if e.label not in rare], rare
 
 
 def split(
@@ -111,8 +138,12 @@ def split(
     return list(train), list(test)
 
 
-def data_version(path: Path = TRAINING_DATA) -> str:
-    digest = hashlib.sha256(path.read_bytes())
+def data_version(*paths: Path) -> str:
+    """`category-<hash>` of the training files and the parameters: the same inputs, the same
+    version."""
+    digest = hashlib.sha256()
+    for path in paths or (TRAINING_DATA,):
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(json.dumps(PARAMS, sort_keys=True).encode())
     return f"category-{digest.hexdigest()[:12]}"
 
@@ -512,15 +543,17 @@ class CategoryModel:
 
 def train_artifact(
     lists: Lists, *, data: Path = TRAINING_DATA, artifact: Path = DEFAULT_ARTIFACT
-) -> tuple[CategoryModel, float]:
-    """Train on every labelled message and write the artifact; returns it and the seconds taken."""
+) -> tuple[CategoryModel, float, list[Path], dict[str, int]]:
+    """Train on every labelled message and every exported operator decision, write the
+    artifact; returns it, the seconds taken, the files read and the categories left out."""
     started = time.perf_counter()
-    examples = read_examples(data)
+    files = training_files(data)
+    examples, rare = training_examples(files)
     model = CategoryModel.train(
         [e.text for e in examples],
         [e.label for e in examples],
         Segmenter(lists_words(lists)),
-        version=data_version(data),
+        version=data_version(*files),
     )
     model.save(artifact)
-    return model, time.perf_counter() - started
+    return model, time.perf_counter() - started, files, rare

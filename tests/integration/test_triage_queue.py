@@ -3,6 +3,8 @@ the rules give them; operators see critical ones first, then urgent ones, then t
 arrival; the oldest wait per urgency is measured for /metrics; an operator's decision continues
 the flow as before."""
 
+import csv
+import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,7 +19,9 @@ from contracts.events import Channel, Citizen, DemandReceived, Location
 from contracts.lists import load_lists
 from services.classification.app import create_app
 from services.classification.backlog import TriageBacklog
+from services.classification.examples import export_labelled
 from services.classification.handlers import make_batch_handlers
+from services.classification.model import TRAINING_DATA
 from services.classification.models import tables
 from services.classification.settings import ClassificationSettings
 from services.runtime.auth import Role, issue_token
@@ -140,3 +144,31 @@ async def test_a_later_critical_demand_is_listed_before_earlier_urgent_and_norma
     assert (event["urgency"], event["rule"]) == ("critical", "operator:operator:0042")
     left = await client.get("/v1/triage", params={"limit": 200}, headers=_operator(clock))
     assert not [item for item in left.json() if item["demand_id"] in ids]
+
+
+async def test_an_operators_decision_exports_as_a_training_row(engine, classifier, classification):
+    client, clock = classification
+    sessions = create_session_factory(engine)
+    handler = make_batch_handlers(load_lists(), classifier, **THRESHOLDS)[DemandReceived]
+    event = _received("楼道里有人私拉电线给电动车充电，很危险，请回电13812345678")
+    async with sessions() as session, session.begin():
+        await handler(BatchDelivery(session, Outbox(tables.outbox, source="/test"), clock), [event])
+    decided = await client.post(
+        f"/v1/triage/{event.demand_id}/classify",
+        headers=_operator(clock),
+        json={"matter_code": "SAFETY-FIRE-HAZARD", "unit_code": "330502001016"},
+    )
+    assert decided.status_code == 200, decided.text
+
+    out = io.StringIO()
+    async with sessions() as session:
+        written = await export_labelled(session, out, since=clock.now() - timedelta(seconds=1))
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert written == len(rows) >= 1
+    [row] = [r for r in rows if r["id"] == str(event.demand_id)]
+    assert row["label"] == load_lists().matters_by_code["SAFETY-FIRE-HAZARD"].category
+    assert (row["title"], row["text_source"]) == ("", "operator")
+    assert "13812345678" not in row["text"]
+    assert row["text"].endswith("请回电138****5678")
+    # The same columns as the labelled messages: `make model` reads the file as it reads those.
+    assert list(rows[0]) == next(csv.reader(TRAINING_DATA.open(encoding="utf-8")))

@@ -1,12 +1,20 @@
 """The two layers together, with the trained category model."""
 
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from services.classification.classifier import Undecided
-from services.classification.model import CHUNK, MAX_CHARS, read_examples
+from services.classification.model import (
+    CHUNK,
+    MAX_CHARS,
+    data_version,
+    read_examples,
+    training_examples,
+    training_files,
+)
 
 
 def test_noise_complaint_gets_its_matter_with_the_category_behind_it(classifier):
@@ -161,3 +169,29 @@ def test_a_chosen_matter_the_text_contradicts_does_not_pass_the_threshold(classi
 def test_an_unknown_chosen_matter_is_ignored(classifier):
     text = "小区门口垃圾桶满了好几天没人清运"
     assert classifier.classify(text, chosen="NOPE") == classifier.classify(text)
+
+
+def _operator_rows(path, labels):
+    with path.open("w", encoding="utf-8") as f:
+        f.write("id,title,text,label,text_source,created_at\n")
+        for i, label in enumerate(labels):
+            f.write(
+                f"{i},,第{i}条 小区楼下邻里纠纷请社区调解,{label},operator,2026-11-26T10:00:00+08:00\n"
+            )
+
+
+def test_operator_exports_beside_the_training_data_are_trained_on_when_their_category_is_common(
+    tmp_path,
+):
+    data = tmp_path / "messages_labelled.csv"
+    _operator_rows(data, ["城乡建设"] * 25)
+    _operator_rows(tmp_path / "operator-2026-11.csv", ["民政"] * 20 + ["政法"] * 3)
+    (tmp_path / "notes.csv").write_text("not training data\n", encoding="utf-8")
+    files = training_files(data)
+    assert [f.name for f in files] == ["messages_labelled.csv", "operator-2026-11.csv"]
+    examples, rare = training_examples(files)
+    assert Counter(e.label for e in examples) == {"城乡建设": 25, "民政": 20}
+    assert rare == {"政法": 3}  # too few for the calibration's folds: left out, and said so
+    # a demand's content has no title: the text is classified as it stands
+    assert examples[-1].text == "第19条 小区楼下邻里纠纷请社区调解"
+    assert data_version(*files) != data_version(data)

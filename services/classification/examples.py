@@ -1,0 +1,45 @@
+"""Operators' triage decisions as training data: `liandong model export-labelled` writes them in
+the columns of the labelled messages (`training/messages_labelled.csv`), and `make model` trains
+on every `training/operator-*.csv` beside it.
+
+The text is the demand's content with phone and ID numbers masked (they say nothing about the
+category and are personal data); the label is the first-level category of the matter the
+operator chose."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.classification.models import LabelledExample
+from services.runtime.logging import mask_text
+
+COLUMNS = ("id", "title", "text", "label", "text_source", "created_at")
+TEXT_SOURCE = "operator"  # beside the training data's exact / fuzzy / title_only
+
+
+async def export_labelled(session: AsyncSession, out: TextIO, *, since: datetime | None) -> int:
+    """Write the operators' decisions (those since `since`, if given) as CSV; returns how many."""
+    query = select(LabelledExample).order_by(LabelledExample.decided_at, LabelledExample.id)
+    if since is not None:
+        query = query.where(LabelledExample.decided_at >= since)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    written = 0
+    async for example in await session.stream_scalars(query.execution_options(yield_per=1000)):
+        writer.writerow(
+            (
+                example.demand_id,
+                "",
+                mask_text(" ".join(example.text.split())),
+                example.category,
+                TEXT_SOURCE,
+                example.decided_at.isoformat(),
+            )
+        )
+        written += 1
+    return written
