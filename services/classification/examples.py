@@ -15,11 +15,11 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.classification.model import OPERATOR_SOURCE
 from services.classification.models import LabelledExample
 from services.runtime.logging import mask_text
 
 COLUMNS = ("id", "title", "text", "label", "text_source", "created_at")
-TEXT_SOURCE = "operator"  # beside the training data's exact / fuzzy / title_only
 
 
 async def export_labelled(session: AsyncSession, out: TextIO, *, since: datetime | None) -> int:
@@ -37,7 +37,7 @@ async def export_labelled(session: AsyncSession, out: TextIO, *, since: datetime
                 "",
                 mask_text(" ".join(example.text.split())),
                 example.category,
-                TEXT_SOURCE,
+                OPERATOR_SOURCE,
                 example.decided_at.isoformat(),
             )
         )
