@@ -10,6 +10,7 @@ from services.intake import catalogue, open311
 from services.intake.api import router
 from services.intake.handlers import HANDLERS
 from services.intake.models import tables
+from services.intake.redelivery import DemandRedeliverer, RedeliveryMetrics
 from services.intake.settings import IntakeSettings
 from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
@@ -23,6 +24,16 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     lists = load_lists(settings.lists_path)
     runtime = Runtime(service="intake", settings=settings, tables=tables, clock=clock, lists=lists)
     runtime.consume([topics.DEMAND_STATUS], HANDLERS)
+    redeliverer = DemandRedeliverer(
+        sessions=runtime.sessions,
+        outbox=runtime.outbox,
+        clock=runtime.clock,
+        after_s=settings.redeliver_after_s,
+        interval_s=settings.redeliver_interval_s,
+        batch_size=settings.redeliver_batch_size,
+    )
+    runtime.loop("demand-redelivery", redeliverer.run, lambda: redeliverer.healthy)
+    runtime.metrics.register(RedeliveryMetrics(redeliverer))
     app = create_service_app(
         runtime,
         title="Liandong intake",

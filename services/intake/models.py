@@ -5,9 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from contracts.events import DemandReceived
 from services.runtime.service import ServiceTables
 
 metadata = MetaData(schema="intake")
@@ -22,6 +33,12 @@ class Demand(Base):
     # An Idempotency-Key is the submitter's own: another front end may use the same one.
     __table_args__ = (
         UniqueConstraint("submitted_by", "idempotency_key", name="uq_demands_submitter_key"),
+        # The reconciler's look for demands left `received` (services/intake/redelivery.py).
+        Index(
+            "ix_demands_still_received",
+            "received_at",
+            postgresql_where=text("status = 'received'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -65,3 +82,9 @@ class TimelineEntry(Base):
 
 
 tables = ServiceTables(metadata)
+# The reconciler finds a demand's `demand.received` row in the outbox by its key.
+Index(
+    "ix_outbox_demand_received_key",
+    tables.outbox.c.key,
+    postgresql_where=text(f"event_type = '{DemandReceived.TYPE}'"),
+)

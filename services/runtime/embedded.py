@@ -41,6 +41,16 @@ def wait_for_port(port: int, *, timeout_s: float, what: str) -> None:
     raise TimeoutError(f"{what} did not open port {port} within {timeout_s}s")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server whose data directory lives in the checkout (git-ignored)."""
 
@@ -71,7 +81,7 @@ class EmbeddedPostgres:
                 "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--locale=C",
                 *([] if self.durable else ["--no-sync"]),
             )  # fmt: skip
-        self._stop_leftover()
+        self._check_leftover()
         self.port = free_port()
         options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories=''"
         if not self.durable:
@@ -98,11 +108,23 @@ class EmbeddedPostgres:
             self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
         self.port = None
 
-    def _stop_leftover(self) -> None:
-        """A server left running by a killed launcher holds the data directory: stop it."""
-        if (self.data_dir / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.CalledProcessError):
-                self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+    def _check_leftover(self) -> None:
+        """A `postmaster.pid` whose process is gone (a crash, a killed machine) is stale:
+        PostgreSQL replaces it at start. One whose process is alive belongs to a server that
+        still runs, maybe another launcher's: never stop it, refuse."""
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            first_line = pid_file.read_text().splitlines()[0]
+            pid = int(first_line.strip())
+        except (FileNotFoundError, IndexError, ValueError):
+            return
+        if pid > 0 and _alive(pid):
+            raise RuntimeError(
+                f"a PostgreSQL server (pid {pid}) still runs on {self.data_dir}; it was not "
+                "started here (another launcher's, or one left by a launcher killed with "
+                f"SIGKILL): stop it first, e.g. `kill {pid}`"
+            )
+        log.info("stale postmaster.pid left by a stopped server", pid=pid)
 
     def _prepare_permissions(self) -> None:
         if platform.system() == "Windows" or os.geteuid() != 0:

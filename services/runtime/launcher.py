@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import secrets
 import signal
@@ -201,6 +202,37 @@ class ServiceProcesses:
                 service.process.wait()
 
 
+class StateDirBusy(RuntimeError):
+    """Another `liandong run` holds the state directory."""
+
+
+LOCK_FILE = "lock"
+
+
+@contextlib.contextmanager
+def hold_state_dir(state_dir: Path) -> Iterator[None]:
+    """An exclusive lock on `<state_dir>/lock` for as long as the block runs (the kernel drops
+    it when the process ends, however it ends): two launchers on one state directory would
+    share its PostgreSQL data, secret and API keys, and the second would break the first.
+    Raises StateDirBusy, naming the holder's pid, when another process holds it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # not inherited by the services
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise StateDirBusy(
+                f"another liandong run holds {state_dir} (pid {holder}); stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _auth_secret(settings: LauncherSettings) -> str:
     if settings.auth_secret:
         return settings.auth_secret
@@ -226,6 +258,16 @@ def _interrupts_as_exit() -> Iterator[None]:
 
 def run_system() -> int:
     settings = LauncherSettings()
+    try:
+        with hold_state_dir(settings.state_dir):
+            return _run_system(settings)
+    except StateDirBusy as busy:
+        print(f"Liandong: {busy}", file=sys.stderr, flush=True)
+        return 1
+
+
+def _run_system(settings: LauncherSettings) -> int:
+    """`run_system` while this process holds the state directory."""
     print("Liandong: starting infrastructure ...", flush=True)
     infra = start_infrastructure(
         database_url=settings.database_url,

@@ -31,6 +31,8 @@ def services(infra, tmp_path_factory):
         "LIANDONG_ROUTING_DUPLICATE_WINDOW_HOURS": "0",
         "LIANDONG_API_KEYS_FILE": str(keys_file),
         "LIANDONG_ROUTING_SWEEP_INTERVAL_MS": "200",
+        # Intake's reconciler looks often; demands are still due only after the default 5 min.
+        "LIANDONG_INTAKE_REDELIVER_INTERVAL_S": "0.5",
     }
     processes = ServiceProcesses(env, log_dir=tmp_path_factory.mktemp("logs"))
     try:  # a service that fails to start must not leave the others running
