@@ -242,7 +242,8 @@ class RuntimeMetrics(Collector):
         yield published
         yield GaugeMetricFamily(
             "liandong_outbox_relay_up",
-            "1 when the outbox relay's last attempt succeeded, else 0",
+            "1 when the outbox relay's last attempt succeeded and no batch has waited on Kafka "
+            "longer than the consumer session timeout, else 0",
             value=1 if relay is not None and relay.healthy else 0,
         )
         yield CounterMetricFamily(

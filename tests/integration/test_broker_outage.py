@@ -1,7 +1,7 @@
 """Readiness during a broker outage: a consumer whose broker stops answering reports itself
 unhealthy within its session timeout (its getmany keeps returning empty batches without an
-error), and healthy again once the broker is back. The test runs its own broker, so stopping
-it touches no other test."""
+error), and healthy again once the broker is back; so does an outbox relay whose sends hang.
+The tests run their own broker (and outbox table), so stopping it touches no other test."""
 
 import asyncio
 import time
@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import MetaData, func, select, text
 
-from contracts.events import DemandStatusChanged
+from contracts.events import DemandStatus, DemandStatusChanged
 from services.intake.models import tables
 from services.runtime.clock import FixedClock
 from services.runtime.db import create_session_factory
 from services.runtime.embedded import EmbeddedKafka
 from services.runtime.kafka import ConsumerLoop, create_topics
-from services.runtime.outbox import Outbox
+from services.runtime.outbox import Outbox, OutboxRelay, outbox_table
 from services.runtime.settings import ServiceSettings
 from tests.conftest import AUTH_SECRET
 from tests.kafka_helpers import eventually
@@ -79,3 +80,55 @@ async def test_a_consumer_reports_a_broker_outage_and_the_recovery(infra, engine
         stop.set()
         await asyncio.wait_for(task, 30)
         await producer.stop()
+
+
+async def test_the_outbox_relay_reports_sends_that_hang_on_a_broker_outage(engine, broker):
+    schema = f"test_relay_{uuid.uuid4().hex[:8]}"
+    table = outbox_table(MetaData(schema=schema))
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE SCHEMA {schema}"))
+        await conn.run_sync(table.metadata.create_all)
+    outbox = Outbox(table, source="/test")
+    sessions = create_session_factory(engine)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+    await producer.start()
+    relay = OutboxRelay(
+        outbox=outbox,
+        sessions=sessions,
+        producer=producer,
+        interval_s=0.05,
+        batch_size=10,
+        stalled_after_s=1.0,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    event = DemandStatusChanged(
+        demand_id=uuid.uuid4(), occurred_at=datetime(2026, 11, 26, 9, tzinfo=UTC),
+        status=DemandStatus.signed,
+    )  # fmt: skip
+    try:
+        await create_topics(broker.bootstrap_servers, [event.topic()], partitions=1)
+        port = broker.port
+        broker.stop()
+        async with sessions() as session, session.begin():
+            await outbox.put_many(session, [event])
+        outbox.notify()
+        await eventually(lambda: relay._sending_since is not None, timeout_s=5)
+        assert relay.healthy
+        await eventually(lambda: not relay.healthy, timeout_s=3)  # within the bound, not 40 s
+        broker.start(port)
+        await create_topics(broker.bootstrap_servers, [event.topic()], partitions=1)
+
+        async def published():
+            async with sessions() as session:
+                unpublished = select(func.count()).where(table.c.published_at.is_(None))
+                return await session.scalar(unpublished) == 0
+
+        await eventually(published, timeout_s=60)
+        await eventually(lambda: relay.healthy, timeout_s=5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await producer.stop()
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
