@@ -16,7 +16,7 @@ class Backoff:
 
     def failed(self) -> float:
         """The delay before the next attempt, after one more failure."""
-        delay = min(self.first_s * 2 ** min(self._failures, 32), self.cap_s)
+        delay: float = min(self.first_s * 2.0 ** min(self._failures, 32), self.cap_s)
         self._failures += 1
         return delay
 

@@ -40,8 +40,7 @@ def test_repeats_of_a_kind_pass_once_per_interval_and_report_the_suppressed_coun
     after = _record("aiokafka.client", unable, 3, "refused")
     assert limit.filter(after)
     assert after.getMessage() == (
-        "Unable connect to node with id 3: refused "
-        "(80 more like this suppressed in the last 30s)"
+        "Unable connect to node with id 3: refused (80 more like this suppressed in the last 30s)"
     )
     clock.now += 30  # nothing suppressed since: the line is as logged
     again = _record("aiokafka.client", unable, 4, "refused")
