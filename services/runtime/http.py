@@ -175,5 +175,11 @@ def create_service_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     # Added last, so outermost: it sees the body limit's 413 and the answer to an exception.
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(runtime.metrics))
+    # FastAPI's documentation routes do not put their route in the scope: labelled by path.
+    docs = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(
+        HttpMetricsMiddleware,
+        metrics=HttpMetrics(runtime.metrics),
+        fixed_paths=frozenset(path for path in docs if path),
+    )
     return app

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -134,6 +135,16 @@ class PoisonMessage(Exception):
         self.reason = reason
 
 
+def _coordinator_known(consumer: AIOKafkaConsumer) -> bool:
+    """Whether aiokafka currently knows (and has reached) the group's coordinator. Reads
+    `GroupCoordinator.coordinator_id`, which aiokafka clears on a failed request to it; a
+    consumer without a group coordinator (none in this project) counts as knowing it."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    if coordinator is None or not hasattr(coordinator, "coordinator_id"):
+        return True
+    return coordinator.coordinator_id is not None
+
+
 # Metric label values of the consumer (see services/runtime/metrics.py).
 UNKNOWN_TYPE = "unknown"
 OK, DUPLICATE, RETRIED, DEAD_LETTERED = "ok", "duplicate", "retried", "dead_lettered"
@@ -166,7 +177,10 @@ class ConsumerLoop:
         self.producer = producer
         self.settings = settings
         self.clock = clock
-        self.healthy = False
+        # `healthy` is both: the loop is working (no handler outage, no failing poll) and the
+        # broker answers (see `broker_reachable`).
+        self._working = False
+        self._lost_since: float | None = None  # monotonic; when the broker stopped answering
         self.processed = 0
         self.dead_lettered = 0
         # For GET /metrics: (topic, event type, outcome) and (topic, reason) counts, and the
@@ -175,6 +189,39 @@ class ConsumerLoop:
         self.dead_letters: Counter[tuple[str, str]] = Counter()
         self.lag: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def unreachable_after_s(self) -> float:
+        """How long the broker may be out of reach before the consumer reports unhealthy: the
+        session timeout, after which the broker itself would drop this member."""
+        return self.settings.consumer_session_timeout_ms / 1000
+
+    @property
+    def healthy(self) -> bool:
+        """Readiness and `liandong_consumer_up`: the loop runs, its handlers are not waiting out
+        an outage, and the broker has not been out of reach for longer than the session
+        timeout. A consumer whose fetches fail returns empty batches from getmany without an
+        error, so the loop's own progress cannot tell a broker outage from a quiet topic."""
+        return self._working and self.broker_reachable()
+
+    def broker_reachable(self) -> bool:
+        """False once the group coordinator has been unknown for `unreachable_after_s`.
+        aiokafka marks the coordinator dead when a heartbeat, commit or any request to it
+        fails (connection refused, timeout) and only knows one again after a lookup and a
+        connection succeed; the heartbeat runs every `session timeout / 5`. Fetches go to the
+        same broker in a one-broker cluster; in a larger one a lost coordinator moves within
+        seconds, so an unknown coordinator for a whole session timeout means no broker answers."""
+        consumer = self._consumer
+        if consumer is None:
+            return False
+        now = time.monotonic()
+        if _coordinator_known(consumer):
+            self._lost_since = None
+            return True
+        if self._lost_since is None:
+            self._lost_since = now
+            log.warning("kafka group coordinator unknown", consumer=self.name)
+        return now - self._lost_since <= self.unreachable_after_s
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -190,13 +237,17 @@ class ConsumerLoop:
         )
         await self._start_with_retry(consumer, stop)
         self._consumer = consumer
-        self.healthy = True
+        self._working = True
         log.info("consumer started", consumer=self.name, topics=list(self.topics))
         try:
             delay = 0.5
             while not stop.is_set():
                 try:
                     await self._poll_once(consumer, stop)
+                    # A poll that returns has no handler waiting out an outage: working again
+                    # (after a loop error too), whether or not it brought records.
+                    self._working = True
+                    self.broker_reachable()  # notes when the broker stopped answering
                     delay = 0.5
                 except Exception:
                     if stop.is_set():
@@ -205,13 +256,14 @@ class ConsumerLoop:
                     # down while dead-lettering): the failed partitions were rewound to their
                     # first uncommitted offset (`_rewind`), so the records come again and the
                     # inbox drops the ones already processed.
-                    self.healthy = False
+                    self._working = False
                     log.exception("consumer loop error, continuing", delay_s=delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 10)
         finally:
-            self.healthy = False
+            self._working = False
             self._consumer = None
+            self._lost_since = None
             self.lag = {}
             # Leaves the group, so the partitions move to another member at once.
             await consumer.stop()
@@ -364,7 +416,7 @@ class ConsumerLoop:
             (topic, envelope.type, OK if first else DUPLICATE)
             for (envelope, _), first in zip(decoded, applied, strict=True)
         )
-        self.healthy = True
+        self._working = True
         self.outbox.notify()
         return True
 
@@ -393,11 +445,11 @@ class ConsumerLoop:
                 first = await self._handle(envelope, event)
                 self.processed += 1
                 self.outcomes[(record.topic, envelope.type, OK if first else DUPLICATE)] += 1
-                self.healthy = True
+                self._working = True
                 return
             except Exception as exc:
                 if is_outage(exc):
-                    self.healthy = False
+                    self._working = False
                     self.outcomes[(record.topic, envelope.type, RETRIED)] += 1
                     log.warning("outage, retrying", error=str(exc), delay_s=infra_delay)
                     if stop.is_set():
@@ -523,7 +575,7 @@ class ConsumerLoop:
                 )
                 break
             except KafkaError as exc:
-                self.healthy = False
+                self._working = False
                 log.warning(
                     "dead-letter topic unavailable, retrying", error=str(exc), delay_s=delay
                 )

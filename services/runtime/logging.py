@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
@@ -112,6 +114,59 @@ def hide_query_argument_values(
     return event_dict
 
 
+class RepeatLimit(logging.Filter):
+    """At most one line per `interval_s` for each kind of record (logger, level and message
+    template, so "Unable connect to node with id %s: %s" is one kind whatever the node) of
+    the standard-library loggers under `prefixes`. The first of a kind always passes; the
+    next one after the interval says how many were suppressed in between. A client library
+    retrying a dead broker logs dozens of such lines a second."""
+
+    MAX_KINDS = 1000  # message templates are the library's, but keep the table bounded
+
+    def __init__(
+        self,
+        prefixes: tuple[str, ...],
+        *,
+        interval_s: float = 30.0,
+        clock: Any = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+        self.interval_s = interval_s
+        self.clock = clock
+        self._kinds: dict[tuple[str, int, str], tuple[float, int]] = {}  # -> (last shown, hidden)
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        if not any(name == p or name.startswith(p + ".") for p in self.prefixes):
+            return True
+        key = (name, record.levelno, str(record.msg))
+        now = self.clock()
+        with self._lock:
+            shown = self._kinds.get(key)
+            if shown is not None and now - shown[0] < self.interval_s:
+                self._kinds[key] = (shown[0], shown[1] + 1)
+                return False
+            suppressed = shown[1] if shown is not None else 0
+            if shown is None and len(self._kinds) >= self.MAX_KINDS:
+                self._kinds.clear()
+            self._kinds[key] = (now, 0)
+        if suppressed:
+            record.msg = (
+                f"{record.getMessage()} ({suppressed} more like this suppressed "
+                f"in the last {self.interval_s:g}s)"
+            )
+            record.args = None
+        return True
+
+
+# The Kafka client logs every failed connection, metadata update and heartbeat at ERROR while
+# the broker is down (about 80 lines a second per service).
+REPEAT_LIMITED_LOGGERS = ("aiokafka", "kafka")
+REPEAT_INTERVAL_S = 30.0
+
+
 SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -147,6 +202,7 @@ def configure_logging(*, service: str, level: str = "INFO") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(RepeatLimit(REPEAT_LIMITED_LOGGERS, interval_s=REPEAT_INTERVAL_S))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -2,7 +2,9 @@
 
 - HTTP: an ASGI middleware counts requests and times them by method, route *template* (the
   declared path such as `/v1/demands/{demand_id}`, never the raw path, so ids and tokens do
-  not become label values) and status class (`2xx`, `4xx`, ...).
+  not become label values) and status class (`2xx`, `4xx`, ...). Probes and scrapes
+  (`/health/*`, `/metrics`) are not counted: a not-ready 503 is not a server error, and the
+  launcher's or orchestrator's polling would drown the API's own traffic.
 - Kafka and outbox: the consumer loops and the outbox relay keep plain counters (a dict
   increment per event); a collector turns them into metric families at scrape time.
 - Consumer lag and outbox backlog need the broker and the database: a background loop
@@ -40,12 +42,22 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-def route_label(scope: Scope) -> str:
-    """The template of the route that matched the request, or `unmatched` (a 404 from the
-    router, or a request refused before routing); never the requested path itself."""
+def route_label(scope: Scope, fixed_paths: frozenset[str] = frozenset()) -> str:
+    """The template of the route that matched the request, the path itself when it is one of
+    `fixed_paths` (the app's own parameterless routes outside the API, such as
+    /openapi.json and /docs, which do not record their route in the scope), or `unmatched`
+    (a 404 from the router, or a request refused before routing)."""
     route = scope.get("route")
     template = getattr(route, "path_format", None)
-    return template if isinstance(template, str) else UNMATCHED_ROUTE
+    if isinstance(template, str):
+        return template
+    path = scope.get("path")
+    return path if path in fixed_paths else UNMATCHED_ROUTE
+
+
+def is_unmeasured(path: str) -> bool:
+    """Health probes and metric scrapes: answered, never counted."""
+    return path == "/metrics" or path.startswith("/health/")
 
 
 def method_label(method: str) -> str:
@@ -92,12 +104,15 @@ class HttpMetricsMiddleware:
     """Pure ASGI (no per-request task or body buffering); the outermost middleware, so a 413
     from the body limit and a 500 from an exception are counted too."""
 
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: HttpMetrics, fixed_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.fixed_paths = fixed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or is_unmeasured(scope["path"]):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -117,7 +132,7 @@ class HttpMetricsMiddleware:
         finally:
             self.metrics.observe(
                 method_label(scope["method"]),
-                route_label(scope),
+                route_label(scope, self.fixed_paths),
                 status_label(status),
                 time.perf_counter() - started,
             )
@@ -242,7 +257,8 @@ class RuntimeMetrics(Collector):
         yield published
         yield GaugeMetricFamily(
             "liandong_outbox_relay_up",
-            "1 when the outbox relay's last attempt succeeded, else 0",
+            "1 when the outbox relay's last attempt succeeded and no batch has waited on Kafka "
+            "longer than the consumer session timeout, else 0",
             value=1 if relay is not None and relay.healthy else 0,
         )
         yield CounterMetricFamily(

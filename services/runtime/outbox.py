@@ -159,13 +159,18 @@ class OutboxRelay:
         producer: Any,
         interval_s: float,
         batch_size: int,
+        stalled_after_s: float = 10.0,
     ) -> None:
         self.outbox = outbox
         self.sessions = sessions
         self.producer = producer
         self.interval_s = interval_s
         self.batch_size = batch_size
-        self.healthy = True
+        # A batch whose sends have been outstanding this long reports the relay unhealthy,
+        # before the producer's own request timeout (40 s) fails them.
+        self.stalled_after_s = stalled_after_s
+        self._ok = True  # the last attempt succeeded
+        self._sending_since: float | None = None  # monotonic; a batch's sends are outstanding
         # For GET /metrics: events published per topic, failed attempts, last good attempt.
         self.published: Counter[str] = Counter()
         self.failures = 0
@@ -176,6 +181,17 @@ class OutboxRelay:
             int.from_bytes(hashlib.sha256(f"outbox:{schema}".encode()).digest()[:8]) >> 1
         )
 
+    @property
+    def healthy(self) -> bool:
+        """Readiness and `liandong_outbox_relay_up`: the last attempt succeeded and no batch
+        has been waiting on Kafka for longer than `stalled_after_s` (with the broker down a
+        send hangs until the producer's request timeout)."""
+        sending_since = self._sending_since
+        stalled = (
+            sending_since is not None and time.monotonic() - sending_since > self.stalled_after_s
+        )
+        return self._ok and not stalled
+
     async def run(self, stop: asyncio.Event) -> None:
         backoff = self.interval_s
         while not stop.is_set():
@@ -183,11 +199,11 @@ class OutboxRelay:
             self.outbox.pending.clear()
             try:
                 published = await self.publish_batch()
-                self.healthy = True
+                self._ok = True
                 self.last_success = time.time()
                 backoff = self.interval_s
             except Exception:
-                self.healthy = False
+                self._ok = False
                 self.failures += 1
                 log.exception("outbox relay failed, will retry")
                 published = 0
@@ -224,16 +240,20 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            futures = [
-                await self.producer.send(
-                    row.topic,
-                    value=row.value,
-                    key=row.key.encode(),
-                    headers=[(name, value.encode()) for name, value in row.headers],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*futures)
+            self._sending_since = time.monotonic()
+            try:
+                futures = [
+                    await self.producer.send(
+                        row.topic,
+                        value=row.value,
+                        key=row.key.encode(),
+                        headers=[(name, value.encode()) for name, value in row.headers],
+                    )
+                    for row in rows
+                ]
+                await asyncio.gather(*futures)
+            finally:
+                self._sending_since = None
             await session.execute(
                 update(table)
                 .where(table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))

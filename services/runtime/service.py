@@ -111,6 +111,8 @@ class Runtime:
             producer=self.producer,
             interval_s=self.settings.relay_interval_ms / 1000,
             batch_size=self.settings.relay_batch_size,
+            # The bound the consumers use for an unreachable broker.
+            stalled_after_s=self.settings.consumer_session_timeout_ms / 1000,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
         for topics, handlers, batch_handlers in self._subscriptions:

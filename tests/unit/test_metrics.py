@@ -103,7 +103,13 @@ async def test_requests_are_counted_by_route_template_not_by_path():
         odd = await client.request(f"X{PHONE}", f"/v1/demands/{DEMAND_ID}")
         assert odd.status_code == 405
         await client.get("/metrics")
+        assert (await client.get("/health/live")).status_code == 200
+        assert (await client.get("/health/ready")).status_code == 503  # no database
+        assert (await client.get("/openapi.json")).status_code == 200
+        assert (await client.get("/docs")).status_code == 200
 
+    # Probes and scrapes are not counted (a not-ready 503 is no server error); the
+    # documentation routes are counted under their paths.
     assert _requests(runtime.metrics) == {
         ("GET", "/v1/demands/{demand_id}", "2xx"): 1,
         ("GET", "/v1/demands/{demand_id}", "4xx"): 1,
@@ -114,10 +120,11 @@ async def test_requests_are_counted_by_route_template_not_by_path():
         ("DELETE", "/v1/demands/{demand_id}", "4xx"): 1,
         ("POST", "unmatched", "4xx"): 1,  # refused by the body limit before routing
         ("OTHER", "/v1/demands/{demand_id}", "4xx"): 1,
-        ("GET", "/metrics", "2xx"): 1,
+        ("GET", "/openapi.json", "2xx"): 1,
+        ("GET", "/docs", "2xx"): 1,
     }
     durations = _samples(runtime.metrics, "liandong_http_request_duration_seconds_count")
-    assert len(durations) == 10
+    assert len(durations) == 11
     assert all(value == 1 for _, value in durations)
     exposed = generate_latest(runtime.metrics).decode()
     for secret in (DEMAND_ID, TOKEN, PHONE, "/no/such"):
@@ -144,6 +151,9 @@ def test_a_route_label_is_a_template_or_unmatched():
     assert route_label({"type": "http", "path": f"/v1/demands/{DEMAND_ID}"}) == "unmatched"
     route = SimpleNamespace(path_format="/v1/tasks/{task_id}")
     assert route_label({"route": route, "path": "/v1/tasks/t-1"}) == "/v1/tasks/{task_id}"
+    docs = frozenset({"/docs", "/openapi.json"})
+    assert route_label({"type": "http", "path": "/docs"}, docs) == "/docs"
+    assert route_label({"type": "http", "path": "/docs/x"}, docs) == "unmatched"
 
 
 class _Producer:
