@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -49,6 +50,65 @@ class LauncherSettings(BaseSettings):
     def api_keys_path(self) -> Path:
         """The API keys file: LIANDONG_API_KEYS_FILE, else `api-keys.json` in the state dir."""
         return self.api_keys_file or self.state_dir / "api-keys.json"
+
+    def with_running_system(self) -> LauncherSettings:
+        """These settings, with the database URL and broker address a running `liandong run`
+        recorded in the state dir filling in the variables that are not set."""
+        state = read_run_state(self.state_dir)
+        if state is None:
+            return self
+        return self.model_copy(
+            update={
+                "database_url": self.database_url or state.get("database_url"),
+                "kafka_bootstrap_servers": self.kafka_bootstrap_servers
+                or state.get("kafka_bootstrap_servers"),
+            }
+        )
+
+
+RUN_STATE_FILE = "run.json"
+
+
+def write_run_state(state_dir: Path, infra: Infrastructure) -> Path:
+    """Record where the running system's infrastructure is, so `liandong` commands in another
+    shell find it without DATABASE_URL or KAFKA_BOOTSTRAP_SERVERS. Mode 0600 from the start:
+    a configured DATABASE_URL can carry a password."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / RUN_STATE_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(
+            {
+                "pid": os.getpid(),
+                "database_url": infra.database_url,
+                "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
+            },
+            f,
+        )
+    return path
+
+
+def read_run_state(state_dir: Path) -> dict[str, str] | None:
+    """What a running `liandong run` recorded; None when none runs (a launcher that was killed
+    leaves the file behind, so its process must still be alive)."""
+    path = state_dir / RUN_STATE_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(state["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, another user's
+    except OSError:
+        return None
+    return {k: v for k, v in state.items() if k != "pid" and isinstance(v, str)}
+
+
+def remove_run_state(state_dir: Path) -> None:
+    (state_dir / RUN_STATE_FILE).unlink(missing_ok=True)
 
 
 @dataclass
@@ -235,6 +295,7 @@ def run_system() -> int:
     processes: ServiceProcesses | None = None
     try:
         with _interrupts_as_exit():
+            write_run_state(settings.state_dir, infra)
             topics = prepare(infra, partitions=settings.topic_partitions)
             keys_file = settings.api_keys_path.resolve()
             demo_key = _demo_api_key(keys_file)
@@ -260,6 +321,7 @@ def run_system() -> int:
     finally:
         if processes is not None:
             processes.stop()
+        remove_run_state(settings.state_dir)
         infra.stop()
         print("Liandong: stopped.", flush=True)
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from services.routing.app import create_app as create_routing_app
-from services.routing.settings import RoutingSettings
 from services.intake.app import create_app as create_intake_app
 from services.intake.settings import IntakeSettings
+from services.routing.app import create_app as create_routing_app
+from services.routing.settings import RoutingSettings
 from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import free_port
 from tests.conftest import AUTH_SECRET
