@@ -30,6 +30,7 @@ from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 from services.runtime.kafka import create_topics
 from services.runtime.migrations import SERVICES, upgrade_all
+from services.runtime.settings import Port
 
 DEFAULT_PORTS = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
 
@@ -45,6 +46,24 @@ class LauncherSettings(BaseSettings):
     state_dir: Path = Field(default=Path(".liandong"), validation_alias="LIANDONG_STATE_DIR")
     topic_partitions: int = Field(default=3, ge=1, validation_alias="LIANDONG_TOPIC_PARTITIONS")
     api_keys_file: Path | None = Field(default=None, validation_alias="LIANDONG_API_KEYS_FILE")
+    # The services' ports, read here too so a bad one stops `liandong run` before it starts
+    # anything (each service checks its own settings again).
+    intake_port: Port = Field(
+        default=DEFAULT_PORTS["intake"], validation_alias="LIANDONG_INTAKE_PORT"
+    )
+    classification_port: Port = Field(
+        default=DEFAULT_PORTS["classification"], validation_alias="LIANDONG_CLASSIFICATION_PORT"
+    )
+    routing_port: Port = Field(
+        default=DEFAULT_PORTS["routing"], validation_alias="LIANDONG_ROUTING_PORT"
+    )
+    feedback_port: Port = Field(
+        default=DEFAULT_PORTS["feedback"], validation_alias="LIANDONG_FEEDBACK_PORT"
+    )
+
+    def port(self, service: str) -> int:
+        port: int = getattr(self, f"{service}_port")
+        return port
 
     @property
     def api_keys_path(self) -> Path:
@@ -307,9 +326,12 @@ def run_system() -> int:
             }
             processes = ServiceProcesses(env, log_dir=None)
             for name in SERVICES:
-                port = int(os.environ.get(f"LIANDONG_{name.upper()}_PORT", DEFAULT_PORTS[name]))
-                processes.start(name, port=port)
-            processes.wait_ready()
+                processes.start(name, port=settings.port(name))
+            try:
+                processes.wait_ready()
+            except RuntimeError as exc:  # a service refused its settings: it said why above
+                print(f"Liandong: {exc}; stopping everything.", flush=True)
+                return 1
             _print_banner(infra, processes, topics, env["LIANDONG_AUTH_SECRET"], demo_key)
             while all(p.process.poll() is None for p in processes.running.values()):
                 time.sleep(0.5)

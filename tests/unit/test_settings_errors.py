@@ -64,13 +64,15 @@ BAD_VALUES = [
     ("routing", "LIANDONG_ROUTING_CRITICAL_ACT_WITHIN", "3 working_days"),
     ("intake", "DATABASE_URL", f"mysql://root:{DB_PASSWORD}@db/x"),
     ("intake", "LIANDONG_AUTH_SECRET", SECRET[:20]),
+    ("run", "LIANDONG_ROUTING_PORT", "abc"),  # the launcher refuses it before starting anything
+    ("run", "LIANDONG_TOPIC_PARTITIONS", "0"),
 ]
 
 
 @pytest.mark.parametrize(("service", "variable", "value"), BAD_VALUES)
 def test_a_bad_setting_names_its_variable_and_stops_with_2(env, capsys, service, variable, value):
     env.setenv(variable, value)
-    argv = ["escalator"] if service == "escalator" else ["serve", service]
+    argv = [service] if service in ("escalator", "run") else ["serve", service]
 
     assert main(argv) == 2
 
