@@ -106,11 +106,19 @@ RETRY_AFTER_S = 5
 # The exceptions an outage of the database (or of the network under it) surfaces as; each is
 # checked with is_outage, so a constraint violation or a bug still answers 500.
 OUTAGE_EXCEPTIONS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeoutError, OSError)
+# OSErrors that are this machine's files, not the network: a bug or a deployment error (500).
+_LOCAL_FILE_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
 
 
 async def _outage(request: Request, exc: Exception) -> JSONResponse:
     """503 with Retry-After: the request was fine, the database was not; try again."""
-    if not is_outage(exc):
+    if not is_outage(exc) or isinstance(exc, _LOCAL_FILE_ERRORS):
         raise exc  # not ours: the server error middleware answers 500 and logs it
     # A warning without a traceback: the readiness check and its alert tell the story.
     log.warning(

@@ -93,3 +93,32 @@ async def test_a_department_reading_its_tasks_while_the_database_is_down_gets_50
     finally:
         await app.state.runtime.engine.dispose()
     _assert_retryable(response)
+
+
+async def test_an_error_that_is_not_an_outage_still_answers_500(infra):
+    from fastapi import APIRouter
+    from sqlalchemy import text
+
+    intake = create_intake_app(
+        IntakeSettings.model_validate(_env(infra) | {"DATABASE_URL": infra.database_url})
+    )
+    runtime = intake.state.runtime
+    router = APIRouter()
+
+    @router.get("/broken-sql")
+    async def broken_sql() -> None:
+        async with runtime.sessions() as session:
+            await session.execute(text("select * from no_such_table"))
+
+    @router.get("/missing-file")
+    async def missing_file() -> None:
+        open("/no/such/file")  # noqa: ASYNC230, SIM115
+
+    intake.include_router(router)  # beside the service's own routes, with its handlers
+    transport = httpx.ASGITransport(app=intake, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/broken-sql")).status_code == 500
+            assert (await client.get("/missing-file")).status_code == 500
+    finally:
+        await runtime.engine.dispose()
