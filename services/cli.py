@@ -5,10 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+NOT_SET = "is not set and no `liandong run` (make run) is running here"
+
+
+def _bootstrap(args: argparse.Namespace) -> str | None:
+    """--bootstrap, else KAFKA_BOOTSTRAP_SERVERS, else the broker of the running `make run`."""
+    from services.runtime.launcher import LauncherSettings
+
+    found: str | None = (
+        args.bootstrap or LauncherSettings().with_running_system().kafka_bootstrap_servers
+    )
+    return found or None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -44,9 +55,9 @@ def _migrate(args: argparse.Namespace) -> int:
     from services.runtime.launcher import LauncherSettings, async_url
     from services.runtime.migrations import SERVICES, upgrade
 
-    settings = LauncherSettings()
+    settings = LauncherSettings().with_running_system()
     if settings.database_url is None:
-        print("DATABASE_URL is not set", file=sys.stderr)
+        print(f"DATABASE_URL: {NOT_SET}", file=sys.stderr)
         return 2
     unknown = sorted(set(args.services) - set(SERVICES))
     if unknown:
@@ -64,9 +75,9 @@ def _revision(args: argparse.Namespace) -> int:
     from services.runtime.launcher import LauncherSettings, async_url
     from services.runtime.migrations import alembic_config
 
-    settings = LauncherSettings()
+    settings = LauncherSettings().with_running_system()
     if settings.database_url is None:
-        print("DATABASE_URL is not set (an up-to-date database to compare with)", file=sys.stderr)
+        print(f"DATABASE_URL: {NOT_SET} (an up-to-date database to compare with)", file=sys.stderr)
         return 2
     config = alembic_config(args.service, async_url(settings.database_url))
     command.revision(config, message=args.message, autogenerate=True, rev_id=args.rev_id)
@@ -79,13 +90,13 @@ def _topics(args: argparse.Namespace) -> int:
     from services.runtime.kafka import create_topics
     from services.runtime.launcher import LauncherSettings
 
-    settings = LauncherSettings()
+    settings = LauncherSettings().with_running_system()
     names = all_topics(u.code for u in load_lists(args.lists).units)
     if args.dry_run:
         print("\n".join(names))
         return 0
     if settings.kafka_bootstrap_servers is None:
-        print("KAFKA_BOOTSTRAP_SERVERS is not set", file=sys.stderr)
+        print(f"KAFKA_BOOTSTRAP_SERVERS: {NOT_SET}", file=sys.stderr)
         return 2
     asyncio.run(
         create_topics(settings.kafka_bootstrap_servers, names, partitions=settings.topic_partitions)
@@ -281,9 +292,9 @@ def _model_train(_args: argparse.Namespace) -> int:
 def _model_export(args: argparse.Namespace) -> int:
     from services.runtime.launcher import LauncherSettings, async_url
 
-    database_url = LauncherSettings().database_url
+    database_url = LauncherSettings().with_running_system().database_url
     if database_url is None:
-        print("DATABASE_URL is not set (the classification service's database)", file=sys.stderr)
+        print(f"DATABASE_URL: {NOT_SET} (the classification service's database)", file=sys.stderr)
         return 2
 
     async def export() -> int:
@@ -369,9 +380,9 @@ def _watch_escalations(args: argparse.Namespace) -> int:
     if args.unit not in lists.units_by_code:
         print(f"--unit {args.unit}: no such unit in the lists {lists.version}", file=sys.stderr)
         return 2
-    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        print("set KAFKA_BOOTSTRAP_SERVERS or --bootstrap (make run prints it)", file=sys.stderr)
+    bootstrap = _bootstrap(args)
+    if bootstrap is None:
+        print(f"KAFKA_BOOTSTRAP_SERVERS: {NOT_SET} (or --bootstrap)", file=sys.stderr)
         return 2
     print(f"watching escalations at and beneath {args.unit} on {bootstrap}", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
@@ -395,9 +406,9 @@ def _notifications_log(args: argparse.Namespace) -> int:
     from contracts.lists import load_lists
     from services.feedback.notifications import log_notifications
 
-    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        print("set KAFKA_BOOTSTRAP_SERVERS or --bootstrap (make run prints it)", file=sys.stderr)
+    bootstrap = _bootstrap(args)
+    if bootstrap is None:
+        print(f"KAFKA_BOOTSTRAP_SERVERS: {NOT_SET} (or --bootstrap)", file=sys.stderr)
         return 2
     zone = load_lists(args.lists).calendar.zone  # deadlines in the city's time zone
     print(f"logging citizen.notifications on {bootstrap}", file=sys.stderr)
@@ -416,19 +427,25 @@ def _notifications_log(args: argparse.Namespace) -> int:
 
 
 def _rates_recompute(_args: argparse.Namespace) -> int:
-    from services.feedback.settings import FeedbackSettings
+    from services.feedback.settings import FeedbackListsSettings
+    from services.runtime.launcher import LauncherSettings, async_url
 
-    settings = FeedbackSettings()
+    # Only what it uses: the database and feedback's lists (not Kafka, not the secret).
+    database_url = LauncherSettings().with_running_system().database_url
+    if database_url is None:
+        print(f"DATABASE_URL: {NOT_SET} (feedback's database)", file=sys.stderr)
+        return 2
+    lists_path = FeedbackListsSettings().lists_path
 
     async def recompute() -> int:
         from contracts.lists import load_lists
         from services.feedback import counters
         from services.runtime.db import create_engine, create_session_factory
 
-        engine = create_engine(settings.async_database_url)
+        engine = create_engine(async_url(database_url))
         try:
             async with create_session_factory(engine)() as session, session.begin():
-                zone = load_lists(settings.lists_path).calendar.zone
+                zone = load_lists(lists_path).calendar.zone
                 return await counters.recompute(session, zone)
         finally:
             await engine.dispose()
@@ -608,8 +625,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from services.runtime.settings import describe_validation_error
+
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ValidationError as exc:
+        # One line per error naming the variable and the reason; never the value (a secret
+        # would be printed) and no traceback: the operator has a setting to fix, not a bug.
+        settings, lines = describe_validation_error(exc)
+        for line in lines:
+            print(line, file=sys.stderr)
+        if settings:
+            print(f"{len(lines)} setting(s) invalid; see README.md, Configuration", file=sys.stderr)
+        return 2 if settings else 1
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from services.runtime.kafka import is_outage
+
+        if not is_outage(exc):
+            raise
+        print(f"cannot reach the database or the broker: {exc!r}", file=sys.stderr)
+        return 1
     return result
 
 

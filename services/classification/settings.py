@@ -7,13 +7,13 @@ from pydantic_settings import SettingsConfigDict
 
 from contracts.lists import DEFAULT_LISTS
 from services.classification.model import DEFAULT_ARTIFACT
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import Port, ServiceSettings
 
 
 class ClassificationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LIANDONG_CLASSIFICATION_")
 
-    port: int = 8001
+    port: Port = 8001
     lists_path: Path = Field(default=DEFAULT_LISTS, description="directory of the three lists")
     model_path: Path = Field(default=DEFAULT_ARTIFACT, description="category model (`make model`)")
     matter_threshold: float = Field(

@@ -3,17 +3,17 @@
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.lists import DEFAULT_LISTS
 from contracts.lists.calendar import TimeLimit
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import Port, ServiceSettings
 
 
 class FeedbackSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LIANDONG_FEEDBACK_")
 
-    port: int = 8003
+    port: Port = 8003
     lists_path: Path = Field(
         default=DEFAULT_LISTS, description="the three lists: units for rankings, the calendar"
     )
@@ -44,3 +44,11 @@ class FeedbackSettings(ServiceSettings):
         if "{token}" not in value or "{demand_id}" not in value:
             raise ValueError("evaluation_url must contain {demand_id} and {token}")
         return value
+
+
+class FeedbackListsSettings(BaseSettings):
+    """The one setting of feedback that `liandong rates recompute` needs besides the database."""
+
+    model_config = SettingsConfigDict(env_prefix="LIANDONG_FEEDBACK_", extra="ignore")
+
+    lists_path: Path = Field(default=DEFAULT_LISTS, description="for the city's time zone")

@@ -6,13 +6,13 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from contracts.lists import DEFAULT_LISTS
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import Port, ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LIANDONG_INTAKE_")
 
-    port: int = 8000
+    port: Port = 8000
     lists_path: Path = Field(default=DEFAULT_LISTS, description="directory of the three lists")
     redeliver_after_s: float = Field(
         default=300,

@@ -12,6 +12,7 @@ from services.routing.app import create_runtime
 from services.routing.settings import RoutingSettings
 from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
+from services.runtime.settings import Port
 
 
 class EscalatorSettings(RoutingSettings):
@@ -20,7 +21,7 @@ class EscalatorSettings(RoutingSettings):
         validation_alias=AliasChoices("LIANDONG_ESCALATOR_HOST", "liandong_escalator_host"),
         description="bind address of the health endpoints",
     )
-    port: int = Field(
+    port: Port = Field(
         default=8004,
         validation_alias=AliasChoices("LIANDONG_ESCALATOR_PORT", "liandong_escalator_port"),
         description="health endpoints of the escalator process",

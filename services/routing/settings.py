@@ -7,13 +7,13 @@ from pydantic_settings import SettingsConfigDict
 
 from contracts.lists import DEFAULT_LISTS
 from contracts.lists.calendar import LimitUnit, TimeLimit
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import Port, ServiceSettings
 
 
 class RoutingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LIANDONG_ROUTING_")
 
-    port: int = 8002
+    port: Port = 8002
     lists_path: Path = Field(default=DEFAULT_LISTS, description="directory of the three lists")
     return_window: str = Field(
         default="2 working_hours", description="how long after assignment a lead may return a task"
@@ -79,5 +79,5 @@ class RoutingSettings(ServiceSettings):
     @classmethod
     def _on_the_clock(cls, value: str) -> str:
         if TimeLimit.parse(value).unit is not LimitUnit.calendar_hours:
-            raise ValueError(f"{value!r}: limits that run by the clock take calendar_hours")
+            raise ValueError("limits that run by the clock take calendar_hours")
         return value

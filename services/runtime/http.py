@@ -12,8 +12,11 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.runtime.kafka import is_outage
 from services.runtime.metrics import HttpMetrics, HttpMetricsMiddleware
 from services.runtime.service import Runtime
 
@@ -99,6 +102,38 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "request validation failed", "errors": errors}, status_code=422)
 
 
+RETRY_AFTER_S = 5
+# The exceptions an outage of the database (or of the network under it) surfaces as; each is
+# checked with is_outage, so a constraint violation or a bug still answers 500.
+OUTAGE_EXCEPTIONS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeoutError, OSError)
+# OSErrors that are this machine's files, not the network: a bug or a deployment error (500).
+_LOCAL_FILE_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
+async def _outage(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After: the request was fine, the database was not; try again."""
+    if not is_outage(exc) or isinstance(exc, _LOCAL_FILE_ERRORS):
+        raise exc  # not ours: the server error middleware answers 500 and logs it
+    # A warning without a traceback: the readiness check and its alert tell the story.
+    log.warning(
+        "database unavailable",
+        method=request.method,
+        path=request.url.path,
+        error=type(exc).__name__,
+    )
+    return JSONResponse(
+        {"detail": "the service's database is unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -154,6 +189,8 @@ def create_service_app(
     app.state.runtime = runtime
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Unprocessable, _unprocessable)
+    for outage in OUTAGE_EXCEPTIONS:
+        app.add_exception_handler(outage, _outage)
     app.include_router(health)
     for router in routers:
         app.include_router(router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import secrets
 import signal
@@ -30,6 +31,7 @@ from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 from services.runtime.kafka import create_topics
 from services.runtime.migrations import SERVICES, upgrade_all
+from services.runtime.settings import Port
 
 DEFAULT_PORTS = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
 
@@ -45,11 +47,88 @@ class LauncherSettings(BaseSettings):
     state_dir: Path = Field(default=Path(".liandong"), validation_alias="LIANDONG_STATE_DIR")
     topic_partitions: int = Field(default=3, ge=1, validation_alias="LIANDONG_TOPIC_PARTITIONS")
     api_keys_file: Path | None = Field(default=None, validation_alias="LIANDONG_API_KEYS_FILE")
+    # The services' ports, read here too so a bad one stops `liandong run` before it starts
+    # anything (each service checks its own settings again).
+    intake_port: Port = Field(
+        default=DEFAULT_PORTS["intake"], validation_alias="LIANDONG_INTAKE_PORT"
+    )
+    classification_port: Port = Field(
+        default=DEFAULT_PORTS["classification"], validation_alias="LIANDONG_CLASSIFICATION_PORT"
+    )
+    routing_port: Port = Field(
+        default=DEFAULT_PORTS["routing"], validation_alias="LIANDONG_ROUTING_PORT"
+    )
+    feedback_port: Port = Field(
+        default=DEFAULT_PORTS["feedback"], validation_alias="LIANDONG_FEEDBACK_PORT"
+    )
+
+    def port(self, service: str) -> int:
+        port: int = getattr(self, f"{service}_port")
+        return port
 
     @property
     def api_keys_path(self) -> Path:
         """The API keys file: LIANDONG_API_KEYS_FILE, else `api-keys.json` in the state dir."""
         return self.api_keys_file or self.state_dir / "api-keys.json"
+
+    def with_running_system(self) -> LauncherSettings:
+        """These settings, with the database URL and broker address a running `liandong run`
+        recorded in the state dir filling in the variables that are not set."""
+        state = read_run_state(self.state_dir)
+        if state is None:
+            return self
+        return self.model_copy(
+            update={
+                "database_url": self.database_url or state.get("database_url"),
+                "kafka_bootstrap_servers": self.kafka_bootstrap_servers
+                or state.get("kafka_bootstrap_servers"),
+            }
+        )
+
+
+RUN_STATE_FILE = "run.json"
+
+
+def write_run_state(state_dir: Path, infra: Infrastructure) -> Path:
+    """Record where the running system's infrastructure is, so `liandong` commands in another
+    shell find it without DATABASE_URL or KAFKA_BOOTSTRAP_SERVERS. Mode 0600 from the start:
+    a configured DATABASE_URL can carry a password."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / RUN_STATE_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(
+            {
+                "pid": os.getpid(),
+                "database_url": infra.database_url,
+                "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
+            },
+            f,
+        )
+    return path
+
+
+def read_run_state(state_dir: Path) -> dict[str, str] | None:
+    """What a running `liandong run` recorded; None when none runs (a launcher that was killed
+    leaves the file behind, so its process must still be alive)."""
+    path = state_dir / RUN_STATE_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(state["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, another user's
+    except OSError:
+        return None
+    return {k: v for k, v in state.items() if k != "pid" and isinstance(v, str)}
+
+
+def remove_run_state(state_dir: Path) -> None:
+    (state_dir / RUN_STATE_FILE).unlink(missing_ok=True)
 
 
 @dataclass
@@ -277,6 +356,7 @@ def _run_system(settings: LauncherSettings) -> int:
     processes: ServiceProcesses | None = None
     try:
         with _interrupts_as_exit():
+            write_run_state(settings.state_dir, infra)
             topics = prepare(infra, partitions=settings.topic_partitions)
             keys_file = settings.api_keys_path.resolve()
             demo_key = _demo_api_key(keys_file)
@@ -288,9 +368,12 @@ def _run_system(settings: LauncherSettings) -> int:
             }
             processes = ServiceProcesses(env, log_dir=None)
             for name in SERVICES:
-                port = int(os.environ.get(f"LIANDONG_{name.upper()}_PORT", DEFAULT_PORTS[name]))
-                processes.start(name, port=port)
-            processes.wait_ready()
+                processes.start(name, port=settings.port(name))
+            try:
+                processes.wait_ready()
+            except RuntimeError as exc:  # a service refused its settings: it said why above
+                print(f"Liandong: {exc}; stopping everything.", flush=True)
+                return 1
             _print_banner(infra, processes, topics, env["LIANDONG_AUTH_SECRET"], demo_key)
             while all(p.process.poll() is None for p in processes.running.values()):
                 time.sleep(0.5)
@@ -302,6 +385,7 @@ def _run_system(settings: LauncherSettings) -> int:
     finally:
         if processes is not None:
             processes.stop()
+        remove_run_state(settings.state_dir)
         infra.stop()
         print("Liandong: stopped.", flush=True)
 

@@ -8,9 +8,30 @@ Nothing else in the code base reads `os.environ`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+]
+_POSTGRESQL_SCHEMES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
+# Subclasses that change a default must keep the bound: `port: Port = 8001`.
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class ServiceSettings(BaseSettings):
@@ -21,7 +42,9 @@ class ServiceSettings(BaseSettings):
         description="PostgreSQL URL, e.g. postgresql://user:pass@host:5432/liandong",
     )
     kafka_bootstrap_servers: str = Field(
-        validation_alias="KAFKA_BOOTSTRAP_SERVERS", description="host:port[,host:port]"
+        validation_alias="KAFKA_BOOTSTRAP_SERVERS",
+        min_length=1,
+        description="host:port[,host:port]",
     )
     kafka_enable_idempotence: bool = Field(
         default=True,
@@ -46,11 +69,13 @@ class ServiceSettings(BaseSettings):
         validation_alias="LIANDONG_API_KEYS_FILE",
         description="hashes of the API keys and their claims (`liandong principals add`)",
     )
-    log_level: str = Field(default="INFO", validation_alias="LIANDONG_LOG_LEVEL")
+    log_level: LogLevel = Field(default="INFO", validation_alias="LIANDONG_LOG_LEVEL")
 
     host: str = "127.0.0.1"
-    port: int = 8000
-    max_body_bytes: int = Field(default=64 * 1024, description="larger request bodies get 413")
+    port: Port = 8000
+    max_body_bytes: int = Field(
+        default=64 * 1024, gt=0, description="larger request bodies get 413"
+    )
 
     consumer_max_attempts: int = Field(
         default=5, ge=1, description="tries of a failing handler before the dead-letter topic"
@@ -86,6 +111,13 @@ class ServiceSettings(BaseSettings):
         "offset commit, so a crash there can be shown to change nothing",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql(cls, value: str) -> str:
+        if not value.startswith(_POSTGRESQL_SCHEMES):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
     @property
     def async_database_url(self) -> str:
         """The URL with the asyncpg driver, whatever scheme the operator gave."""
@@ -94,3 +126,47 @@ class ServiceSettings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url[len(prefix) :]
         raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def _variable(model: type[BaseModel] | None, name: str) -> str:
+    """The environment variable a settings field is read from: its alias, else the model's
+    env_prefix and the field name, upper case (pydantic-settings' default)."""
+    field = model.model_fields.get(name) if model is not None else None
+    if field is not None:
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            alias = alias.choices[0]
+        if isinstance(alias, str):
+            return alias.upper()
+        prefix = str(model.model_config.get("env_prefix", "")) if model is not None else ""
+        return (prefix + name).upper()
+    return name.upper()  # already an alias (pydantic reports an aliased field by its alias)
+
+
+def _settings_class(title: str) -> type[BaseSettings] | None:
+    pending: list[type[BaseSettings]] = [BaseSettings]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == title and cls is not BaseSettings:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None
+
+
+def describe_validation_error(exc: ValidationError) -> tuple[bool, list[str]]:
+    """(is a settings error, one `VARIABLE: reason` line per error). Never the value given:
+    settings carry secrets (LIANDONG_AUTH_SECRET, a DATABASE_URL's password), and pydantic's
+    own text (`input_value=...`) would print them."""
+    model = _settings_class(exc.title)
+    lines = []
+    for error in exc.errors(include_url=False, include_context=False):
+        loc = error["loc"]
+        name = str(loc[0]) if loc else ""
+        where = _variable(model, name) if model is not None else ".".join(map(str, loc))
+        reason = "is not set" if error["type"] == "missing" else error["msg"]
+        reason = reason.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        given = error.get("input")
+        if isinstance(given, str) and given:  # a validator that quoted what it was given
+            reason = reason.replace(repr(given), "(the value given)")
+        lines.append(f"{where or exc.title}: {reason}")
+    return model is not None, lines
