@@ -646,7 +646,10 @@ async def _status_for_linked(
     expected_reply_at: datetime | None = None,
 ) -> None:
     """The citizens whose demands were merged into this task follow it too; a merged demand
-    its citizen's evaluation (or the lack of one) closed hears nothing more: it stays closed."""
+    its citizen's evaluation (or the lack of one) closed hears nothing more: it stays closed.
+    The note (the reply, often quoting the original citizen's number) goes to other citizens:
+    phone and ID numbers in it are masked."""
+    note = mask_text(note) if note else note
     for link in await repository.links_of_task(session, task.id):
         await outbox.put(
             session,

@@ -42,13 +42,17 @@ def wait_for_port(port: int, *, timeout_s: float, what: str) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether a PostgreSQL of ours runs with this pid: after a crash or a reboot the pid in a
+    leftover postmaster.pid may belong to any other process, which is no reason to refuse."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
+    except (ProcessLookupError, PermissionError):
+        return False  # gone, or another user's process: not the server we started
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc here: a live process of ours, take it for the server
+    return b"postgres" in command
 
 
 class EmbeddedPostgres:

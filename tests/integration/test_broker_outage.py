@@ -72,7 +72,8 @@ async def test_a_consumer_reports_a_broker_outage_and_the_recovery(infra, engine
         stopped = time.monotonic()
         await eventually(lambda: not loop.healthy, timeout_s=10)
         # The heartbeat (every session timeout / 5) finds the broker gone, then the bound.
-        assert time.monotonic() - stopped <= SESSION_TIMEOUT_MS / 1000 + 3
+        # (Slack for a loaded CI machine: the point is seconds, not the minute it took before.)
+        assert time.monotonic() - stopped <= SESSION_TIMEOUT_MS / 1000 + 8
         broker.start(port)
         await create_topics(broker.bootstrap_servers, [topic], partitions=1)
         await eventually(lambda: loop.healthy, timeout_s=20)
@@ -98,7 +99,7 @@ async def test_the_outbox_relay_reports_sends_that_hang_on_a_broker_outage(engin
         producer=producer,
         interval_s=0.05,
         batch_size=10,
-        stalled_after_s=1.0,
+        stalled_after_s=3.0,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
@@ -114,8 +115,8 @@ async def test_the_outbox_relay_reports_sends_that_hang_on_a_broker_outage(engin
             await outbox.put_many(session, [event])
         outbox.notify()
         await eventually(lambda: relay._sending_since is not None, timeout_s=5)
-        assert relay.healthy
-        await eventually(lambda: not relay.healthy, timeout_s=3)  # within the bound, not 40 s
+        assert relay.healthy  # a send waiting less than the bound (3 s) is not a stall yet
+        await eventually(lambda: not relay.healthy, timeout_s=8)  # the bound, not 40 s
         broker.start(port)
         await create_topics(broker.bootstrap_servers, [event.topic()], partitions=1)
 

@@ -204,9 +204,14 @@ async def test_a_merged_demand_follows_its_lead_through_returns_a_dispute_and_th
         await service.contact_task(session, outbox, ruled.id, department_id=LEAD, actor="c", now=at)
         await service.reply_task(
             session, outbox, ruled.id, department_id=LEAD, actor="c", now=at,
-            result=ReplyResult.resolved, reply_text="已责令烧烤店夜间停止营业",
+            result=ReplyResult.resolved, reply_text="已责令烧烤店夜间停止营业，已电话告知13700000000",
         )  # fmt: skip
-    assert any('"replied"' in s for s in await _statuses(sessions, second.demand_id))
+    merged = await _statuses(sessions, second.demand_id)
+    assert any('"replied"' in s and "停止营业" in s for s in merged)
+    # another citizen's number, quoted in the reply, is masked for the merged demand's citizen
+    assert not any("13700000000" in s for s in merged)
+    assert any("137****0000" in s for s in merged)
+    assert any("13700000000" in s for s in await _statuses(sessions, original.demand_id))
 
 
 async def test_a_merged_demand_follows_a_reassigned_lead(sessions, outbox):

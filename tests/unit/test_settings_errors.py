@@ -4,10 +4,12 @@ variable and the reason, exit code 2, no traceback, and never the value (secrets
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 
 import pytest
+import structlog
 import uvicorn
 
 from services.cli import main
@@ -34,7 +36,12 @@ def env(monkeypatch, tmp_path):
         raise AssertionError("the service started with an invalid setting")
 
     monkeypatch.setattr(uvicorn.Server, "run", started)
-    return monkeypatch
+    # `serve` configures logging before it starts the server: leave the process's as it was.
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    yield monkeypatch
+    structlog.reset_defaults()
 
 
 def _secret_fragments():

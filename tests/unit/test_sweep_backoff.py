@@ -43,9 +43,13 @@ async def test_feedback_is_ready_again_a_second_after_the_database_recovers():
     try:
         await asyncio.sleep(0.1)
         assert not sweeper.healthy
-        await asyncio.sleep(1.2)  # not the 30 s interval
+        for _ in range(100):  # ready again after the 1 s backoff, not the 30 s interval
+            if sweeper.healthy:
+                break
+            await asyncio.sleep(0.05)
         assert sweeper.healthy
         assert len(sweeper.calls) == 2
+        assert 0.9 <= sweeper.calls[1] - sweeper.calls[0] < 5
     finally:
         stop.set()
         await task
