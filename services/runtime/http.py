@@ -120,18 +120,38 @@ async def _outage(request: Request, exc: Exception) -> JSONResponse:
     """503 with Retry-After: the request was fine, the database was not; try again."""
     if not is_outage(exc) or isinstance(exc, _LOCAL_FILE_ERRORS):
         raise exc  # not ours: the server error middleware answers 500 and logs it
+    state = _sqlstate(exc)
+    if state in ("40001", "40P01"):  # a serialization failure or a deadlock: contention
+        log.warning(
+            "request collided with another",
+            method=request.method,
+            path=request.url.path,
+            sqlstate=state,
+        )
+        return JSONResponse(
+            {"detail": "the request collided with another one on the same data; retry"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
     # A warning without a traceback: the readiness check and its alert tell the story.
     log.warning(
         "database unavailable",
         method=request.method,
         path=request.url.path,
         error=type(exc).__name__,
+        sqlstate=state,
     )
     return JSONResponse(
         {"detail": "the service's database is unavailable; retry later"},
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_S)},
     )
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return str(state) if state else None
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.exc import DBAPIError
+from starlette.requests import Request
 
 from contracts.lists import load_lists
 from services.routing.models import Task
@@ -13,6 +14,7 @@ from services.routing.schemas import TaskView
 from services.routing.service import within_jurisdiction
 from services.routing.watch import header_text
 from services.runtime.auth import tracking_token, tracking_token_matches
+from services.runtime.http import _outage
 from services.runtime.kafka import is_outage
 
 NOW = datetime(2026, 11, 26, 2, tzinfo=UTC)
@@ -108,3 +110,22 @@ def test_the_escalation_watch_reads_a_header_without_value_as_empty():
     assert header_text(headers, "traceparent") == ""
     assert header_text(headers, "missing") == ""
     assert header_text(headers, "bad") == "\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "detail", "retry_after"),
+    [
+        ("40P01", "collided", "1"),  # a deadlock: contention, not an outage
+        ("40001", "collided", "1"),
+        ("57P03", "unavailable", "5"),  # the database is starting up
+    ],
+)
+async def test_an_api_request_refused_by_the_database_answers_503_saying_why(
+    sqlstate, detail, retry_after
+):
+    request = Request({"type": "http", "method": "POST", "path": "/v1/tasks", "headers": []})
+    error = DBAPIError("UPDATE routing.tasks ...", {}, _Orig(sqlstate))
+    response = await _outage(request, error)
+    assert response.status_code == 503
+    assert detail in bytes(response.body).decode()
+    assert response.headers["Retry-After"] == retry_after
