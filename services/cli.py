@@ -6,10 +6,45 @@ import argparse
 import asyncio
 import importlib
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 NOT_SET = "is not set and no `liandong run` (make run) is running here"
+
+
+def _database_url(whose: str) -> str | None:
+    """DATABASE_URL, else the database of the running `make run`; None, said on stderr, when
+    there is neither."""
+    from services.runtime.launcher import LauncherSettings
+
+    database_url = LauncherSettings().with_running_system().database_url
+    if database_url is None:
+        print(f"DATABASE_URL: {NOT_SET} ({whose})", file=sys.stderr)
+    return database_url
+
+
+def _in_session(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """`work` in one transaction of a short-lived engine on that database (offline commands)."""
+
+    async def run() -> T:
+        from services.runtime.db import create_engine, create_session_factory
+        from services.runtime.launcher import async_url
+
+        engine = create_engine(async_url(database_url))
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def _bootstrap(args: argparse.Namespace) -> str | None:
@@ -290,25 +325,15 @@ def _model_train(_args: argparse.Namespace) -> int:
 
 
 def _model_export(args: argparse.Namespace) -> int:
-    from services.runtime.launcher import LauncherSettings, async_url
+    from services.classification.examples import export_labelled
 
-    database_url = LauncherSettings().with_running_system().database_url
+    database_url = _database_url("the classification service's database")
     if database_url is None:
-        print(f"DATABASE_URL: {NOT_SET} (the classification service's database)", file=sys.stderr)
         return 2
-
-    async def export() -> int:
-        from services.classification.examples import export_labelled
-        from services.runtime.db import create_engine, create_session_factory
-
-        engine = create_engine(async_url(database_url))
-        try:
-            async with create_session_factory(engine)() as session:
-                return await export_labelled(session, sys.stdout, since=args.since)
-        finally:
-            await engine.dispose()
-
-    print(f"{asyncio.run(export())} operator decisions exported", file=sys.stderr)
+    exported = _in_session(
+        database_url, lambda session: export_labelled(session, sys.stdout, since=args.since)
+    )
+    print(f"{exported} operator decisions exported", file=sys.stderr)
     return 0
 
 
@@ -427,30 +452,17 @@ def _notifications_log(args: argparse.Namespace) -> int:
 
 
 def _rates_recompute(_args: argparse.Namespace) -> int:
+    from contracts.lists import load_lists
+    from services.feedback import counters
     from services.feedback.settings import FeedbackListsSettings
-    from services.runtime.launcher import LauncherSettings, async_url
 
     # Only what it uses: the database and feedback's lists (not Kafka, not the secret).
-    database_url = LauncherSettings().with_running_system().database_url
+    database_url = _database_url("feedback's database")
     if database_url is None:
-        print(f"DATABASE_URL: {NOT_SET} (feedback's database)", file=sys.stderr)
         return 2
-    lists_path = FeedbackListsSettings().lists_path
-
-    async def recompute() -> int:
-        from contracts.lists import load_lists
-        from services.feedback import counters
-        from services.runtime.db import create_engine, create_session_factory
-
-        engine = create_engine(async_url(database_url))
-        try:
-            async with create_session_factory(engine)() as session, session.begin():
-                zone = load_lists(lists_path).calendar.zone
-                return await counters.recompute(session, zone)
-        finally:
-            await engine.dispose()
-
-    print(f"{asyncio.run(recompute())} counters recomputed from the stored facts")
+    zone = load_lists(FeedbackListsSettings().lists_path).calendar.zone
+    recomputed = _in_session(database_url, lambda session: counters.recompute(session, zone))
+    print(f"{recomputed} counters recomputed from the stored facts")
     return 0
 
 
