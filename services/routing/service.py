@@ -588,19 +588,23 @@ async def _link_duplicate(
         reason=f"demand {facts.demand_id} (similarity {score:.2f})",
         now=now,
     )
-    await outbox.put(
-        session,
-        DemandStatusChanged(
-            demand_id=facts.demand_id,
-            occurred_at=now,
-            status=DemandStatus.assigned,
-            department_id=task.department_id,
-            department_name=task.department_name,
-            note="您反映的问题已有同类诉求正在办理，已合并办理并同步告知您进展。",
-            expected_reply_at=task.reply_due_at,
-        ),
-    )
+    await outbox.put(session, _merged_into(facts.demand_id, task, now=now))
     log.info("duplicate demand linked", task_id=str(task.id), similarity=round(score, 3))
+
+
+def _merged_into(
+    demand_id: uuid.UUID, lead: LeadRef | Task, *, now: datetime
+) -> DemandStatusChanged:
+    """What a merged demand's citizen is told of the lead task it follows."""
+    return DemandStatusChanged(
+        demand_id=demand_id,
+        occurred_at=now,
+        status=DemandStatus.assigned,
+        department_id=lead.department_id,
+        department_name=lead.department_name,
+        note="您反映的问题已有同类诉求正在办理，已合并办理并同步告知您进展。",
+        expected_reply_at=lead.reply_due_at,
+    )
 
 
 async def _links_follow(
@@ -623,15 +627,7 @@ async def _links_follow(
             )
         else:
             link.task_id = lead.id
-            status = DemandStatusChanged(
-                demand_id=link.demand_id,
-                occurred_at=now,
-                status=DemandStatus.assigned,
-                department_id=lead.department_id,
-                department_name=lead.department_name,
-                note="您反映的问题已有同类诉求正在办理，已合并办理并同步告知您进展。",
-                expected_reply_at=lead.reply_due_at,
-            )
+            status = _merged_into(link.demand_id, lead, now=now)
         await outbox.put(session, status)
 
 
