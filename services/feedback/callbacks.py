@@ -4,7 +4,6 @@ hotline operator who phoned them, evaluates it; unanswered, it closes as not eva
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from contracts.lists.calendar import TimeLimit
 from services.feedback import counters, rates
 from services.feedback.models import Callback, DemandFact, EvaluationFact
 from services.runtime.auth import tracking_token
-from services.runtime.backoff import Backoff
+from services.runtime.backoff import repeat
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
@@ -313,24 +312,19 @@ class EvaluationSweeper:
         return closed
 
     async def run(self, stop: asyncio.Event) -> None:
-        # After a failure the next sweep comes after a backoff from 1 s, not after the
-        # interval: readiness follows the database's recovery within seconds.
-        backoff = Backoff()
-        while not stop.is_set():
-            try:
-                closed = await self.sweep_once()
-                self.healthy = True
-                backoff.succeeded()
-                wait_s = self.interval_s
-            except Exception:
-                self.healthy = False
-                wait_s = backoff.failed()
-                log.exception("evaluation sweep failed, will retry", delay_s=wait_s)
-                closed = 0
-            if closed >= self.batch_size:
-                continue  # more are due
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wait_s)
+        """Sweeps every interval; after a failure, after a backoff from 1 s: readiness follows
+        the database's recovery within seconds."""
+
+        async def attempt() -> bool:
+            return await self.sweep_once() >= self.batch_size  # more are due
+
+        await repeat(
+            stop,
+            attempt,
+            interval_s=self.interval_s,
+            owner=self,
+            failure="evaluation sweep failed, will retry",
+        )
 
 
 class SweeperMetrics(Collector):

@@ -13,7 +13,6 @@ with the SAME event id, so a classification that did process it drops the copy i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -24,6 +23,7 @@ from sqlalchemy import text
 
 from contracts.events import DemandReceived, DemandStatus
 from services.intake.models import Demand, metadata
+from services.runtime.backoff import repeat
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
@@ -92,18 +92,16 @@ class DemandRedeliverer:
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                sent = await self.sweep_once()
-                self.healthy = True
-            except Exception:
-                self.healthy = False
-                log.exception("demand redelivery failed, will retry")
-                sent = 0
-            if sent >= self.batch_size:
-                continue  # more are due
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+        async def attempt() -> bool:
+            return await self.sweep_once() >= self.batch_size  # more are due
+
+        await repeat(
+            stop,
+            attempt,
+            interval_s=self.interval_s,
+            owner=self,
+            failure="demand redelivery failed, will retry",
+        )
 
 
 class RedeliveryMetrics(Collector):

@@ -51,7 +51,7 @@ from services.routing.timers import (
     session_policy,
     upsert_statement,
 )
-from services.runtime.backoff import Backoff
+from services.runtime.backoff import repeat
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
@@ -354,23 +354,18 @@ class Sweeper:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         """At once again after a full batch, else after the interval; after a failure, after
-        a backoff."""
-        backoff = Backoff()  # after a failure: 1 s, 2 s, ... 10 s, not every interval
-        while not stop.is_set():
-            try:
-                result = await self.sweep_once()
-                self.healthy = True
-                backoff.succeeded()
-                wait_s = self.interval_s
-            except Exception:
-                self.healthy = False
-                wait_s = backoff.failed()
-                log.exception("sweep failed, will retry", delay_s=wait_s)
-                result = SweepResult()
-            if result.claimed >= self.batch_size:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wait_s)
+        a backoff (1 s, 2 s, ... 10 s, not every interval)."""
+
+        async def attempt() -> bool:
+            return (await self.sweep_once()).claimed >= self.batch_size
+
+        await repeat(
+            stop,
+            attempt,
+            interval_s=self.interval_s,
+            owner=self,
+            failure="sweep failed, will retry",
+        )
 
     async def sweep_once(self) -> SweepResult:
         """One batch in one transaction."""

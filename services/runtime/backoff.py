@@ -1,6 +1,17 @@
-"""Delays between retries of a background loop whose attempts fail (the database down)."""
+"""Delays between retries of a background loop whose attempts fail (the database down), and
+the loop itself, shared by the sweepers (routing's deadlines, feedback's evaluations, intake's
+redelivery)."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 
 class Backoff:
@@ -22,3 +33,36 @@ class Backoff:
 
     def succeeded(self) -> None:
         self._failures = 0
+
+
+class Reporting(Protocol):
+    healthy: bool  # the readiness check reads it
+
+
+async def repeat(
+    stop: asyncio.Event,
+    attempt: Callable[[], Awaitable[bool]],
+    *,
+    interval_s: float,
+    owner: Reporting,
+    failure: str,
+) -> None:
+    """`attempt` until `stop`: at once again when it says more is due (a full batch), else after
+    `interval_s`. A failure is logged as `failure`, makes `owner` unhealthy and is retried after
+    a Backoff, not after the interval; the first attempt that succeeds makes it healthy again."""
+    backoff = Backoff()
+    while not stop.is_set():
+        try:
+            more = await attempt()
+            owner.healthy = True
+            backoff.succeeded()
+            wait_s = interval_s
+        except Exception:
+            owner.healthy = False
+            wait_s = backoff.failed()
+            log.exception(failure, delay_s=wait_s)
+            more = False
+        if more:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=wait_s)
