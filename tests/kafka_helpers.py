@@ -9,6 +9,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from services.runtime.db import SessionFactory
+from services.runtime.outbox import Outbox, OutboxRelay
+
 
 async def read_records(
     bootstrap: str,
@@ -74,3 +77,25 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval_s)
+
+
+async def publish_outbox(
+    bootstrap_servers: str, outbox: Outbox, sessions: SessionFactory, *, batch_size: int = 100
+) -> OutboxRelay:
+    """Publish every unpublished row of the outbox, as the service's relay would; the relay
+    (its counts of what it published)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=False)
+    await producer.start()
+    try:
+        relay = OutboxRelay(
+            outbox=outbox,
+            sessions=sessions,
+            producer=producer,
+            interval_s=0.1,
+            batch_size=batch_size,
+        )
+        while await relay.publish_batch():
+            pass
+    finally:
+        await producer.stop()
+    return relay

@@ -14,10 +14,10 @@ from services.intake.models import tables
 from services.runtime.clock import FixedClock
 from services.runtime.db import create_session_factory
 from services.runtime.kafka import ConsumerLoop, create_topics
-from services.runtime.outbox import Outbox, OutboxRelay, measure_backlog
+from services.runtime.outbox import Outbox, measure_backlog
 from services.runtime.settings import ServiceSettings
 from tests.conftest import AUTH_SECRET
-from tests.kafka_helpers import eventually, produce
+from tests.kafka_helpers import eventually, produce, publish_outbox
 
 NOW = datetime(2026, 11, 26, 9, tzinfo=UTC)
 
@@ -99,18 +99,7 @@ async def test_outbox_backlog_counts_unpublished_rows_and_the_relay_drains_it(in
     assert pending.oldest_age_s >= 0
     assert capped.rows == 2
 
-    producer = AIOKafkaProducer(
-        bootstrap_servers=infra.kafka_bootstrap_servers, enable_idempotence=False
-    )
-    await producer.start()
-    try:
-        relay = OutboxRelay(
-            outbox=outbox, sessions=sessions, producer=producer, interval_s=0.1, batch_size=100
-        )
-        while await relay.publish_batch():
-            pass
-    finally:
-        await producer.stop()
+    relay = await publish_outbox(infra.kafka_bootstrap_servers, outbox, sessions)
     assert relay.published["demand.status"] >= 3
     async with engine.connect() as conn:
         drained = await measure_backlog(conn, tables.outbox)

@@ -14,7 +14,7 @@ from services.intake.models import tables
 from services.runtime.db import create_session_factory
 from services.runtime.inbox import record_first_delivery
 from services.runtime.outbox import Outbox, OutboxRelay
-from tests.kafka_helpers import header, read_records
+from tests.kafka_helpers import header, publish_outbox, read_records
 
 NOW = datetime(2026, 11, 26, 9, tzinfo=UTC)
 
@@ -42,15 +42,7 @@ async def test_relay_publishes_in_commit_order_and_marks_rows_sent(infra, engine
             await outbox.put(
                 session, DemandStatusChanged(demand_id=demand_id, occurred_at=NOW, status=status)
             )
-    producer = await _producer(infra)
-    try:
-        relay = OutboxRelay(
-            outbox=outbox, sessions=sessions, producer=producer, interval_s=0.1, batch_size=100
-        )
-        while await relay.publish_batch():
-            pass
-    finally:
-        await producer.stop()
+    await publish_outbox(infra.kafka_bootstrap_servers, outbox, sessions)
 
     records = await read_records(
         infra.kafka_bootstrap_servers,

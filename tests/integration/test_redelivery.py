@@ -4,16 +4,14 @@ demand that moved on, or is still young, is left alone."""
 
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaProducer
-
 from contracts import topics
 from contracts.events import DemandStatus
 from services.intake.models import tables
 from services.intake.redelivery import DemandRedeliverer
 from services.runtime.clock import SystemClock
 from services.runtime.db import create_session_factory
-from services.runtime.outbox import Outbox, OutboxRelay
-from tests.kafka_helpers import header, read_records
+from services.runtime.outbox import Outbox
+from tests.kafka_helpers import header, publish_outbox, read_records
 from tests.redelivery_helpers import add_published_demand, published_at
 
 
@@ -54,18 +52,7 @@ async def test_a_stranded_demand_is_sent_again_with_its_event_id_and_a_settled_o
             assert await published_at(session, untouched) == an_hour_ago
         assert await published_at(session, young_event) == now - timedelta(seconds=30)
 
-    producer = AIOKafkaProducer(
-        bootstrap_servers=infra.kafka_bootstrap_servers, enable_idempotence=False
-    )
-    await producer.start()
-    try:
-        relay = OutboxRelay(
-            outbox=outbox, sessions=sessions, producer=producer, interval_s=0.1, batch_size=1000
-        )
-        while await relay.publish_batch():
-            pass
-    finally:
-        await producer.stop()
+    await publish_outbox(infra.kafka_bootstrap_servers, outbox, sessions, batch_size=1000)
     records = await read_records(
         infra.kafka_bootstrap_servers,
         [topics.DEMAND_RECEIVED],
