@@ -11,7 +11,8 @@ from contracts.lists import Lists, load_lists
 from contracts.lists.calendar import TimeLimit
 from services.routing import coordination
 from services.routing.api import router
-from services.routing.escalation import Auditor, EscalationMetrics, Sweeper
+from services.routing.auditor import Auditor, EscalationMetrics
+from services.routing.sweeper import Sweeper
 from services.routing.handlers import make_batch_handlers, make_handlers
 from services.routing.models import tables
 from services.routing.service import DuplicatePolicy

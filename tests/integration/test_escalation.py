@@ -22,8 +22,9 @@ from contracts.events import (
 )
 from contracts.lists.calendar import TimeLimit
 from services.routing import service
-from services.routing.escalation import Auditor, Sweeper
+from services.routing.auditor import Auditor
 from services.routing.models import Dispute, Escalation, Extension, Task, deadlines, tables
+from services.routing.sweeper import Sweeper
 from services.routing.timers import ClockPolicy, plan, routing_sessions
 from services.runtime.clock import FixedClock
 from services.runtime.outbox import Outbox
