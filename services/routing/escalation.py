@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import Stage, TaskEscalated
 from services.routing import repository
 from services.routing.models import Escalation, Task
+from services.routing.task_events import task_event_fields
 from services.routing.timers import session_policy
 from services.runtime.outbox import Outbox
 
@@ -87,12 +88,8 @@ def climb(
     task.escalation_due_at = deadline
     task.supervised = supervised
     event = TaskEscalated(
-        demand_id=task.demand_id,
-        occurred_at=now,
+        **task_event_fields(task, now),
         escalation_id=task.escalation_id,
-        task_id=task.id,
-        department_id=task.department_id,
-        unit_code=task.unit_code,
         coordinator_unit_code=coordinator,
         stage=stage,
         due_at=due_at,

@@ -34,6 +34,7 @@ from services.routing import repository
 from services.routing.escalation import ACTOR, climb, note_breach
 from services.routing.models import Dispute, Extension
 from services.routing.state import EXTENDABLE_STATES
+from services.routing.task_events import task_event_fields
 from services.routing.timers import ESCALATE, REMIND, ClockPolicy, Timer, deadline_column
 from services.runtime.backoff import repeat
 from services.runtime.clock import Clock
@@ -77,6 +78,16 @@ class TaskSnapshot:
         snapshot = cls(**{name: row[name] for name in names})
         snapshot.fired = list(snapshot.fired)
         return snapshot
+
+
+@dataclass(slots=True)
+class _Fired:
+    """What a batch's timers produced, written at its end."""
+
+    events: list[Event] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    climbed: list[uuid.UUID] = field(default_factory=list)  # escalations that climbed further
+    missed: list[uuid.UUID] = field(default_factory=list)  # summons not reported in time
 
 
 @dataclass(slots=True)
@@ -237,10 +248,7 @@ class Sweeper:
         self, session: AsyncSession, rows: Any, now: datetime, result: SweepResult
     ) -> None:
         tasks: dict[uuid.UUID, TaskSnapshot] = {}
-        events: list[Event] = []
-        escalations: list[dict[str, Any]] = []
-        climbed: list[uuid.UUID] = []
-        missed: list[uuid.UUID] = []
+        fired = _Fired()
         # A missed arrival climbs from the coordinator who summoned.
         arrivals = [uuid.UUID(r["ref"]) for r in rows if r["stage"] == Stage.arrival.value]
         summoners = await repository.summoners(session, arrivals)
@@ -250,53 +258,86 @@ class Sweeper:
                 task = tasks[row["id"]] = TaskSnapshot.of_row(row)
             if row["fence"] != task.version:
                 result.stale += 1
-                continue
-            stage = Stage(row["stage"])
-            due_at: datetime = row["timer_due_at"]
-            if row["action"] == REMIND:
-                mark = f"remind:{stage.value}"
-                if mark in task.fired:
-                    continue
-                task.fired.append(mark)
-                task.changed = True
-                events.append(self._reminder(task, stage, now))
-                result.reminded += 1
-                result.reminded_due_at.append(due_at)
+            elif row["action"] == REMIND:
+                self._remind(task, Stage(row["stage"]), row["timer_due_at"], now, fired, result)
             elif row["action"] == ESCALATE:
-                if stage is Stage.arrival:
-                    missed.append(uuid.UUID(row["ref"]))
-                if stage is Stage.coordinator and (
-                    task.escalation_id is None
-                    or task.supervised
-                    or due_at != task.escalation_due_at
-                ):
-                    result.stale += 1  # that coordinator's clock no longer runs
-                    continue
-                if stage is not Stage.coordinator and task.escalation_id is not None:
-                    # A coordinator already holds the task and its clock runs: the breach joins
-                    # that escalation; only the coordinator's own deadline makes it climb.
-                    note_breach(task, stage)
-                    task.changed = True
-                    result.joined += 1
-                    continue
-                if task.escalation_id is not None:
-                    climbed.append(task.escalation_id)
-                above = summoners.get(uuid.UUID(row["ref"])) if stage is Stage.arrival else None
-                event, values = self._escalate(task, stage, due_at, now, above=above)
-                events.append(event)
-                escalations.append(values)
-                result.escalated += 1
-                result.escalated_due_at.append(due_at)
+                arrival = row["stage"] == Stage.arrival.value
+                above = summoners.get(uuid.UUID(row["ref"])) if arrival else None
+                self._breach(task, row, now, fired, result, above=above)
+        await self._write(session, rows, tasks, fired, now)
 
+    def _remind(
+        self,
+        task: TaskSnapshot,
+        stage: Stage,
+        due_at: datetime,
+        now: datetime,
+        fired: _Fired,
+        result: SweepResult,
+    ) -> None:
+        mark = f"remind:{stage.value}"
+        if mark in task.fired:
+            return
+        task.fired.append(mark)
+        task.changed = True
+        fired.events.append(self._reminder(task, stage, now))
+        result.reminded += 1
+        result.reminded_due_at.append(due_at)
+
+    def _breach(
+        self,
+        task: TaskSnapshot,
+        row: Any,
+        now: datetime,
+        fired: _Fired,
+        result: SweepResult,
+        *,
+        above: str | None,
+    ) -> None:
+        """A stage's deadline passed: the task climbs, or the breach joins the escalation a
+        coordinator already holds; a coordinator's deadline that no longer runs is stale."""
+        stage = Stage(row["stage"])
+        due_at: datetime = row["timer_due_at"]
+        if stage is Stage.arrival:
+            fired.missed.append(uuid.UUID(row["ref"]))
+        if stage is Stage.coordinator and (
+            task.escalation_id is None or task.supervised or due_at != task.escalation_due_at
+        ):
+            result.stale += 1  # that coordinator's clock no longer runs
+            return
+        if stage is not Stage.coordinator and task.escalation_id is not None:
+            # A coordinator already holds the task and its clock runs: the breach joins
+            # that escalation; only the coordinator's own deadline makes it climb.
+            note_breach(task, stage)
+            task.changed = True
+            result.joined += 1
+            return
+        if task.escalation_id is not None:
+            fired.climbed.append(task.escalation_id)
+        event, values = self._escalate(task, stage, due_at, now, above=above)
+        fired.events.append(event)
+        fired.escalations.append(values)
+        result.escalated += 1
+        result.escalated_due_at.append(due_at)
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        rows: Any,
+        tasks: dict[uuid.UUID, TaskSnapshot],
+        fired: _Fired,
+        now: datetime,
+    ) -> None:
+        """The batch's writes, one set-based statement each."""
         await repository.delete_timers(session, [row["timer_id"] for row in rows])
         changed = [task for task in tasks.values() if task.changed]
         if changed:
             await repository.update_escalated_tasks(session, _task_columns(changed, now))
-        await repository.insert_escalations(session, escalations)
-        await repository.close_climbed(session, climbed, now=now, actor=ACTOR)
-        await repository.mark_summons_missed(session, missed, now)
-        if events:
-            await self.outbox.put_many(session, events)
+        await repository.insert_escalations(session, fired.escalations)
+        await repository.close_climbed(session, fired.climbed, now=now, actor=ACTOR)
+        await repository.mark_summons_missed(session, fired.missed, now)
+        if fired.events:
+            await self.outbox.put_many(session, fired.events)
         coordinator_timers = [
             (task.id, task.version, [Timer(Stage.coordinator, ESCALATE, task.escalation_due_at)])
             for task in tasks.values()
@@ -307,11 +348,7 @@ class Sweeper:
 
     def _reminder(self, task: TaskSnapshot, stage: Stage, now: datetime) -> TaskReminded:
         return TaskReminded(
-            demand_id=task.demand_id,
-            occurred_at=now,
-            task_id=task.id,
-            department_id=task.department_id,
-            unit_code=task.unit_code,
+            **task_event_fields(task, now),
             stage=stage,
             due_at=getattr(task, deadline_column(stage)),
         )

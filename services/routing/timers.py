@@ -33,6 +33,7 @@ from contracts.lists.calendar import BusinessCalendar, LimitUnit, TimeLimit
 from services.routing import repository
 from services.routing.models import Task
 from services.routing.state import TaskState
+from services.routing.task_events import task_event_fields
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
@@ -235,12 +236,8 @@ def _resolve(session: Session, keeper: ClockKeeper, task: Task, *, by: str, reas
     keeper.outbox.add(
         session,
         TaskEscalationResolved(
-            demand_id=task.demand_id,
-            occurred_at=now,
+            **task_event_fields(task, now),
             escalation_id=task.escalation_id,
-            task_id=task.id,
-            department_id=task.department_id,
-            unit_code=task.unit_code,
             coordinator_unit_code=coordinator,
             resolved_by=by,
             reason=reason,

@@ -4,12 +4,14 @@ ever half-applied. The names below are the ones the API, the handlers and the te
 
 from services.routing.service.coordinator_actions import (
     add_co_handler,
+    assign_by_coordinator,
     reassign_task,
     report_arrival,
     summon,
 )
 from services.routing.service.coordinators import coordinator_chain, within_jurisdiction
 from services.routing.service.department_actions import (
+    acknowledge_task,
     contact_task,
     reply_task,
     return_task,
@@ -45,7 +47,9 @@ __all__ = [
     "OutsideJurisdiction",
     "TaskNotFound",
     "VersionConflict",
+    "acknowledge_task",
     "add_co_handler",
+    "assign_by_coordinator",
     "close_after_evaluation",
     "close_not_evaluated",
     "contact_task",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,65 +35,50 @@ from services.runtime.outbox import Outbox
 log = structlog.get_logger(__name__)
 
 
-async def reassign_task(
+async def assign_by_coordinator(
     session: AsyncSession,
     outbox: Outbox,
     lists: Lists,
     task_id: uuid.UUID,
     *,
+    role: TaskRole,
     coordinator_unit: str,
     actor: str,
     department_id: str,
     reason: str,
     now: datetime,
 ) -> Task:
-    """改派: the coordinator takes the lead task from its department and gives it to another."""
-    task = await coordinated_lead(session, task_id, coordinator_unit)
-    department = department_within(lists, department_id, coordinator_unit=coordinator_unit)
-    if department.id == task.department_id:
-        raise InvalidRuling(f"{department_id} already leads this task")
-    timers.coordinator_acted(session, task, by=actor, reason=f"reassigned to {department.id}")
-    await withdraw(session, outbox, task, actor=actor, reason=f"reassigned: {reason}", now=now)
-    rule = f"reassigned by {actor} from {task.department_id}: {reason}"
-    facts = DemandFacts.of_task(task)
-    lead = await create_task(
-        session, outbox, lists, facts, department, role=TaskRole.lead, rule=rule, now=now
-    )
-    await links_follow(session, outbox, task.demand_id, lead, now=now)
-    return lead
-
-
-async def add_co_handler(
-    session: AsyncSession,
-    outbox: Outbox,
-    lists: Lists,
-    task_id: uuid.UUID,
-    *,
-    coordinator_unit: str,
-    actor: str,
-    department_id: str,
-    reason: str,
-    now: datetime,
-) -> Task:
-    """加派: one more co-handler on the demand of a live lead task."""
+    """The coordinator gives a live lead task's demand to a department within its jurisdiction:
+    as its lead, taking the task from the department that led it (改派, `reassign_task`), or as
+    one more co-handler (加派, `add_co_handler`). Returns the new task."""
     lead = await coordinated_lead(session, task_id, coordinator_unit)
     department = department_within(lists, department_id, coordinator_unit=coordinator_unit)
-    withdrawn = (TaskState.returned.value, TaskState.superseded.value)
-    tasks = await repository.lock_tasks_of_demand(session, lead.demand_id)
-    if any(t.department_id == department.id and t.state not in withdrawn for t in tasks):
-        raise InvalidRuling(f"{department_id} already has a task on this demand")
-    timers.coordinator_acted(session, lead, by=actor, reason=f"added {department.id}")
+    if role is TaskRole.lead:
+        if department.id == lead.department_id:
+            raise InvalidRuling(f"{department_id} already leads this task")
+        acted, rule = (
+            f"reassigned to {department.id}",
+            f"reassigned by {actor} from {lead.department_id}: {reason}",
+        )
+        await withdraw(session, outbox, lead, actor=actor, reason=f"reassigned: {reason}", now=now)
+    else:
+        withdrawn = (TaskState.returned.value, TaskState.superseded.value)
+        tasks = await repository.lock_tasks_of_demand(session, lead.demand_id)
+        if any(t.department_id == department.id and t.state not in withdrawn for t in tasks):
+            raise InvalidRuling(f"{department_id} already has a task on this demand")
+        acted, rule = f"added {department.id}", f"added by {actor}: {reason}"
+    timers.coordinator_acted(session, lead, by=actor, reason=acted)
     facts = DemandFacts.of_task(lead)
-    return await create_task(
-        session,
-        outbox,
-        lists,
-        facts,
-        department,
-        role=TaskRole.co_handler,
-        rule=f"added by {actor}: {reason}",
-        now=now,
+    task = await create_task(
+        session, outbox, lists, facts, department, role=role, rule=rule, now=now
     )
+    if role is TaskRole.lead:  # the demands merged into the old lead follow the new one
+        await links_follow(session, outbox, lead.demand_id, task, now=now)
+    return task
+
+
+reassign_task = partial(assign_by_coordinator, role=TaskRole.lead)
+add_co_handler = partial(assign_by_coordinator, role=TaskRole.co_handler)
 
 
 async def summon(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,6 @@ from services.routing.service.tasks import (
     DemandFacts,
     create_task,
     department_task,
-    task_event_fields,
     task_status,
     transition,
     withdraw,
@@ -44,47 +44,46 @@ from services.routing.state import (
     TaskState,
     TransitionRefused,
 )
+from services.routing.task_events import task_event_fields
 from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 
 
-async def sign_task(
+_ACKNOWLEDGED: dict[TaskAction, tuple[type[TaskSigned | TaskContacted], str | None]] = {
+    # the event on the task topic; what the lead's citizen (and the merged ones) are told
+    TaskAction.sign: (TaskSigned, "承办部门已签收。"),
+    TaskAction.contact: (TaskContacted, None),
+}
+
+
+async def acknowledge_task(
     session: AsyncSession,
     outbox: Outbox,
     task_id: uuid.UUID,
     *,
+    action: TaskAction,
     department_id: str,
     actor: str,
     now: datetime,
     expected_version: int | None = None,
 ) -> Task:
+    """The department takes a step that needs no more than its word: sign (签收, `sign_task`),
+    or first contact with the citizen (先行联系, `contact_task`: the lead has called back)."""
+    event_type, note = _ACKNOWLEDGED[action]
     task = await department_task(session, task_id, department_id, expected_version)
-    transition(session, task, TaskAction.sign, actor=actor, reason=None, now=now)
-    await outbox.put(session, TaskSigned(**task_event_fields(task, now), actor=actor))
-    if task.role == TaskRole.lead.value:
-        note = "承办部门已签收。"
-        await outbox.put(session, task_status(task, DemandStatus.signed, now=now, note=note))
-        await status_for_linked(session, outbox, task, DemandStatus.signed, now=now, note=note)
+    transition(session, task, action, actor=actor, reason=None, now=now)
+    await outbox.put(session, event_type(**task_event_fields(task, now), actor=actor))
+    if note is not None and task.role == TaskRole.lead.value:
+        status = DemandStatus.signed
+        await outbox.put(session, task_status(task, status, now=now, note=note))
+        await status_for_linked(session, outbox, task, status, now=now, note=note)
     return task
 
 
-async def contact_task(
-    session: AsyncSession,
-    outbox: Outbox,
-    task_id: uuid.UUID,
-    *,
-    department_id: str,
-    actor: str,
-    now: datetime,
-    expected_version: int | None = None,
-) -> Task:
-    """First contact with the citizen (先行联系): the lead has called back."""
-    task = await department_task(session, task_id, department_id, expected_version)
-    transition(session, task, TaskAction.contact, actor=actor, reason=None, now=now)
-    await outbox.put(session, TaskContacted(**task_event_fields(task, now), actor=actor))
-    return task
+sign_task = partial(acknowledge_task, action=TaskAction.sign)
+contact_task = partial(acknowledge_task, action=TaskAction.contact)
 
 
 async def reply_task(

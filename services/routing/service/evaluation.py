@@ -4,6 +4,7 @@ No evaluation in time closes it as not evaluated (未评价)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import structlog
@@ -27,11 +28,12 @@ from services.routing.models import (
     Task,
 )
 from services.routing.service.duplicates import close_link, status_for_linked
-from services.routing.service.tasks import task_event_fields, task_status, transition, withdraw
+from services.routing.service.tasks import task_status, transition, withdraw
 from services.routing.state import (
     TaskAction,
     TaskState,
 )
+from services.routing.task_events import task_event_fields
 from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
 
@@ -54,15 +56,7 @@ async def close_after_evaluation(
         # A merged demand: its citizen's evaluation, whatever it says, closes their demand (it
         # counts in the rates as theirs); the task is the original's, and only the original
         # citizen's evaluation closes it or sends it back (重办).
-        await outbox.put(
-            session,
-            DemandStatusChanged(
-                demand_id=event.demand_id,
-                occurred_at=now,
-                status=DemandStatus.closed,
-                note="感谢您的评价，诉求已办结归档。",
-            ),
-        )
+        await outbox.put(session, _closed(event.demand_id, now, note=_EVALUATED))
         return
     replied = [t for t in tasks if t.state == TaskState.replied.value]
     lead = next((t for t in replied if t.role == TaskRole.lead.value), None)
@@ -73,18 +67,36 @@ async def close_after_evaluation(
         await _redo(session, outbox, lists, lead, event, now=now, max_redos=max_redos)
         return
     reason = f"citizen: resolved={event.resolved}, {event.satisfaction.value}"
-    for task in replied:
-        transition(session, task, TaskAction.close, actor="citizen", reason=reason, now=now)
-    await withdraw_open_co_handlers(session, outbox, tasks, actor="citizen", now=now)
-    await outbox.put(
-        session,
-        DemandStatusChanged(
-            demand_id=event.demand_id,
-            occurred_at=now,
-            status=DemandStatus.closed,
-            note="感谢您的评价，诉求已办结归档。",
-        ),
+    await _close_tasks(session, outbox, tasks, actor="citizen", reason=reason, now=now)
+    await outbox.put(session, _closed(event.demand_id, now, note=_EVALUATED))
+
+
+_EVALUATED = "感谢您的评价，诉求已办结归档。"
+_NOT_EVALUATED = "在规定时间内未收到评价，诉求已办结归档（未评价）。"
+
+
+def _closed(demand_id: uuid.UUID, now: datetime, *, note: str) -> DemandStatusChanged:
+    return DemandStatusChanged(
+        demand_id=demand_id, occurred_at=now, status=DemandStatus.closed, note=note
     )
+
+
+async def _close_tasks(
+    session: AsyncSession,
+    outbox: Outbox,
+    tasks: list[Task],
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> list[Task]:
+    """The demand closes: its replied tasks close, its open co-handler tasks are withdrawn.
+    Returns the replied ones."""
+    replied = [t for t in tasks if t.state == TaskState.replied.value]
+    for task in replied:
+        transition(session, task, TaskAction.close, actor=actor, reason=reason, now=now)
+    await withdraw_open_co_handlers(session, outbox, tasks, actor=actor, now=now)
+    return replied
 
 
 async def withdraw_open_co_handlers(
@@ -103,22 +115,11 @@ async def close_not_evaluated(
     """未评价: no evaluation came within the window; the replied tasks close as they are."""
     tasks = await repository.lock_tasks_of_demand(session, event.demand_id)
     reason = f"not evaluated by {event.evaluate_by.isoformat()}"
-    replied = [t for t in tasks if t.state == TaskState.replied.value]
-    for task in replied:
-        transition(session, task, TaskAction.close, actor="feedback", reason=reason, now=now)
-    await withdraw_open_co_handlers(session, outbox, tasks, actor="feedback", now=now)
+    replied = await _close_tasks(session, outbox, tasks, actor="feedback", reason=reason, now=now)
     if not replied and not await close_link(session, event.demand_id, now):
         log.warning("not-evaluated notice for a demand with no replied task ignored")
         return
-    await outbox.put(
-        session,
-        DemandStatusChanged(
-            demand_id=event.demand_id,
-            occurred_at=now,
-            status=DemandStatus.closed,
-            note="在规定时间内未收到评价，诉求已办结归档（未评价）。",
-        ),
-    )
+    await outbox.put(session, _closed(event.demand_id, now, note=_NOT_EVALUATED))
 
 
 async def _redo(

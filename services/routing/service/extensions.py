@@ -32,12 +32,12 @@ from services.routing.service.errors import ExtensionNotFound, ExtensionRefused,
 from services.routing.service.tasks import (
     department_task,
     note_action,
-    task_event_fields,
     task_status,
 )
 from services.routing.state import (
     EXTENDABLE_STATES,
 )
+from services.routing.task_events import task_event_fields
 from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
 

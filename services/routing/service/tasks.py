@@ -40,6 +40,7 @@ from services.routing.state import (
     TaskState,
     next_state,
 )
+from services.routing.task_events import task_event_fields
 from services.runtime.logging import mask_text
 from services.runtime.outbox import Outbox
 
@@ -370,16 +371,6 @@ async def department_task(
             f"the task changed since version {expected_version}: it is now at {task.version}"
         )
     return task
-
-
-def task_event_fields(task: Task, now: datetime) -> dict[str, object]:
-    return {
-        "demand_id": task.demand_id,
-        "occurred_at": now,
-        "task_id": task.id,
-        "department_id": task.department_id,
-        "unit_code": task.unit_code,
-    }
 
 
 async def withdraw(
