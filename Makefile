@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
 
-.PHONY: help install model eval-classifier cv-classifier bench-classifier run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install model eval-classifier cv-classifier bench-classifier run test test-unit test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ test-integration: $(MODEL) ## Outbox, inbox, consumer loop and crash recovery on
 
 test-e2e: $(MODEL) ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
+
+fuzz: $(MODEL) ## schemathesis on every service's OpenAPI with each role's credential and none: no 5xx, no answer off its schema (20 s a run)
+	$(BIN)/python -m tests.fuzz.api --seconds 20
+
+fuzz-short: $(MODEL) ## The fuzz run CI makes after the tests (4 s a run, about 2 min)
+	$(BIN)/python -m tests.fuzz.api --seconds 4
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
 	$(BIN)/pytest tests/deploy
