@@ -33,9 +33,9 @@ from contracts.events import Channel, DemandStatus, DemandType
 from contracts.lists import Lists, Matter
 from contracts.text import Text, first_problem, text_problem
 from services.intake import repository
-from services.intake.api import IdempotencyConflict, accept_demand
 from services.intake.models import Demand
 from services.intake.schemas import STATUS_TEXT, DemandIn
+from services.intake.service import IdempotencyConflict, accept_demand
 from services.runtime.auth import (
     API_KEY_HEADER,
     InvalidToken,
