@@ -44,10 +44,13 @@ class DemandRedeliverer(BatchSweeper):
         interval_s: float,
         batch_size: int,
     ) -> None:
-        super().__init__(interval_s=interval_s, batch_size=batch_size)
-        self.sessions = sessions
-        self.outbox = outbox
-        self.clock = clock
+        super().__init__(
+            sessions=sessions,
+            outbox=outbox,
+            clock=clock,
+            interval_s=interval_s,
+            batch_size=batch_size,
+        )
         self.after = timedelta(seconds=after_s)
 
     @property

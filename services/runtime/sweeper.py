@@ -13,6 +13,9 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from services.runtime.backoff import repeat
+from services.runtime.clock import Clock
+from services.runtime.db import SessionFactory
+from services.runtime.outbox import Outbox
 from services.runtime.service import Runtime
 
 
@@ -24,7 +27,18 @@ class BatchSweeper(Collector):
     description: ClassVar[str]
     failure: ClassVar[str]  # logged when a sweep fails
 
-    def __init__(self, *, interval_s: float, batch_size: int) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        outbox: Outbox,
+        clock: Clock,
+        interval_s: float,
+        batch_size: int,
+    ) -> None:
+        self.sessions = sessions
+        self.outbox = outbox  # a sweep writes events; notify it after a commit
+        self.clock = clock
         self.interval_s = interval_s
         self.batch_size = batch_size
         self.healthy = True  # the readiness check reads it

@@ -6,23 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from services.classification import repository, service
 from services.classification.schemas import ManualClassification, TriageItemOut
-from services.runtime.auth import CurrentPrincipal, Principal, Role
+from services.runtime.auth import OperatorDep
 from services.runtime.http import RuntimeDep, Unprocessable
 
 router = APIRouter(prefix="/v1/triage", tags=["triage"])
-
-
-def operator_of(principal: CurrentPrincipal) -> Principal:
-    if principal.role is not Role.operator:
-        raise HTTPException(403, "the triage queue is for 12345 operators")
-    return principal
-
-
-Operator = Annotated[Principal, Depends(operator_of)]
 
 
 @router.get(
@@ -33,7 +24,7 @@ Operator = Annotated[Principal, Depends(operator_of)]
 )
 async def pending(
     runtime: RuntimeDep,
-    _operator: Operator,
+    _operator: OperatorDep,
     state: Annotated[Literal["pending", "classified"], Query()] = "pending",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[TriageItemOut]:
@@ -53,7 +44,7 @@ async def pending(
     },
 )
 async def classify_by_hand(
-    demand_id: uuid.UUID, body: ManualClassification, runtime: RuntimeDep, operator: Operator
+    demand_id: uuid.UUID, body: ManualClassification, runtime: RuntimeDep, operator: OperatorDep
 ) -> TriageItemOut:
     lists = runtime.lists
     matter = lists.matters_by_code.get(body.matter_code)

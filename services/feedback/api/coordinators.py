@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import AfterValidator
 
 from contracts.jurisdiction import Level, UnitCode, level_of
@@ -16,7 +16,7 @@ from services.feedback import rates
 from services.feedback.repository import facts
 from services.feedback.schemas import Figures, HotSpotOut, HotSpots, Ranking, RankingRow
 from services.feedback.service import league_tables
-from services.runtime.auth import CurrentPrincipal, Principal, Role
+from services.runtime.auth import CoordinatorDep, CoordinatorPrincipal
 from services.runtime.http import RuntimeDep, Unprocessable
 
 router = APIRouter(tags=["rankings"])
@@ -33,18 +33,8 @@ Month = Annotated[
 ]
 
 
-def reader_of(principal: CurrentPrincipal) -> Principal:
-    if principal.role is not Role.coordinator or principal.unit_code is None:
-        raise HTTPException(403, "rankings are for coordinator credentials")
-    return principal
-
-
-Reader = Annotated[Principal, Depends(reader_of)]
-
-
-def _scope(lists: Lists, reader: Principal, unit: str | None) -> str:
+def _scope(lists: Lists, reader: CoordinatorPrincipal, unit: str | None) -> str:
     """The unit whose subtree is read: the one asked for, within the reader's jurisdiction."""
-    assert reader.unit_code is not None
     scope = unit or reader.unit_code
     if scope not in lists.units_by_code:
         raise Unprocessable("query.unit", f"no unit {scope} in the lists {lists.version}")
@@ -75,7 +65,7 @@ def _hotspots_out(lists: Lists, spots: list[rates.HotSpot]) -> list[HotSpotOut]:
 )
 async def rankings(
     runtime: RuntimeDep,
-    reader: Reader,
+    reader: CoordinatorDep,
     month: Month = None,
     by: Annotated[
         Literal["unit", "department"], Query(description="rank units or departments")
@@ -136,7 +126,7 @@ async def rankings(
 )
 async def hotspots(
     runtime: RuntimeDep,
-    reader: Reader,
+    reader: CoordinatorDep,
     unit: Annotated[
         UnitCode | None, Query(description="12-digit unit code (default: yours)")
     ] = None,

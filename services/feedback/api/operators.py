@@ -6,25 +6,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from services.feedback.api.evaluation import PolicyDep, evaluated
 from services.feedback.repository import callbacks as repository
 from services.feedback.schemas import CallbackView, EvaluationIn, EvaluationOut
 from services.feedback.service import callbacks
-from services.runtime.auth import CurrentPrincipal, Principal, Role
+from services.runtime.auth import OperatorDep
 from services.runtime.http import RuntimeDep
 
 router = APIRouter(tags=["evaluation"])
-
-
-def operator_of(principal: CurrentPrincipal) -> Principal:
-    if principal.role is not Role.operator:
-        raise HTTPException(403, "this API is for hotline operator credentials")
-    return principal
-
-
-Operator = Annotated[Principal, Depends(operator_of)]
 
 
 @router.post(
@@ -43,7 +34,7 @@ async def evaluate_by_operator(
     body: EvaluationIn,
     runtime: RuntimeDep,
     policy: PolicyDep,
-    operator: Operator,
+    operator: OperatorDep,
 ) -> EvaluationOut:
     return await evaluated(
         runtime,
@@ -63,7 +54,7 @@ async def evaluate_by_operator(
 )
 async def awaiting_callbacks(
     runtime: RuntimeDep,
-    operator: Operator,
+    operator: OperatorDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[CallbackView]:
     async with runtime.sessions() as session:

@@ -271,11 +271,14 @@ class EvaluationSweeper(BatchSweeper):
         interval_s: float,
         batch_size: int,
     ) -> None:
-        super().__init__(interval_s=interval_s, batch_size=batch_size)
-        self.sessions = sessions
-        self.outbox = outbox
+        super().__init__(
+            sessions=sessions,
+            outbox=outbox,
+            clock=clock,
+            interval_s=interval_s,
+            batch_size=batch_size,
+        )
         self.policy = policy
-        self.clock = clock
 
     async def sweep_once(self) -> int:
         async with self.sessions() as session, session.begin():

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Response
+from fastapi import APIRouter, Header, HTTPException, Response
 
 from contracts.events import DemandStatus
 from contracts.text import Text
 from services.intake.models import Demand
 from services.intake.schemas import DemandAccepted, DemandIn
 from services.intake.service import IdempotencyConflict, accept_demand
-from services.runtime.auth import CurrentPrincipal, Principal, Role, tracking_token
+from services.runtime.auth import FrontEndDep, tracking_token
 from services.runtime.http import RuntimeDep, Unprocessable
 
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
-
-
-def front_end_of(principal: CurrentPrincipal) -> Principal:
-    """Demands come from a front end's credential (or a 12345 operator's), never anonymously."""
-    if principal.role not in (Role.channel, Role.operator):
-        raise HTTPException(403, "demands are submitted with a channel or operator credential")
-    return principal
-
-
-FrontEnd = Annotated[Principal, Depends(front_end_of)]
 
 
 def _accepted(runtime: RuntimeDep, demand: Demand) -> DemandAccepted:
@@ -55,7 +45,7 @@ async def submit_demand(
     body: DemandIn,
     runtime: RuntimeDep,
     response: Response,
-    front_end: FrontEnd,
+    front_end: FrontEndDep,
     idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
 ) -> DemandAccepted:
     if body.matter_code is not None and body.matter_code not in runtime.lists.matters_by_code:
