@@ -13,14 +13,12 @@ with the SAME event id, so a classification that did process it drops the copy i
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Unpack
 
 import structlog
 
 from services.intake import repository
-from services.runtime.clock import Clock
-from services.runtime.db import SessionFactory
-from services.runtime.outbox import Outbox
-from services.runtime.sweeper import BatchSweeper
+from services.runtime.sweeper import BatchSweeper, SweeperOptions
 
 log = structlog.get_logger(__name__)
 
@@ -34,23 +32,8 @@ class DemandRedeliverer(BatchSweeper):
     )
     failure = "demand redelivery failed, will retry"
 
-    def __init__(
-        self,
-        *,
-        sessions: SessionFactory,
-        outbox: Outbox,
-        clock: Clock,
-        after_s: float,
-        interval_s: float,
-        batch_size: int,
-    ) -> None:
-        super().__init__(
-            sessions=sessions,
-            outbox=outbox,
-            clock=clock,
-            interval_s=interval_s,
-            batch_size=batch_size,
-        )
+    def __init__(self, *, after_s: float, **options: Unpack[SweeperOptions]) -> None:
+        super().__init__(**options)
         self.after = timedelta(seconds=after_s)
 
     @property

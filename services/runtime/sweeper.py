@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from abc import abstractmethod
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -17,6 +17,16 @@ from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
 from services.runtime.service import Runtime
+
+
+class SweeperOptions(TypedDict):
+    """What every sweeper is built with; a subclass adds its own keywords."""
+
+    sessions: SessionFactory
+    outbox: Outbox
+    clock: Clock
+    interval_s: float
+    batch_size: int
 
 
 class BatchSweeper(Collector):

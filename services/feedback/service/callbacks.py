@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Unpack
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,11 +25,9 @@ from services.feedback.models import Callback, DemandFact, EvaluationFact
 from services.feedback.repository import callbacks as repository
 from services.feedback.repository import counters, facts
 from services.runtime.auth import tracking_token
-from services.runtime.clock import Clock
-from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
 from services.runtime.service import Runtime
-from services.runtime.sweeper import BatchSweeper
+from services.runtime.sweeper import BatchSweeper, SweeperOptions
 
 log = structlog.get_logger(__name__)
 
@@ -261,23 +260,8 @@ class EvaluationSweeper(BatchSweeper):
     description = "Callbacks this process closed as not evaluated (the window ended unanswered)"
     failure = "evaluation sweep failed, will retry"
 
-    def __init__(
-        self,
-        *,
-        sessions: SessionFactory,
-        outbox: Outbox,
-        policy: CallbackPolicy,
-        clock: Clock,
-        interval_s: float,
-        batch_size: int,
-    ) -> None:
-        super().__init__(
-            sessions=sessions,
-            outbox=outbox,
-            clock=clock,
-            interval_s=interval_s,
-            batch_size=batch_size,
-        )
+    def __init__(self, *, policy: CallbackPolicy, **options: Unpack[SweeperOptions]) -> None:
+        super().__init__(**options)
         self.policy = policy
 
     async def sweep_once(self) -> int:
