@@ -293,8 +293,17 @@ MAY_SEE_PHONE = MAY_SEE_NAME | {
 # --- building the world ---------------------------------------------------------------------------
 
 
-def _bearer(role: Role, sub: str, **claims: str) -> dict[str, str]:
-    token = issue_token(AUTH_SECRET, sub=sub, role=role, now=datetime.now(UTC), **claims)
+def _bearer(
+    role: Role, sub: str, *, department_id: str | None = None, unit_code: str | None = None
+) -> dict[str, str]:
+    token = issue_token(
+        AUTH_SECRET,
+        sub=sub,
+        role=role,
+        now=datetime.now(UTC),
+        department_id=department_id,
+        unit_code=unit_code,
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -400,18 +409,26 @@ async def _dispute_of(client: httpx.AsyncClient, routing: str, demand_id: str) -
         live = [s for s in last.values() if s["role"] == "lead" and s["to_state"] == "assigned"]
         return live[0] if live else None
 
-    for _ in range(5):
+    returned: set[str] = set()
+
+    async def next_step() -> str | dict[str, Any] | None:
+        """The dispute, once open; else the lead task not yet returned, once assigned."""
         if (found := await dispute()) is not None:
             return found
-        lead = await eventually(live_lead, timeout_s=60, interval_s=0.3)
+        lead = await live_lead()
+        return lead if lead is not None and lead["task_id"] not in returned else None
+
+    for _ in range(5):
+        step = await eventually(next_step, timeout_s=60, interval_s=0.3)
+        if isinstance(step, str):
+            return step
+        returned.add(step["task_id"])
         response = await client.post(
-            f"{routing}/v1/tasks/{lead['task_id']}/return",
-            headers=_department(lead["department_id"]),
+            f"{routing}/v1/tasks/{step['task_id']}/return",
+            headers=_department(step["department_id"]),
             json={"reason_code": "not_our_duty", "legal_basis": "不属于本部门职责范围"},
         )
         assert response.status_code == 200, response.text
-        if (found := await eventually(dispute, timeout_s=5, interval_s=0.3)) is not None:
-            return found
     raise AssertionError(f"no dispute opened for {demand_id}")
 
 
