@@ -259,9 +259,14 @@ async def test_disputes_and_extensions_of_a_critical_demand_wait_by_the_clock(
             window=TimeLimit.parse("2 working_hours"),
             max_returns=2,
         )
-        for act in (service.sign_task, service.contact_task):
-            await act(session, outbox, extended.id, department_id=COMMITTEE, actor="c",
-                      now=clock.now())  # fmt: skip
+        for acknowledge in (service.sign_task, service.contact_task):
+            await acknowledge(
+                session,
+                outbox,
+                service.DepartmentAct(
+                    task_id=extended.id, department_id=COMMITTEE, actor="c", now=clock.now()
+                ),
+            )
         await service.request_extension(
             session,
             outbox,

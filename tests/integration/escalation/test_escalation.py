@@ -209,8 +209,12 @@ async def test_signing_stops_the_sign_clock_and_the_reply_clock_keeps_running(
 async def _extension_asked(sessions, outbox, clock):
     task = await _dispatched(sessions, outbox, clock)
     async with sessions() as session, session.begin():
-        for act in (service.sign_task, service.contact_task):
-            await act(session, outbox, task.id, department_id=COMMITTEE, actor="c", now=T0)
+        for acknowledge in (service.sign_task, service.contact_task):
+            await acknowledge(
+                session,
+                outbox,
+                service.DepartmentAct(task_id=task.id, department_id=COMMITTEE, actor="c", now=T0),
+            )
         await service.request_extension(
             session,
             outbox,
@@ -383,8 +387,14 @@ async def test_the_auditor_reports_an_open_task_without_a_live_timer(sessions, o
 async def _reply(sessions, outbox, task, *, at, first=False):
     async with sessions() as session, session.begin():
         if first:
-            for act in (service.sign_task, service.contact_task):
-                await act(session, outbox, task.id, department_id=COMMITTEE, actor="c", now=at)
+            for acknowledge in (service.sign_task, service.contact_task):
+                await acknowledge(
+                    session,
+                    outbox,
+                    service.DepartmentAct(
+                        task_id=task.id, department_id=COMMITTEE, actor="c", now=at
+                    ),
+                )
         await service.reply_task(
             session,
             outbox,
@@ -557,8 +567,12 @@ async def test_closing_the_demand_withdraws_a_co_handler_that_never_replied(
         )
     assert lead is not None
     async with sessions() as session, session.begin():
-        for act in (service.sign_task, service.contact_task):
-            await act(session, outbox, lead.id, department_id=NOISE_LEAD, actor="c", now=T0)
+        for acknowledge in (service.sign_task, service.contact_task):
+            await acknowledge(
+                session,
+                outbox,
+                service.DepartmentAct(task_id=lead.id, department_id=NOISE_LEAD, actor="c", now=T0),
+            )
         await service.reply_task(
             session,
             outbox,
