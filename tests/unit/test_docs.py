@@ -40,9 +40,7 @@ def prose(page: Path) -> str:
 def slug(heading: str) -> str:
     """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
     text = heading.strip().lower().replace("`", "")
-    kept = "".join(
-        c for c in text if c in " -_" or unicodedata.category(c)[0] in ("L", "N", "M")
-    )
+    kept = "".join(c for c in text if c in " -_" or unicodedata.category(c)[0] in ("L", "N", "M"))
     return kept.replace(" ", "-")
 
 
@@ -145,7 +143,8 @@ def documented_variables() -> set[str]:
             if span.startswith("LIANDONG_<SERVICE>_"):
                 rest = span.removeprefix("LIANDONG_<SERVICE>_")
                 names.update(
-                    f"LIANDONG_{s}_{rest}" for s in ("INTAKE", "CLASSIFICATION", "ROUTING", "FEEDBACK")
+                    f"LIANDONG_{s}_{rest}"
+                    for s in ("INTAKE", "CLASSIFICATION", "ROUTING", "FEEDBACK")
                 )
             elif span.startswith("…_") and prefix is not None:
                 names.add(prefix + span.removeprefix("…_"))
