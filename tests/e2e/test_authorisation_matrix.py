@@ -98,7 +98,7 @@ routing        POST   /v1/tasks/{task_id}/request-extension             403 403 
 routing        POST   /v1/summons/{summons_id}/arrival                  403 403  403 403  403  403   404   200 404   403  403  403  403 401   401  401  401  401
 routing        GET    /v1/disputes                                      403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
 routing        GET    /v1/escalations                                   403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
-routing        POST   /v1/disputes/{dispute_id}/ruling                  403 403  403 403  403  403   403   403 403   403  403  422  403 401   401  401  401  401
+routing        POST   /v1/disputes/{dispute_id}/ruling                  403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
 routing        GET    /v1/extensions                                    403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
 routing        POST   /v1/extensions/{extension_id}/decision            403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/reassign                      403 403  403 403  403  403   403   403 403   422  403  422  403 401   401  401  401  401
@@ -154,7 +154,7 @@ CITIZEN_PHONE = "13900001111"  # also written into the demand's text, as citizen
 @dataclass
 class World:
     """The objects the probes name: one demand `d` with lead and co-handler tasks, a summons
-    and a refused extension; `d2` in a dispute; `e` replied and evaluated; `f` replied and
+    and a refused extension; `d2` in a dispute, ruled; `e` replied and evaluated; `f` replied and
     waiting for its callback."""
 
     ids: dict[str, str] = field(default_factory=dict)
@@ -505,6 +505,13 @@ async def build_world(client: httpx.AsyncClient, urls: Mapping[str, str]) -> Wor
 
     await eventually(awaiting_f, timeout_s=60, interval_s=0.3)
     world.ids["dispute"] = await _dispute_of(client, routing, world.ids["d2"])
+    # Ruled, so it waits on no clock: the escalation tests sweep this database months ahead.
+    ruled = await client.post(
+        f"{routing}/v1/disputes/{world.ids['dispute']}/ruling",
+        headers=city,
+        json={"lead_department_id": f"{DISTRICT}.ecology_environment"},
+    )
+    assert ruled.status_code == 200, ruled.text
     return world
 
 
