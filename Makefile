@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
 
-.PHONY: help install model eval-classifier cv-classifier bench-classifier run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1,
 
 cv-classifier: install ## 5-fold GroupKFold on the training part only: choose changes by this, not by the held-out split
 	$(BIN)/liandong model cv
+
+eval-routing: $(MODEL) ## Department type against the bodies that answered the real replies (held-out part): coverage, accuracy, baseline
+	$(BIN)/liandong model eval-routing
 
 bench-classifier: $(MODEL) ## Demands per second per core of the whole classification step, and model load time
 	$(BIN)/liandong model bench

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -389,6 +389,41 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _router(lists_path: Path | None = None) -> Any:
+    """The routing decision of the classification service: the category model, and the
+    department-type model when `make model` built it."""
+    from contracts.lists import load_lists
+    from services.classification.classifier import Classifier
+    from services.classification.model import DEFAULT_ARTIFACT, CategoryModel
+    from services.classification.routing_model import ARTIFACT, Router, TypeModel
+
+    lists = load_lists(lists_path) if lists_path else load_lists()
+    classifier = Classifier(lists, CategoryModel.load(DEFAULT_ARTIFACT))
+    return Router(lists, classifier, TypeModel.load(ARTIFACT) if ARTIFACT.exists() else None)
+
+
+def _route(args: argparse.Namespace) -> int:
+    from services.classification.route_file import MalformedCsv, route_file
+
+    router = _router()
+    try:
+        with args.file.open(encoding="utf-8", newline="") as f:
+            written = route_file(router, f, sys.stdout, threshold=args.threshold)
+    except MalformedCsv as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{written} demands routed ({router.version})", file=sys.stderr)
+    return 0
+
+
+def _model_eval_routing(args: argparse.Namespace) -> int:
+    from contracts.lists import load_lists
+    from services.classification.routing_eval import evaluate_routing
+
+    evaluate_routing(load_lists(), threshold=args.threshold, cv_only=args.cv)
+    return 0
+
+
 def _watch_escalations(args: argparse.Namespace) -> int:
     import contextlib
 
@@ -597,6 +632,25 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--count", type=int, default=3000)
     bench.add_argument("--batch", type=int, default=100, help="demands per batch (one poll)")
     bench.set_defaults(func=_model_bench)
+
+    routing_eval = model_sub.add_parser(
+        "eval-routing",
+        help="department type against the bodies that really answered (held-out replies)",
+    )
+    routing_eval.add_argument("--threshold", type=float, default=0.5)
+    routing_eval.add_argument(
+        "--cv", action="store_true", help="5-fold figures on the training part only (tuning)"
+    )
+    routing_eval.set_defaults(func=_model_eval_routing)
+
+    route = sub.add_parser(
+        "route",
+        help="CSV id,title,text[,unit_code] -> id,matter,department_type,department_id,level,"
+        "confidence,triage (the pipeline's decision)",
+    )
+    route.add_argument("file", type=Path)
+    route.add_argument("--threshold", type=float, default=0.5, help="the matter threshold")
+    route.set_defaults(func=_route)
 
     classify = sub.add_parser("classify", help="CSV id,title,text -> id,category,matter,confidence")
     classify.add_argument("file", type=Path)

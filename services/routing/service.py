@@ -41,7 +41,7 @@ from contracts.events import (
     TaskWithdrawn,
     Urgency,
 )
-from contracts.jurisdiction import chain_of, level_of
+from contracts.jurisdiction import Level, chain_of, level_of
 from contracts.lists import Department, Lists, LocatedAboveHandlingLevel, NoOwner
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository, timers
@@ -118,6 +118,7 @@ class DemandFacts:
     content: str
     address: str | None
     citizen: Citizen
+    level: Level | None = None  # the power-list level classification chose on evidence
 
     @classmethod
     def of_event(cls, event: DemandClassified) -> DemandFacts:
@@ -130,6 +131,7 @@ class DemandFacts:
             event.content,
             event.address,
             event.citizen,
+            event.level,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -142,6 +144,7 @@ class DemandFacts:
             "content": self.content,
             "address": self.address,
             "citizen": self.citizen.model_dump(),
+            "level": self.level.value if self.level else None,
         }
 
     @classmethod
@@ -155,6 +158,7 @@ class DemandFacts:
             data["content"],
             data["address"],
             Citizen(**data["citizen"]),
+            Level(data["level"]) if data.get("level") else None,
         )
 
     @classmethod
@@ -443,7 +447,7 @@ async def _dispatch(
                 linked += 1
                 continue
         try:
-            ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
+            ownership = lists.owner(facts.matter_code, facts.demand_unit_code, facts.level)
         except NoOwner as exc:
             # Nobody owns it here: a dispute for the coordinator, never a demand without an owner.
             # No department refused it, so the citizen is told what is really happening.
@@ -961,7 +965,7 @@ async def return_task(
 def _next_candidate(lists: Lists, facts: DemandFacts, *, exclude: set[str]) -> Department | None:
     """The power list's lead, then its co-handlers, skipping departments that returned it."""
     try:
-        ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
+        ownership = lists.owner(facts.matter_code, facts.demand_unit_code, facts.level)
     except NoOwner:
         return None
     return next((d for d in (ownership.lead, *ownership.co_handlers) if d.id not in exclude), None)

@@ -1,0 +1,602 @@
+"""Matter, level and department from evidence: the catalogue's keywords, the category model and
+a model of the department type learnt from dispatch history (the bodies that really answered).
+
+The department-type model is a multinomial logistic regression over three blocks: the text's
+characters and character pairs (hashed), the category model's probabilities, and the department
+types the keyword layer's matters lead to under the power list (at the matter's handling level,
+and at its other levels). It gives each department type a probability. The decision then keeps
+the lists as law: it chooses a (matter, level) whose power-list rule names that type — a keyword
+matter first, else the catalogue matter that fits the text best — and records that rule. The
+confidence is the type's probability, calibrated (isotonic, on cross-validated predictions of the
+training part) so that a threshold of 0.5 means "right at least half the time".
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from contracts.jurisdiction import Level, chain_of, level_of
+from contracts.lists import Lists, Matter, NoOwner
+from services.classification import rules
+from services.classification.classifier import CHOSEN_CONFIDENCE, Classifier, Decision, Undecided
+from services.classification.model import MAX_CHARS
+
+ARTIFACT = Path(__file__).parent / "artifacts" / "routing-model.pkl.gz"
+HASH_BITS = 17  # 131,072 hashed columns for the characters and character pairs
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads keys evenly
+_LEVELS = (Level.community, Level.street, Level.district, Level.city)
+
+PARAMS: dict[str, Any] = {
+    "C": 4.0,
+    "category_weight": 1.0,
+    "keyword_weight": 1.0,
+    "hash_bits": HASH_BITS,
+    "fit_keyword": 1.0,  # a keyword matter's confidence, in choosing the matter of a type
+    "fit_category": 1.0,  # the probability of the matter's category, likewise
+    "fit_handling": 0.15,  # the matter's own handling level, over its other levels
+    "seed": 7,
+}
+
+
+def _char_block(texts: Sequence[str], bits: int) -> sparse.csr_matrix:
+    """Each text's characters and adjacent character pairs, hashed into 2**bits columns,
+    sublinear counts, each row of unit length."""
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    shift = np.uint64(64 - bits)
+    for row, text in enumerate(texts):
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = codes.astype(np.uint64)
+        keys = np.concatenate(
+            (codes, (codes[:-1] << np.uint64(21)) | codes[1:] | (np.uint64(1) << np.uint64(63)))
+        )
+        hashed = ((keys * _HASH_MULTIPLIER) >> shift).astype(np.int64)
+        rows.append(np.full(len(hashed), row, dtype=np.int64))
+        cols.append(hashed)
+    if not texts:
+        return sparse.csr_matrix((0, 1 << bits))
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(r)), (r, c)), shape=(len(texts), 1 << bits), dtype=np.float64
+    )
+    matrix.sum_duplicates()
+    np.log1p(matrix.data, out=matrix.data)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A (matter, level) whose power-list rule names a lead type: one way to route."""
+
+    matter: Matter
+    level: Level
+    department_type: str
+
+
+def options(lists: Lists, matter: Matter, unit_code: str) -> list[Option]:
+    """The levels on the unit's chain at which the power list names a lead for the matter
+    (an override of the unit's chain replaces them all, as `Lists.owner` does)."""
+    try:
+        chosen = lists.owner(matter.code, unit_code)
+    except NoOwner:  # nobody at the handling level; other levels may have a rule
+        chosen = None
+    found: list[Option] = []
+    if chosen is not None and chosen.rule.startswith("override:"):
+        return [Option(matter, chosen.level, chosen.lead.type)]
+    chain_levels = {level_of(code) for code in chain_of(unit_code)}
+    for level in _LEVELS:
+        if level not in chain_levels:
+            continue
+        rule = lists.rule(matter.code, level)
+        if rule is not None and rule.lead is not None:
+            found.append(Option(matter, level, rule.lead))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the layers say of one text, before the department type is chosen."""
+
+    categories: tuple[tuple[str, float], ...]
+    hits: tuple[tuple[Matter, float], ...]  # keyword matters with their keyword confidence
+    decision: Decision | Undecided
+
+
+class TypeModel:
+    """Department-type probabilities of texts, from the three blocks (see the module's note)."""
+
+    def __init__(
+        self,
+        *,
+        types: list[str],
+        categories: list[str],
+        weights: np.ndarray,
+        intercept: np.ndarray,
+        calibration: tuple[np.ndarray, np.ndarray],
+        version: str,
+        params: dict[str, Any],
+    ) -> None:
+        self.types = types
+        self.categories = categories
+        self.weights = weights
+        self.intercept = intercept
+        self.calibration = calibration
+        self.version = version
+        self.params = params
+        self._type_index = {t: i for i, t in enumerate(types)}
+        self._category_index = {c: i for i, c in enumerate(categories)}
+
+    @staticmethod
+    def features(
+        lists: Lists,
+        texts: Sequence[str],
+        evidence: Sequence[Evidence],
+        types: list[str],
+        categories: list[str],
+        params: dict[str, Any],
+        unit_code: str,
+    ) -> sparse.csr_matrix:
+        chars = _char_block(texts, params["hash_bits"])
+        type_index = {t: i for i, t in enumerate(types)}
+        category_index = {c: i for i, c in enumerate(categories)}
+        dense = np.zeros((len(texts), len(categories) + 2 * len(types)))
+        for row, item in enumerate(evidence):
+            for name, probability in item.categories:
+                if name in category_index:
+                    dense[row, category_index[name]] = probability * params["category_weight"]
+            for matter, confidence in item.hits:
+                for option in options(lists, matter, unit_code):
+                    column = type_index.get(option.department_type)
+                    if column is None:
+                        continue
+                    other = option.level is not matter.handling_level
+                    offset = len(categories) + (len(types) if other else 0)
+                    value = confidence * params["keyword_weight"]
+                    dense[row, offset + column] = max(dense[row, offset + column], value)
+        return sparse.hstack((chars, sparse.csr_matrix(dense))).tocsr()
+
+    def probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
+        scores = features @ self.weights + self.intercept
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        result: np.ndarray = scores / scores.sum(axis=1, keepdims=True)
+        return result
+
+    def calibrated(self, probability: float) -> float:
+        """The chance that the most probable type is right, read off the isotonic steps."""
+        xs, ys = self.calibration
+        return float(np.interp(probability, xs, ys))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "types": self.types,
+            "categories": self.categories,
+            "weights": self.weights,
+            "intercept": self.intercept,
+            "calibration": self.calibration,
+            "version": self.version,
+            "params": self.params,
+        }
+        path.write_bytes(gzip.compress(pickle.dumps(payload, protocol=5), compresslevel=3))
+
+    @classmethod
+    def load(cls, path: Path) -> TypeModel:
+        # Our own artifact, built by `make model` (a pickle runs code: never load a foreign one).
+        payload = pickle.loads(gzip.decompress(path.read_bytes()))  # noqa: S301
+        return cls(**payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """One way to route a demand, with the evidence for it."""
+
+    matter: str
+    level: str
+    department_type: str
+    probability: float  # of the department type, calibrated
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The routing decision for one demand: what classification publishes, or why it triages."""
+
+    matter: Matter | None
+    level: Level | None
+    department_type: str | None
+    department_id: str | None
+    confidence: float
+    triage: bool
+    rule: str
+    reason: str | None
+    categories: tuple[tuple[str, float], ...] = ()
+    proposals: tuple[Proposal, ...] = field(default=())
+    truncated: bool = False
+
+
+def _fit(
+    option: Option,
+    keyword: dict[str, float],
+    categories: dict[str, float],
+    params: dict[str, Any],
+) -> float:
+    """How well a (matter, level) fits a text whose department type is already chosen."""
+    category = categories.get(option.matter.category, 0.0)
+    return (
+        params["fit_keyword"] * keyword.get(option.matter.code, 0.0)
+        + params["fit_category"] * category
+        + params["fit_handling"] * (option.level is option.matter.handling_level)
+    )
+
+
+class Router:
+    """The one decision function: the classification service's handler, `liandong route` and the
+    evaluation all call `route_many`."""
+
+    def __init__(self, lists: Lists, classifier: Classifier, model: TypeModel | None) -> None:
+        self.lists = lists
+        self.classifier = classifier
+        self.model = model
+        self._candidates: dict[str, dict[str, list[Option]]] = {}
+
+    def candidates(self, unit: str) -> dict[str, list[Option]]:
+        """Every (matter, level) of the lists on the unit's chain, by the type it leads to
+        (worked out once per unit)."""
+        found = self._candidates.get(unit)
+        if found is None:
+            found = {}
+            for matter in self.lists.matters:
+                for option in options(self.lists, matter, unit):
+                    found.setdefault(option.department_type, []).append(option)
+            if len(self._candidates) < 10_000:
+                self._candidates[unit] = found
+        return found
+
+    @property
+    def version(self) -> str:
+        return f"{self.classifier.version}+{self.model.version if self.model else 'no-type-model'}"
+
+    def evidence_many(
+        self, texts: Sequence[str], chosen: Sequence[str | None] | None = None
+    ) -> list[Evidence]:
+        answers = self.classifier.classify_many(texts, chosen)
+        result: list[Evidence] = []
+        for text, choice, (categories, decision) in zip(
+            texts, chosen or [None] * len(texts), answers, strict=True
+        ):
+            hits = rules.keyword_hits(self.lists, text[:MAX_CHARS])
+            scored = [(hit.matter, rules.keyword_confidence(hits, i)) for i, hit in enumerate(hits)]
+            picked = self.lists.matters_by_code.get(choice) if choice else None
+            if picked is not None:  # the submitter's choice counts as a keyword (as classify's)
+                scored = [(m, c) for m, c in scored if m.code != picked.code]
+                scored.append((picked, CHOSEN_CONFIDENCE))
+            result.append(Evidence(categories, tuple(scored), decision))
+        return result
+
+    def route_many(
+        self,
+        texts: Sequence[str],
+        unit_codes: Sequence[str],
+        *,
+        threshold: float,
+        chosen: Sequence[str | None] | None = None,
+    ) -> list[Route]:
+        evidence = self.evidence_many(texts, chosen)
+        if self.model is None:
+            return [
+                self._keywords_only(item, unit, threshold)
+                for item, unit in zip(evidence, unit_codes, strict=True)
+            ]
+        model = self.model
+        routes: list[Route] = []
+        # One feature matrix per unit: the keyword block depends on the unit's chain of levels.
+        by_unit: dict[str, list[int]] = {}
+        for i, unit in enumerate(unit_codes):
+            by_unit.setdefault(unit, []).append(i)
+        probabilities = np.zeros((len(texts), len(model.types)))
+        for unit, indices in by_unit.items():
+            features = TypeModel.features(
+                self.lists,
+                [texts[i][:MAX_CHARS] for i in indices],
+                [evidence[i] for i in indices],
+                model.types,
+                model.categories,
+                model.params,
+                unit,
+            )
+            probabilities[indices] = model.probabilities(features)
+        for i, item in enumerate(evidence):
+            routes.append(self._decide(item, probabilities[i], unit_codes[i], threshold))
+        return routes
+
+    def _keywords_only(self, item: Evidence, unit: str, threshold: float) -> Route:
+        """Today's decision: the classifier's matter at its handling level (no type model)."""
+        decision = item.decision
+        if isinstance(decision, Undecided):
+            return Route(
+                None, None, None, None, 0.0, True, "triage", str(decision), item.categories
+            )
+        try:
+            owner = self.lists.owner(decision.matter.code, unit)
+        except NoOwner as exc:  # the dispute path
+            return Route(
+                decision.matter,
+                None,
+                None,
+                None,
+                decision.confidence,
+                True,
+                "triage",
+                str(exc),
+                item.categories,
+            )
+        triage = decision.confidence < threshold
+        return Route(
+            decision.matter,
+            owner.level,
+            owner.lead.type,
+            owner.lead.id,
+            decision.confidence,
+            triage,
+            f"{decision.rule}; {owner.rule}",
+            f"matter confidence {decision.confidence:.2f} is below {threshold:.2f}"
+            if triage
+            else None,
+            item.categories,
+            truncated=decision.truncated,
+        )
+
+    def _decide(
+        self, item: Evidence, probability: np.ndarray, unit: str, threshold: float
+    ) -> Route:
+        assert self.model is not None
+        model = self.model
+        keyword = {matter.code: confidence for matter, confidence in item.hits}
+        categories = dict(item.categories)
+        chosen_decision = item.decision if isinstance(item.decision, Decision) else None
+        candidates = self.candidates(unit)
+        ranked = np.argsort(-probability)
+        proposals: list[tuple[Proposal, Option]] = []
+        for index in ranked:
+            kind = model.types[int(index)]
+            found = candidates.get(kind)
+            if not found:
+                continue
+            best = max(found, key=lambda o: _fit(o, keyword, categories, model.params))
+            chance = round(model.calibrated(float(probability[index])), 4)
+            evidence = []
+            if best.matter.code in keyword:
+                evidence.append(f"keywords:{best.matter.code}")
+            evidence.append(f"type:{kind} p={float(probability[index]):.2f}")
+            rule = (
+                f"power:{best.matter.code}@{best.level.value}->{kind}"
+                f" ({'; '.join(evidence)}; model:{self.version})"
+            )
+            proposals.append(
+                (Proposal(best.matter.code, best.level.value, kind, chance, rule), best)
+            )
+            if len(proposals) == 3:
+                break
+        if not proposals:
+            return Route(
+                None,
+                None,
+                None,
+                None,
+                0.0,
+                True,
+                "triage",
+                "no matter of the lists fits",
+                item.categories,
+            )
+        top, option = proposals[0]
+        target = next(c for c in chain_of(unit) if level_of(c) is option.level)
+        department = self.lists.department_of_type(option.department_type, target)
+        triage = top.probability < threshold or department is None
+        reason = None
+        if department is None:
+            reason = f"no {option.department_type} department at unit {target}"
+        elif triage:
+            reason = (
+                f"department type {top.department_type} (matter {top.matter}) has a chance of "
+                f"{top.probability:.2f}, below {threshold:.2f}"
+            )
+        return Route(
+            option.matter,
+            option.level,
+            option.department_type,
+            department.id if department else None,
+            top.probability,
+            triage,
+            top.rule,
+            reason,
+            item.categories,
+            tuple(p for p, _ in proposals),
+            chosen_decision.truncated if chosen_decision else False,
+        )
+
+
+def data_version(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    digest.update(json.dumps(PARAMS, sort_keys=True).encode())
+    return f"routing-{digest.hexdigest()[:12]}"
+
+
+def train_type_model(
+    lists: Lists,
+    classifier: Classifier,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    groups: Sequence[str],
+    *,
+    unit_code: str,
+    params: dict[str, Any] | None = None,
+    version: str = "eval",
+    folds: int = 5,
+) -> tuple[TypeModel, np.ndarray]:
+    """Fit the department-type model on labelled texts; calibrate its top probability on
+    out-of-fold predictions (GroupKFold by near-duplicate group). Returns the model and the
+    out-of-fold probabilities (rows in `texts` order, columns in the model's `types`)."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    params = dict(PARAMS | (params or {}))
+    router = Router(lists, classifier, None)
+    evidence = router.evidence_many(texts)
+    types = sorted(lists.department_types)
+    categories = list(classifier.model.classes) if classifier.model else []
+    features = TypeModel.features(
+        lists, [t[:MAX_CHARS] for t in texts], evidence, types, categories, params, unit_code
+    )
+    y = np.array([types.index(label) for label in labels])
+
+    def fit(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        model = LogisticRegression(C=params["C"], max_iter=2000)
+        model.fit(features[rows], y[rows])
+        weights = np.zeros((features.shape[1], len(types)))
+        intercept = np.full(len(types), -30.0)  # a type never seen in training: never chosen
+        weights[:, model.classes_] = model.coef_.T
+        intercept[model.classes_] = model.intercept_
+        return weights, intercept, model.classes_
+
+    out_of_fold = np.zeros((len(texts), len(types)))
+    splitter = GroupKFold(n_splits=folds)
+    for train_rows, test_rows in splitter.split(features, y, groups=list(groups)):
+        weights, intercept, _ = fit(train_rows)
+        scores = features[test_rows] @ weights + intercept
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        out_of_fold[test_rows] = scores / scores.sum(axis=1, keepdims=True)
+    top = out_of_fold.max(axis=1)
+    right = (out_of_fold.argmax(axis=1) == y).astype(float)
+    isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(top, right)
+    calibration = (
+        np.asarray(isotonic.X_thresholds_, dtype=np.float64),
+        np.asarray(isotonic.y_thresholds_, dtype=np.float64),
+    )
+    weights, intercept, _ = fit(np.arange(len(texts)))
+    model = TypeModel(
+        types=types,
+        categories=categories,
+        weights=weights,
+        intercept=intercept,
+        calibration=calibration,
+        version=version,
+        params=params,
+    )
+    return model, out_of_fold
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Dispatch history to learn department types from: texts, their types, their groups, and
+    the rows skipped (by reason, counted, never guessed)."""
+
+    texts: list[str]
+    types: list[str]
+    groups: list[str]
+    skipped: dict[str, int]
+
+
+def operator_history(lists: Lists, files: Sequence[Path]) -> History:
+    """The operators' triage decisions exported by `liandong model export-labelled`: the matter
+    they chose at the demand's unit gives the department type through the power list. A row
+    whose matter or unit the lists do not know, whose matter has no owner there, or whose text
+    is empty is skipped and counted."""
+    import csv
+
+    texts: list[str] = []
+    types: list[str] = []
+    groups: list[str] = []
+    skipped: dict[str, int] = {}
+
+    def skip(reason: str) -> None:
+        skipped[reason] = skipped.get(reason, 0) + 1
+
+    for path in files:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                text = (row.get("text") or "").strip()
+                matter = (row.get("matter_code") or "").strip()
+                unit = (row.get("unit_code") or "").strip()
+                if not text:
+                    skip("empty text")
+                elif matter not in lists.matters_by_code:
+                    skip("matter unknown to the lists")
+                elif unit not in lists.units_by_code:
+                    skip("unit unknown to the lists")
+                else:
+                    try:
+                        owner = lists.owner(matter, unit)
+                    except NoOwner:  # no department to learn
+                        skip("no department owns the matter there")
+                        continue
+                    texts.append(text)
+                    types.append(owner.lead.type)
+                    groups.append(f"operator:{row.get('id', len(texts))}")
+    return History(texts, types, groups, skipped)
+
+
+def reply_history(lists: Lists) -> History:
+    """Every reply that names a body of a type of the lists (the whole file: the evaluation
+    trains its own model on its training part only)."""
+    from services.classification.replies import read_outcomes
+    from services.classification.routing_eval import content_of, groups
+
+    outcomes = list(read_outcomes())
+    keys = groups(outcomes)
+    texts: list[str] = []
+    types: list[str] = []
+    kept: list[str] = []
+    skipped = 0
+    for outcome, key in zip(outcomes, keys, strict=True):
+        if outcome.body is None or outcome.body.type not in lists.department_types:
+            skipped += 1
+            continue
+        texts.append(content_of(outcome.title, outcome.text))
+        types.append(outcome.body.type)
+        kept.append(key)
+    return History(texts, types, kept, {"reply names no body of the lists": skipped})
+
+
+def train_artifact(
+    lists: Lists,
+    classifier: Classifier,
+    *,
+    unit_code: str,
+    operator_files: Sequence[Path],
+    artifact: Path = ARTIFACT,
+) -> tuple[TypeModel, History]:
+    """`make model`: the department-type model on every reply and every operator decision."""
+    from services.classification.replies import REPLIES
+
+    replies = reply_history(lists)
+    operators = operator_history(lists, operator_files)
+    texts = replies.texts + operators.texts
+    labels = replies.types + operators.types
+    keys = replies.groups + operators.groups
+    parts = [REPLIES.read_bytes(), *(p.read_bytes() for p in operator_files)]
+    version = data_version(*parts)
+    model, _ = train_type_model(
+        lists, classifier, texts, labels, keys, unit_code=unit_code, version=version
+    )
+    model.save(artifact)
+    history = History(texts, labels, keys, replies.skipped | operators.skipped)
+    return model, history
