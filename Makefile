@@ -6,6 +6,8 @@ BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
+ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
+REPLIES := ../shared/data/citizen-messages/messages_with_replies.csv
 
 .PHONY: help install model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
@@ -24,7 +26,10 @@ install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requir
 $(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/model.py
 	$(BIN)/liandong model train
 
-model: $(MODEL) ## Train the category model on the labelled citizen messages and exported operator decisions (about 60 s)
+$(ROUTING_MODEL): $(MODEL) $(wildcard $(REPLIES)) services/classification/replies.py services/classification/routing_model.py
+	$(BIN)/liandong model train-routing
+
+model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions)
 
 eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1, top-3, triage share, unit resolution
 	$(BIN)/liandong model eval
@@ -38,10 +43,10 @@ eval-routing: $(MODEL) ## Department type against the bodies that answered the r
 bench-classifier: $(MODEL) ## Demands per second per core of the whole classification step, and model load time
 	$(BIN)/liandong model bench
 
-run: $(MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+run: $(MODEL) $(ROUTING_MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: $(MODEL) ## Every test: unit, contract, integration, end-to-end and deployment validation
+test: $(MODEL) $(ROUTING_MODEL) ## Every test: unit, contract, integration, end-to-end and deployment validation
 	$(BIN)/pytest
 
 test-unit: install ## Domain rules with no infrastructure
@@ -50,10 +55,10 @@ test-unit: install ## Domain rules with no infrastructure
 test-contract: install ## Committed JSON Schemas match contracts/
 	$(BIN)/pytest tests/contract
 
-test-integration: $(MODEL) ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
+test-integration: $(MODEL) $(ROUTING_MODEL) ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(MODEL) ## The four services as processes: HTTP in, topics out
+test-e2e: $(MODEL) $(ROUTING_MODEL) ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
@@ -71,7 +76,7 @@ fmt: install ## Format and autofix with ruff
 contracts: install ## Write contracts/schemas/*.json from the event models
 	$(BIN)/liandong contracts
 
-bench: $(MODEL) ## End-to-end latency and throughput of demand -> assigned task (prints figures)
+bench: $(MODEL) $(ROUTING_MODEL) ## End-to-end latency and throughput of demand -> assigned task (prints figures)
 	$(PY) -m tests.bench.pipeline
 
 bench-routing: install ## Routing decisions per second, demand.classified -> lead task published, 1 and 2 routing processes

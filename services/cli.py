@@ -324,6 +324,30 @@ def _model_train(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_train_routing(_args: argparse.Namespace) -> int:
+    import time
+
+    from contracts.lists import load_lists
+    from services.classification.classifier import Classifier
+    from services.classification.model import DEFAULT_ARTIFACT, CategoryModel, training_files
+    from services.classification.route_file import placeholder_unit
+    from services.classification.routing_model import ARTIFACT, train_artifact
+
+    started = time.perf_counter()
+    lists = load_lists()
+    classifier = Classifier(lists, CategoryModel.load(DEFAULT_ARTIFACT))
+    operators = training_files()[1:]
+    model, history = train_artifact(
+        lists, classifier, unit_code=placeholder_unit(lists), operator_files=operators
+    )
+    seconds = time.perf_counter() - started
+    print(f"trained {model.version} on {len(history.texts)} dispatch records in {seconds:.1f} s")
+    for reason, count in sorted(history.skipped.items()):
+        print(f"  skipped      {count}: {reason}")
+    print(f"  -> {ARTIFACT}")
+    return 0
+
+
 def _model_export(args: argparse.Namespace) -> int:
     from services.classification.examples import export_labelled
 
@@ -420,7 +444,12 @@ def _model_eval_routing(args: argparse.Namespace) -> int:
     from contracts.lists import load_lists
     from services.classification.routing_eval import evaluate_routing
 
-    evaluate_routing(load_lists(), threshold=args.threshold, cv_only=args.cv)
+    evaluate_routing(
+        load_lists(),
+        threshold=args.threshold,
+        matter_threshold=args.matter_threshold,
+        cv_only=args.cv,
+    )
     return 0
 
 
@@ -608,6 +637,10 @@ def build_parser() -> argparse.ArgumentParser:
     model_sub.add_parser("train", help="train on every labelled message (make model)").set_defaults(
         func=_model_train
     )
+    model_sub.add_parser(
+        "train-routing",
+        help="the department-type model on the replies and operator decisions (make model)",
+    ).set_defaults(func=_model_train_routing)
     export = model_sub.add_parser(
         "export-labelled",
         help="operators' triage decisions as training CSV on stdout (uses DATABASE_URL); save as"
@@ -637,7 +670,15 @@ def build_parser() -> argparse.ArgumentParser:
         "eval-routing",
         help="department type against the bodies that really answered (held-out replies)",
     )
-    routing_eval.add_argument("--threshold", type=float, default=0.5)
+    routing_eval.add_argument(
+        "--threshold",
+        type=float,
+        default=0.4,
+        help="the evidence-based decision's triage threshold",
+    )
+    routing_eval.add_argument(
+        "--matter-threshold", type=float, default=0.5, help="today's decision's (the matter's)"
+    )
     routing_eval.add_argument(
         "--cv", action="store_true", help="5-fold figures on the training part only (tuning)"
     )
@@ -649,7 +690,12 @@ def build_parser() -> argparse.ArgumentParser:
         "confidence,triage (the pipeline's decision)",
     )
     route.add_argument("file", type=Path)
-    route.add_argument("--threshold", type=float, default=0.5, help="the matter threshold")
+    route.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="triage below it (default: the service's, 0.4 with the department-type model)",
+    )
     route.set_defaults(func=_route)
 
     classify = sub.add_parser("classify", help="CSV id,title,text -> id,category,matter,confidence")

@@ -37,7 +37,7 @@ def create_app(
         if settings.routing_model_path.exists()
         else None
     )
-    router = Router(lists, classifier, type_model)
+    router = Router(lists, classifier, type_model, threshold=settings.routing_threshold)
     runtime = Runtime(
         service="classification", settings=settings, tables=tables, clock=clock, lists=lists
     )

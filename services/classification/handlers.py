@@ -103,13 +103,7 @@ def make_batch_handlers(
 
     async def classify_demands(delivery: BatchDelivery, events: list[DemandReceived]) -> None:
         if router is not None and router.model is not None:
-            await _route_demands(
-                delivery,
-                events,
-                router,
-                matter_threshold=matter_threshold,
-                unit_threshold=unit_threshold,
-            )
+            await _route_demands(delivery, events, router, unit_threshold=unit_threshold)
             return
         answers = classifier.classify_many(
             [event.content for event in events], [event.matter_code for event in events]
@@ -169,15 +163,15 @@ async def _route_demands(
     events: list[DemandReceived],
     router: Router,
     *,
-    matter_threshold: float,
     unit_threshold: float,
 ) -> None:
+    """The batch through `Router.route_many` (its own threshold: the department type's
+    calibrated chance), then each demand on its way."""
     lists = router.lists
     units = [routing_unit(lists, event) for event in events]
     routes = router.route_many(
         [event.content for event in events],
         [code for _, code in units],
-        threshold=matter_threshold,
         chosen=[event.matter_code for event in events],
     )
     for event, (unit, _), route in zip(events, units, routes, strict=True):

@@ -84,7 +84,9 @@ def placeholder_unit(lists: Lists) -> str:
     return next(u.code for u in lists.units if u.level is Level.community)
 
 
-def route_file(router: Router, source: TextIO, out: TextIO, *, threshold: float) -> int:
+def route_file(
+    router: Router, source: TextIO, out: TextIO, *, threshold: float | None = None
+) -> int:
     """Decide every row (CHUNK at a time, the service's batch path); returns the rows written.
     Raises MalformedCsv before writing anything past the rows already decided."""
     writer = csv.writer(out, lineterminator="\n")

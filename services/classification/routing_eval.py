@@ -155,7 +155,24 @@ def _routed(routes: Sequence[Any]) -> list[Routed]:
     return [Routed(None if r.triage else r.department_type) for r in routes]
 
 
-def evaluate_routing(lists: Lists, *, threshold: float, cv_only: bool = False) -> None:
+SWEEP = (0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+
+
+def sweep(name: str, truth: Sequence[str], chosen: Sequence[str], chances: Sequence[float]) -> None:
+    """Coverage and accuracy of one decision at other triage thresholds (its calibrated chance
+    of being right against each threshold)."""
+    print(f"  {name}: threshold -> coverage / right among routed / right over all")
+    n = len(truth)
+    for threshold in SWEEP:
+        routed = [(t, c) for t, c, p in zip(truth, chosen, chances, strict=True) if p >= threshold]
+        right = sum(1 for t, c in routed if t == c)
+        among = right / len(routed) if routed else 0.0
+        print(f"    {threshold:.2f}  {len(routed) / n:.3f} / {among:.3f} / {right / n:.3f}")
+
+
+def evaluate_routing(
+    lists: Lists, *, threshold: float, matter_threshold: float, cv_only: bool = False
+) -> None:
     """Print the extraction's figures, then today's decision (keywords and the category model,
     the matter's handling level) and the evidence-based decision on the held-out part; with
     `cv_only`, the evidence-based decision's 5-fold figures on the training part alone."""
@@ -195,13 +212,14 @@ def evaluate_routing(lists: Lists, *, threshold: float, cv_only: bool = False) -
             data.train,
             lambda batch: [decisions[text] for text in batch],
         )
+        sweep("the same folds", labels, chosen, chances)
         return
     today = Router(lists, classifier, None)
     report(
         "today: keywords + category model, the matter's handling level",
         data.test,
         lambda batch: _routed(
-            today.route_many(batch, [EVAL_UNIT] * len(batch), threshold=threshold)
+            today.route_many(batch, [EVAL_UNIT] * len(batch), threshold=matter_threshold)
         ),
     )
     router = Router(lists, classifier, model)
@@ -212,4 +230,22 @@ def evaluate_routing(lists: Lists, *, threshold: float, cv_only: bool = False) -
             router.route_many(batch, [EVAL_UNIT] * len(batch), threshold=threshold)
         ),
     )
-    print(f"\nthreshold {threshold} · {time.perf_counter() - started:.1f} s in all")
+    routes = router.route_many(
+        [row.content for row in data.test], [EVAL_UNIT] * len(data.test), threshold=0.0
+    )
+    sweep(
+        "evidence, held out",
+        [row.truth for row in data.test],
+        [r.department_type or "" for r in routes],
+        [r.confidence for r in routes],
+    )
+    levels = Counter(
+        (r.level.value if r.level else "-", r.matter.handling_level.value if r.matter else "-")
+        for r in routes
+    )
+    chosen_levels = ", ".join(f"{a} ({b}) {k}" for (a, b), k in levels.most_common())
+    print(f"  level chosen (the matter's handling level), every held-out message: {chosen_levels}")
+    print(
+        f"\nthresholds: today {matter_threshold} (matter), evidence {threshold} (chance of the"
+        f" department type) · {time.perf_counter() - started:.1f} s in all"
+    )

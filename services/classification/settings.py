@@ -8,6 +8,7 @@ from pydantic_settings import SettingsConfigDict
 from contracts.lists import DEFAULT_LISTS
 from services.classification.model import DEFAULT_ARTIFACT
 from services.classification.routing_model import ARTIFACT as ROUTING_ARTIFACT
+from services.classification.routing_model import ROUTING_THRESHOLD
 from services.runtime.settings import Port, ServiceSettings
 
 
@@ -20,6 +21,13 @@ class ClassificationSettings(ServiceSettings):
     routing_model_path: Path = Field(
         default=ROUTING_ARTIFACT,
         description="department-type model (`make model`); absent: keywords and categories only",
+    )
+    routing_threshold: float = Field(
+        default=ROUTING_THRESHOLD,
+        ge=0,
+        le=1,
+        description="with the department-type model: the calibrated chance that the department "
+        "type is right below which a demand goes to triage",
     )
     matter_threshold: float = Field(
         default=0.5, ge=0, le=1, description="matter confidence below it goes to triage"
