@@ -47,8 +47,8 @@ def create_app(
     }
     runtime.consume(
         [topics.DEMAND_RECEIVED],
-        make_handlers(lists, classifier, router=router, **thresholds),
-        make_batch_handlers(lists, classifier, router=router, **thresholds),
+        make_handlers(lists, classifier, router, **thresholds),
+        make_batch_handlers(lists, classifier, router, **thresholds),
     )
     backlog = TriageBacklog(
         sessions=runtime.sessions,

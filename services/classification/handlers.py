@@ -91,10 +91,11 @@ async def publish_classified(
 def make_batch_handlers(
     lists: Lists,
     classifier: Classifier,
+    router: Router | None = None,
+    /,
     *,
     matter_threshold: float,
     unit_threshold: float,
-    router: Router | None = None,
 ) -> dict[type[Event], BatchHandler]:
     """A batch of received demands in one call: the category model weighs all their texts at
     once (one sparse product instead of one per text), then each demand goes on its way. With a
@@ -124,17 +125,18 @@ def make_batch_handlers(
 def make_handlers(
     lists: Lists,
     classifier: Classifier,
+    router: Router | None = None,
+    /,
     *,
     matter_threshold: float,
     unit_threshold: float,
-    router: Router | None = None,
 ) -> dict[type[Event], Handler]:
     classify_batch = make_batch_handlers(
         lists,
         classifier,
+        router,
         matter_threshold=matter_threshold,
         unit_threshold=unit_threshold,
-        router=router,
     )[DemandReceived]
 
     async def classify_demand(delivery: Delivery, event: DemandReceived) -> None:

@@ -279,11 +279,10 @@ def answering_body(reply: str) -> Body | None:
         for match in pattern.finditer(reply):
             name = match.group("body")
             kind = body_type(name)
-            if kind is False:
-                continue
-            if kind is None:
+            if kind is None:  # a body the lists have no type for answered
                 return None
-            return Body(name, kind, how)
+            if isinstance(kind, str):
+                return Body(name, kind, how)
     named: dict[str, str] = {}
     for match in _ANY.finditer(reply):
         kind = body_type(match.group("body"))

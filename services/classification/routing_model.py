@@ -248,7 +248,7 @@ def _fit(
 ) -> float:
     """How well a (matter, level) fits a text whose department type is already chosen."""
     category = categories.get(option.matter.category, 0.0)
-    return (
+    return float(
         params["fit_keyword"] * keyword.get(option.matter.code, 0.0)
         + params["fit_category"] * category
         + params["fit_handling"] * (option.level is option.matter.handling_level)

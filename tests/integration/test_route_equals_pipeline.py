@@ -48,7 +48,7 @@ async def test_liandong_route_decides_as_the_pipeline_does(engine, classifier, r
     assert len(known) == len(CASES)
     sessions = create_session_factory(engine)
     handler = make_batch_handlers(
-        lists, classifier, matter_threshold=0.5, unit_threshold=0.7, router=router
+        lists, classifier, router, matter_threshold=0.5, unit_threshold=0.7
     )[DemandReceived]
     events = [
         DemandReceived(
@@ -111,8 +111,8 @@ async def test_liandong_route_decides_as_the_pipeline_does(engine, classifier, r
     assert lines[0] == "id,matter,department_type,department_id,level,confidence,triage"
     tool = []
     for line in lines[1:]:
-        _, matter, kind, department, level, _, triage = line.split(",")
-        tool.append((triage, "" if triage == "true" else f"{matter}|{kind}|{department}|{level}"))
+        _, matter, kind, department, chosen, _, triage = line.split(",")
+        tool.append((triage, "" if triage == "true" else f"{matter}|{kind}|{department}|{chosen}"))
     assert tool == pipeline
     # Not a vacuous comparison: some demands are dispatched, and the text with no matter is not.
     assert any(t == "false" for t, _ in tool)
