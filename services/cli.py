@@ -330,16 +330,13 @@ def _model_train_routing(_args: argparse.Namespace) -> int:
     from contracts.lists import load_lists
     from services.classification.classifier import Classifier
     from services.classification.model import DEFAULT_ARTIFACT, CategoryModel, training_files
-    from services.classification.route_file import placeholder_unit
     from services.classification.routing_model import ARTIFACT, train_artifact
 
     started = time.perf_counter()
     lists = load_lists()
     classifier = Classifier(lists, CategoryModel.load(DEFAULT_ARTIFACT))
     operators = training_files()[1:]
-    model, history = train_artifact(
-        lists, classifier, unit_code=placeholder_unit(lists), operator_files=operators
-    )
+    model, history = train_artifact(lists, classifier, operator_files=operators)
     seconds = time.perf_counter() - started
     print(f"trained {model.version} on {len(history.texts)} dispatch records in {seconds:.1f} s")
     for reason, count in sorted(history.skipped.items()):

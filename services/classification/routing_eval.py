@@ -196,7 +196,7 @@ def evaluate_routing(
     texts = [row.content for row in data.train]
     labels = [row.truth for row in data.train]
     model, out_of_fold = train_type_model(
-        lists, classifier, texts, labels, [row.group for row in data.train], unit_code=EVAL_UNIT
+        lists, classifier, texts, labels, [row.group for row in data.train]
     )
     print(f"type model trained  {time.perf_counter() - started:.1f} s (with the 5 folds)")
     if cv_only:

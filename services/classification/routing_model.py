@@ -18,8 +18,10 @@ import gzip
 import hashlib
 import json
 import pickle
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from services.classification import rules
 from services.classification.classifier import CHOSEN_CONFIDENCE, Classifier, Decision, Undecided
 from services.classification.model import MAX_CHARS
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")  # as the classifier: a text without Chinese is not decided
 ARTIFACT = Path(__file__).parent / "artifacts" / "routing-model.pkl.gz"
 HASH_BITS = 15  # 32,768 hashed columns for the characters and character pairs
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads keys evenly
@@ -117,13 +120,40 @@ def options(lists: Lists, matter: Matter, unit_code: str) -> list[Option]:
     return found
 
 
+@lru_cache(maxsize=4)
+def _rule_leads(lists: Lists) -> dict[str, tuple[tuple[Level, str], ...]]:
+    """Each matter's (level, lead type) over the power list's rules: once per lists snapshot."""
+    leads: dict[str, tuple[tuple[Level, str], ...]] = {}
+    for matter in lists.matters:
+        found = []
+        for level in _LEVELS:
+            rule = lists.rule(matter.code, level)
+            if rule is not None and rule.lead is not None:
+                found.append((level, rule.lead))
+        leads[matter.code] = tuple(found)
+    return leads
+
+
+@lru_cache(maxsize=16384)
+def _shape(lists: Lists, unit_code: str) -> tuple[object, ...]:
+    """What the options of a unit depend on: the levels of its chain and the overrides on it."""
+    chain = chain_of(unit_code)
+    on_chain = set(chain)
+    return (
+        tuple(level_of(code) for code in chain),
+        tuple((o.matter_code, o.unit_code) for o in lists.overrides if o.unit_code in on_chain),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What the layers say of one text, before the department type is chosen."""
 
     categories: tuple[tuple[str, float], ...]
     hits: tuple[tuple[Matter, float], ...]  # keyword matters with their keyword confidence
-    decision: Decision | Undecided
+    decision: Decision | Undecided | None  # the keyword layer's own answer (without a type model)
+    truncated: bool = False
+    chinese: bool = True
 
 
 class TypeModel:
@@ -158,22 +188,25 @@ class TypeModel:
         types: list[str],
         categories: list[str],
         params: dict[str, Any],
-        unit_code: str,
     ) -> sparse.csr_matrix:
+        """The three blocks of each text. The keyword block reads the power list's rules of each
+        keyword matter (the unit's overrides are left to the decision: they are evidence of a
+        place, not of the text)."""
         chars = _char_block(texts, params["hash_bits"])
         type_index = {t: i for i, t in enumerate(types)}
         category_index = {c: i for i, c in enumerate(categories)}
+        leads = _rule_leads(lists)
         dense = np.zeros((len(texts), len(categories) + 2 * len(types)))
         for row, item in enumerate(evidence):
             for name, probability in item.categories:
                 if name in category_index:
                     dense[row, category_index[name]] = probability * params["category_weight"]
             for matter, confidence in item.hits:
-                for option in options(lists, matter, unit_code):
-                    column = type_index.get(option.department_type)
+                for level, lead in leads.get(matter.code, ()):
+                    column = type_index.get(lead)
                     if column is None:
                         continue
-                    other = option.level is not matter.handling_level
+                    other = level is not matter.handling_level
                     offset = len(categories) + (len(types) if other else 0)
                     value = confidence * params["keyword_weight"]
                     dense[row, offset + column] = max(dense[row, offset + column], value)
@@ -271,40 +304,78 @@ class Router:
         self.classifier = classifier
         self.model = model
         self.threshold = threshold  # the type model's triage threshold (its calibrated chance)
-        self._candidates: dict[str, dict[str, list[Option]]] = {}
+        self._candidates: dict[tuple[object, ...], dict[str, list[Option]]] = {}
+        self._best: dict[tuple[tuple[object, ...], str], list[Option]] = {}
 
     def candidates(self, unit: str) -> dict[str, list[Option]]:
         """Every (matter, level) of the lists on the unit's chain, by the type it leads to
-        (worked out once per unit)."""
-        found = self._candidates.get(unit)
+        (worked out once per shape of chain: its levels and the overrides on it)."""
+        shape = _shape(self.lists, unit)
+        found = self._candidates.get(shape)
         if found is None:
             found = {}
             for matter in self.lists.matters:
                 for option in options(self.lists, matter, unit):
                     found.setdefault(option.department_type, []).append(option)
-            if len(self._candidates) < 10_000:
-                self._candidates[unit] = found
+            self._candidates[shape] = found
         return found
+
+    def _category_best(self, unit: str, kind: str) -> list[Option]:
+        """For a type at a unit's shape of chain: per category, the option a text without a
+        keyword would choose (the first in the catalogue at its handling level, else the first)."""
+        key = (_shape(self.lists, unit), kind)
+        best = self._best.get(key)
+        if best is None:
+            per_category: dict[str, Option] = {}
+            for option in self.candidates(unit).get(kind, []):
+                held = per_category.get(option.matter.category)
+                handling = option.level is option.matter.handling_level
+                if held is None or (handling and held.level is not held.matter.handling_level):
+                    per_category[option.matter.category] = option
+            best = list(per_category.values())
+            self._best[key] = best
+        return best
 
     @property
     def version(self) -> str:
         return f"{self.classifier.version}+{self.model.version if self.model else 'no-type-model'}"
 
     def evidence_many(
-        self, texts: Sequence[str], chosen: Sequence[str | None] | None = None
+        self,
+        texts: Sequence[str],
+        chosen: Sequence[str | None] | None = None,
+        *,
+        decide: bool = False,
     ) -> list[Evidence]:
-        answers = self.classifier.classify_many(texts, chosen)
+        """The category probabilities and keyword matters of each text; with `decide`, also the
+        keyword layer's own decision (today's, for a router without a type model)."""
+        answers: list[tuple[tuple[tuple[str, float], ...], Decision | Undecided | None]]
+        if decide:
+            answers = list(self.classifier.classify_many(texts, chosen))
+        else:
+            prepared = [text.strip() for text in texts]
+            ranked = self.classifier.categories_many([text[:MAX_CHARS] for text in prepared])
+            answers = [(categories, None) for categories in ranked]
         result: list[Evidence] = []
         for text, choice, (categories, decision) in zip(
             texts, chosen or [None] * len(texts), answers, strict=True
         ):
+            text = text.strip()
             hits = rules.keyword_hits(self.lists, text[:MAX_CHARS])
             scored = [(hit.matter, rules.keyword_confidence(hits, i)) for i, hit in enumerate(hits)]
             picked = self.lists.matters_by_code.get(choice) if choice else None
             if picked is not None:  # the submitter's choice counts as a keyword (as classify's)
                 scored = [(m, c) for m, c in scored if m.code != picked.code]
                 scored.append((picked, CHOSEN_CONFIDENCE))
-            result.append(Evidence(categories, tuple(scored), decision))
+            result.append(
+                Evidence(
+                    categories,
+                    tuple(scored),
+                    decision,
+                    len(text) > MAX_CHARS,
+                    _CJK.search(text) is not None,
+                )
+            )
         return result
 
     def route_many(
@@ -320,7 +391,7 @@ class Router:
         type model the classifier's matter threshold (0.5)."""
         if threshold is None:
             threshold = self.threshold if self.model is not None else MATTER_THRESHOLD
-        evidence = self.evidence_many(texts, chosen)
+        evidence = self.evidence_many(texts, chosen, decide=self.model is None)
         if self.model is None:
             return [
                 self._keywords_only(item, unit, threshold)
@@ -328,22 +399,15 @@ class Router:
             ]
         model = self.model
         routes: list[Route] = []
-        # One feature matrix per unit: the keyword block depends on the unit's chain of levels.
-        by_unit: dict[str, list[int]] = {}
-        for i, unit in enumerate(unit_codes):
-            by_unit.setdefault(unit, []).append(i)
-        probabilities = np.zeros((len(texts), len(model.types)))
-        for unit, indices in by_unit.items():
-            features = TypeModel.features(
-                self.lists,
-                [texts[i][:MAX_CHARS] for i in indices],
-                [evidence[i] for i in indices],
-                model.types,
-                model.categories,
-                model.params,
-                unit,
-            )
-            probabilities[indices] = model.probabilities(features)
+        features = TypeModel.features(
+            self.lists,
+            [text[:MAX_CHARS] for text in texts],
+            evidence,
+            model.types,
+            model.categories,
+            model.params,
+        )
+        probabilities = model.probabilities(features)
         for i, item in enumerate(evidence):
             routes.append(self._decide(item, probabilities[i], unit_codes[i], threshold))
         return routes
@@ -351,7 +415,7 @@ class Router:
     def _keywords_only(self, item: Evidence, unit: str, threshold: float) -> Route:
         """Today's decision: the classifier's matter at its handling level (no type model)."""
         decision = item.decision
-        if isinstance(decision, Undecided):
+        if decision is None or isinstance(decision, Undecided):
             return Route(
                 None, None, None, None, 0.0, True, "triage", str(decision), item.categories
             )
@@ -392,7 +456,11 @@ class Router:
         model = self.model
         keyword = {matter.code: confidence for matter, confidence in item.hits}
         categories = dict(item.categories)
-        chosen_decision = item.decision if isinstance(item.decision, Decision) else None
+        if not item.chinese:
+            return Route(
+                None, None, None, None, 0.0, True, "triage",
+                "the text has no Chinese to classify", item.categories,
+            )  # fmt: skip
         candidates = self.candidates(unit)
         ranked = np.argsort(-probability)
         proposals: list[tuple[Proposal, Option]] = []
@@ -401,7 +469,11 @@ class Router:
             found = candidates.get(kind)
             if not found:
                 continue
-            best = max(found, key=lambda o: _fit(o, keyword, categories, model.params))
+            # The best option of a type: one of a keyword matter, or the best of each category
+            # (the rest differ from it only in fit terms that are zero without a keyword).
+            tried = [o for o in found if o.matter.code in keyword]
+            tried.extend(self._category_best(unit, kind))
+            best = max(tried, key=lambda o: _fit(o, keyword, categories, model.params))
             chance = round(model.calibrated(float(probability[index])), 4)
             evidence = []
             if best.matter.code in keyword:
@@ -451,7 +523,7 @@ class Router:
             reason,
             item.categories,
             tuple(p for p, _ in proposals),
-            chosen_decision.truncated if chosen_decision else False,
+            item.truncated,
         )
 
 
@@ -470,7 +542,6 @@ def train_type_model(
     labels: Sequence[str],
     groups: Sequence[str],
     *,
-    unit_code: str,
     params: dict[str, Any] | None = None,
     version: str = "eval",
     folds: int = 5,
@@ -488,7 +559,7 @@ def train_type_model(
     types = sorted(lists.department_types)
     categories = list(classifier.model.classes) if classifier.model else []
     features = TypeModel.features(
-        lists, [t[:MAX_CHARS] for t in texts], evidence, types, categories, params, unit_code
+        lists, [t[:MAX_CHARS] for t in texts], evidence, types, categories, params
     )
     y = np.array([types.index(label) for label in labels])
 
@@ -611,7 +682,6 @@ def train_artifact(
     lists: Lists,
     classifier: Classifier,
     *,
-    unit_code: str,
     operator_files: Sequence[Path],
     artifact: Path = ARTIFACT,
 ) -> tuple[TypeModel, History]:
@@ -625,9 +695,7 @@ def train_artifact(
     keys = replies.groups + operators.groups
     parts = [REPLIES.read_bytes(), *(p.read_bytes() for p in operator_files)]
     version = data_version(*parts)
-    model, _ = train_type_model(
-        lists, classifier, texts, labels, keys, unit_code=unit_code, version=version
-    )
+    model, _ = train_type_model(lists, classifier, texts, labels, keys, version=version)
     model.save(artifact)
     history = History(texts, labels, keys, replies.skipped | operators.skipped)
     return model, history
