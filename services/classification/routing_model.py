@@ -486,7 +486,8 @@ class Router:
             proposals.append(
                 (Proposal(best.matter.code, best.level.value, kind, chance, rule), best)
             )
-            if len(proposals) == 3:
+            # The runners-up are for the triage operator only: a routed demand needs none.
+            if len(proposals) == 3 or proposals[0][0].probability >= threshold:
                 break
         if not proposals:
             return Route(
