@@ -437,6 +437,30 @@ def _route(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lists_suggest(args: argparse.Namespace) -> int:
+    from services.classification.lists_suggest import Case, render, suggest
+    from services.classification.replies import read_outcomes
+    from services.classification.routing_eval import EVAL_UNIT, content_of
+
+    # The matter today's decision gives each replied message (keywords and the category model),
+    # against the department type that really answered it.
+    router = _router()
+    keywords_only = type(router)(router.lists, router.classifier, None)
+    outcomes = [o for o in read_outcomes() if o.body is not None]
+    routes = keywords_only.route_many(
+        [content_of(o.title, o.text) for o in outcomes], [EVAL_UNIT] * len(outcomes), threshold=0.0
+    )
+    cases = [
+        Case(route.matter.code, outcome.body.type, f"#{outcome.id} {outcome.title[:30]}")
+        for outcome, route in zip(outcomes, routes, strict=True)
+        if route.matter is not None and outcome.body is not None
+    ]
+    found = suggest(router.lists, cases)
+    print(f"{len(found)} suggestion(s) for lists {router.lists.version} from {len(cases)} replies")
+    print(render(found))
+    return 0
+
+
 def _model_eval_routing(args: argparse.Namespace) -> int:
     from contracts.lists import load_lists
     from services.classification.routing_eval import evaluate_routing
@@ -730,6 +754,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = lists_sub.add_parser("check", help="validate a lists directory; every problem listed")
     check.add_argument("path", nargs="?", type=Path, default=DEFAULT_LISTS)
     check.set_defaults(func=_lists_check)
+    lists_sub.add_parser(
+        "suggest",
+        help="power-list changes proposed from the replies' history, with counts and examples",
+    ).set_defaults(func=_lists_suggest)
     return parser
 
 
