@@ -502,6 +502,10 @@ class Router:
                 item.categories,
             )
         top, option = proposals[0]
+        if top.probability < threshold:
+            fallback = self._keyword_fallback(item, unit, top.probability, proposals)
+            if fallback is not None:
+                return fallback
         target = next(c for c in chain_of(unit) if level_of(c) is option.level)
         department = self.lists.department_of_type(option.department_type, target)
         triage = top.probability < threshold or department is None
@@ -522,6 +526,59 @@ class Router:
             triage,
             top.rule,
             reason,
+            item.categories,
+            tuple(p for p, _ in proposals),
+            item.truncated,
+        )
+
+    def _keyword_fallback(
+        self,
+        item: Evidence,
+        unit: str,
+        chance: float,
+        proposals: list[tuple[Proposal, Option]],
+    ) -> Route | None:
+        """Today's decision as a floor: when the type model is unsure, a keyword matter the
+        category model does not contradict (the classifier's confidence, 0.5 keyword + 0.5
+        category probability, at least MATTER_THRESHOLD and unrivalled) routes at its handling
+        level, as before. A demand today's pipeline dispatched is not sent to triage for want of
+        history that resembles it (short, catalogue-like texts)."""
+        categories = dict(item.categories)
+        scored = sorted(
+            (
+                (
+                    round(confidence * 0.9, 4)
+                    if matter.category not in categories
+                    else round(0.5 * confidence + 0.5 * categories[matter.category], 4),
+                    matter,
+                )
+                for matter, confidence in item.hits
+            ),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        if not scored or scored[0][0] < MATTER_THRESHOLD:
+            return None
+        if len(scored) > 1 and scored[1][0] == scored[0][0]:
+            return None
+        confidence, matter = scored[0]
+        try:
+            owner = self.lists.owner(matter.code, unit)
+        except NoOwner:
+            return None
+        rule = (
+            f"keywords:{matter.code} ({confidence:.2f}); {owner.rule}"
+            f" (type model unsure: p={chance:.2f}; model:{self.version})"
+        )
+        return Route(
+            matter,
+            owner.level,
+            owner.lead.type,
+            owner.lead.id,
+            confidence,
+            False,
+            rule,
+            None,
             item.categories,
             tuple(p for p, _ in proposals),
             item.truncated,
