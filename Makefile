@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock)
 
-$(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/model.py
+$(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
 
 $(ROUTING_MODEL): $(MODEL) $(wildcard $(REPLIES)) services/classification/replies.py services/classification/routing_model.py

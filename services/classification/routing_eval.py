@@ -176,8 +176,8 @@ def evaluate_routing(
     """Print the extraction's figures, then today's decision (keywords and the category model,
     the matter's handling level) and the evidence-based decision on the held-out part; with
     `cv_only`, the evidence-based decision's 5-fold figures on the training part alone."""
+    from services.classification.category_model import DEFAULT_ARTIFACT, CategoryModel
     from services.classification.classifier import Classifier
-    from services.classification.model import DEFAULT_ARTIFACT, CategoryModel
     from services.classification.routing_model import Router, train_type_model
 
     started = time.perf_counter()

@@ -31,8 +31,8 @@ from scipy import sparse
 from contracts.jurisdiction import Level, chain_of, level_of
 from contracts.lists import Lists, Matter, NoOwner
 from services.classification import rules
+from services.classification.category_model import MAX_CHARS
 from services.classification.classifier import CHOSEN_CONFIDENCE, Classifier, Decision, Undecided
-from services.classification.model import MAX_CHARS
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")  # as the classifier: a text without Chinese is not decided
 ARTIFACT = Path(__file__).parent / "artifacts" / "routing-model.pkl.gz"
