@@ -26,7 +26,7 @@ install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requir
 $(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
 
-$(ROUTING_MODEL): $(MODEL) $(wildcard $(REPLIES)) services/classification/replies.py services/classification/routing_model.py
+$(ROUTING_MODEL): $(MODEL) $(wildcard $(REPLIES)) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
 	$(BIN)/liandong model train-routing
 
 model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions)

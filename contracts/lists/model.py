@@ -212,23 +212,9 @@ class Lists:
                         chain, override.level, override.lead, override.co_handlers,
                         f"override:{matter_code}@{code}->{override.lead}",
                     )  # fmt: skip
-        if chosen is not None and chosen is not matter.handling_level:
-            # A level chosen on evidence counts only where the power list has a rule with a lead
-            # there, on the demand's own chain; otherwise the handling level decides as always.
-            rule = self.rule(matter_code, chosen)
-            if (
-                rule is not None
-                and rule.lead is not None
-                and any(level_of(code) is chosen for code in chain)
-            ):
-                return self._resolve(
-                    chain,
-                    chosen,
-                    rule.lead,
-                    rule.co_handlers,
-                    f"power:{matter_code}@{chosen.value}->{rule.lead}"
-                    f" (level chosen on evidence; handling level {matter.handling_level.value})",
-                )
+        on_evidence = self._at_chosen_level(matter, chain, chosen)
+        if on_evidence is not None:
+            return on_evidence
         level = matter.handling_level
         why = ""
         if not any(level_of(code) is level for code in chain):
@@ -253,6 +239,25 @@ class Lists:
             rule.lead,
             rule.co_handlers,
             f"power:{matter_code}@{level.value}->{rule.lead}{why}",
+        )
+
+    def _at_chosen_level(
+        self, matter: Matter, chain: list[str], chosen: Level | None
+    ) -> Ownership | None:
+        """A level chosen on evidence counts only where the power list has a rule with a lead
+        there, on the demand's own chain; otherwise (None) the handling level decides."""
+        if chosen is None or chosen is matter.handling_level:
+            return None
+        rule = self.rule(matter.code, chosen)
+        if rule is None or rule.lead is None or not any(level_of(c) is chosen for c in chain):
+            return None
+        return self._resolve(
+            chain,
+            chosen,
+            rule.lead,
+            rule.co_handlers,
+            f"power:{matter.code}@{chosen.value}->{rule.lead}"
+            f" (level chosen on evidence; handling level {matter.handling_level.value})",
         )
 
     def _resolve(

@@ -19,7 +19,7 @@ from services.classification import repository, rules
 from services.classification.classifier import Classifier, Decision, Undecided
 from services.classification.models import Classification, TriageItem
 from services.classification.routing_model import Route, Router
-from services.classification.service import publish_classified
+from services.classification.service import Answer, publish_classified
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
 
 log = structlog.get_logger(__name__)
@@ -182,19 +182,21 @@ async def _routed(
     await publish_classified(
         delivery.session,
         delivery.outbox,
-        demand_id=event.demand_id,
-        matter=matter,
-        demand_type=rules.demand_type_of(event.demand_type, matter),
-        urgency=urgency,
-        unit_code=unit.unit.code,
-        confidence=round(min(route.confidence, unit.confidence), 3),
-        rule=rule,
-        content=event.content,
-        address=event.location.address,
-        citizen=event.citizen,
+        Answer(
+            demand_id=event.demand_id,
+            matter=matter,
+            demand_type=rules.demand_type_of(event.demand_type, matter),
+            urgency=urgency,
+            unit_code=unit.unit.code,
+            confidence=round(min(route.confidence, unit.confidence), 3),
+            rule=rule,
+            content=event.content,
+            address=event.location.address,
+            citizen=event.citizen,
+            level=route.level if route.level is not matter.handling_level else None,
+        ),
         lists=lists,
         now=delivery.clock.now(),
-        level=route.level if route.level is not matter.handling_level else None,
     )
     log.info("demand routed", matter=matter.code, unit=unit.unit.code, urgency=urgency)
 
@@ -258,16 +260,18 @@ async def _classified(
     await publish_classified(
         delivery.session,
         delivery.outbox,
-        demand_id=event.demand_id,
-        matter=decision.matter,
-        demand_type=rules.demand_type_of(event.demand_type, decision.matter),
-        urgency=urgency,
-        unit_code=unit.unit.code,
-        confidence=round(min(decision.confidence, unit.confidence), 3),
-        rule=rule,
-        content=event.content,
-        address=event.location.address,
-        citizen=event.citizen,
+        Answer(
+            demand_id=event.demand_id,
+            matter=decision.matter,
+            demand_type=rules.demand_type_of(event.demand_type, decision.matter),
+            urgency=urgency,
+            unit_code=unit.unit.code,
+            confidence=round(min(decision.confidence, unit.confidence), 3),
+            rule=rule,
+            content=event.content,
+            address=event.location.address,
+            citizen=event.citizen,
+        ),
         lists=lists,
         now=now,
     )

@@ -8,7 +8,7 @@ import csv
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from contracts.jurisdiction import Level
 from contracts.lists import Lists
@@ -37,10 +37,9 @@ def content_of(title: str, text: str) -> str:
     return f"{title}。{text}" if title else text
 
 
-def read_rows(source: TextIO) -> Iterator[Row]:
-    reader = csv.reader(source)
+def _header(reader: Any) -> list[str]:
     try:
-        header = next(reader)
+        header: list[str] = next(reader)
     except StopIteration:
         raise MalformedCsv("line 1: the file is empty; expected the header id,title,text") from None
     except csv.Error as exc:
@@ -51,7 +50,29 @@ def read_rows(source: TextIO) -> Iterator[Row]:
     unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
     if unknown:
         raise MalformedCsv(f"line 1: unknown column {', '.join(unknown)}")
-    position = {name: header.index(name) for name in header}
+    return header
+
+
+def _row(header: list[str], fields: list[str], line: int) -> Row:
+    if len(fields) != len(header):
+        column = header[len(fields)] if len(fields) < len(header) else "(past the last)"
+        raise MalformedCsv(
+            f"line {line}, column {column}: {len(fields)} fields, the header has {len(header)}"
+        )
+    row = dict(zip(header, fields, strict=True))
+    if not row["id"].strip():
+        raise MalformedCsv(f"line {line}, column id: empty")
+    if not (row["title"].strip() or row["text"].strip()):
+        raise MalformedCsv(f"line {line}, column text: empty (and no title)")
+    unit = (row.get("unit_code") or "").strip() or None
+    if unit is not None and not (len(unit) == 12 and unit.isdigit()):
+        raise MalformedCsv(f"line {line}, column unit_code: {unit!r} is not a 12-digit code")
+    return Row(line, row["id"], content_of(row["title"].strip(), row["text"].strip()), unit)
+
+
+def read_rows(source: TextIO) -> Iterator[Row]:
+    reader = csv.reader(source)
+    header = _header(reader)
     while True:
         try:
             fields = next(reader)
@@ -59,23 +80,8 @@ def read_rows(source: TextIO) -> Iterator[Row]:
             return
         except csv.Error as exc:
             raise MalformedCsv(f"line {reader.line_num}: {exc}") from None
-        line = reader.line_num
-        if not fields:
-            continue
-        if len(fields) != len(header):
-            column = header[len(fields)] if len(fields) < len(header) else "(past the last)"
-            raise MalformedCsv(
-                f"line {line}, column {column}: {len(fields)} fields, the header has {len(header)}"
-            )
-        row = {name: fields[i] for name, i in position.items()}
-        if not row["id"].strip():
-            raise MalformedCsv(f"line {line}, column id: empty")
-        if not (row["title"].strip() or row["text"].strip()):
-            raise MalformedCsv(f"line {line}, column text: empty (and no title)")
-        unit = (row.get("unit_code") or "").strip() or None
-        if unit is not None and not (len(unit) == 12 and unit.isdigit()):
-            raise MalformedCsv(f"line {line}, column unit_code: {unit!r} is not a 12-digit code")
-        yield Row(line, row["id"], content_of(row["title"].strip(), row["text"].strip()), unit)
+        if fields:
+            yield _row(header, fields, reader.line_num)
 
 
 def placeholder_unit(lists: Lists) -> str:

@@ -178,7 +178,8 @@ def evaluate_routing(
     `cv_only`, the evidence-based decision's 5-fold figures on the training part alone."""
     from services.classification.category_model import DEFAULT_ARTIFACT, CategoryModel
     from services.classification.classifier import Classifier
-    from services.classification.routing_model import Router, train_type_model
+    from services.classification.routing_model import Router
+    from services.classification.routing_training import train_type_model
 
     started = time.perf_counter()
     data = dataset()

@@ -46,7 +46,8 @@ def _model_train_routing(_args: argparse.Namespace) -> int:
         training_files,
     )
     from services.classification.classifier import Classifier
-    from services.classification.routing_model import ARTIFACT, train_artifact
+    from services.classification.routing_model import ARTIFACT
+    from services.classification.routing_training import train_artifact
 
     started = time.perf_counter()
     lists = load_lists()

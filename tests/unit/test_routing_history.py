@@ -128,7 +128,7 @@ def test_a_well_formed_csv_reads_every_row_with_its_line():
 
 
 def test_operator_history_skips_and_counts_what_the_lists_do_not_know(tmp_path):
-    from services.classification.routing_model import operator_history
+    from services.classification.routing_training import operator_history
 
     path = tmp_path / "operator-2026-12.csv"
     path.write_text(
