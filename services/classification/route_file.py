@@ -95,11 +95,13 @@ def route_file(
 ) -> int:
     """Decide every row (CHUNK at a time, the service's batch path); returns the rows written.
     Raises MalformedCsv before writing anything past the rows already decided."""
+    rows = read_rows(source)
+    first = list(itertools.islice(rows, 1))  # the header is checked before anything is written
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(OUTPUT)
     lists = router.lists
     default = placeholder_unit(lists)
-    rows = read_rows(source)
+    rows = itertools.chain(first, rows)
     written = 0
     while chunk := list(itertools.islice(rows, CHUNK)):
         units = [
