@@ -127,3 +127,14 @@ def classifier():
     if not DEFAULT_ARTIFACT.exists():
         pytest.fail(f"no category model at {DEFAULT_ARTIFACT}: run `make model` (make test does)")
     return Classifier(load_lists(), CategoryModel.load(DEFAULT_ARTIFACT))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked real_kafka check what only Apache Kafka does (a log on disk, idempotent
+    producers); on the tansu fallback they are skipped, saying so."""
+    if item.get_closest_marker("real_kafka") is None:
+        return
+    from services.runtime.apache_kafka import choose_broker
+
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") is None and choose_broker().kind == "tansu":
+        pytest.skip("needs Apache Kafka; this run's embedded broker is tansu")

@@ -504,7 +504,10 @@ def _listening(port: int) -> bool:
 
 
 def _free(port: int) -> bool:
+    """Whether the JVM can listen on the port: SO_REUSEADDR as it binds, so connections a
+    killed broker left in TIME_WAIT do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

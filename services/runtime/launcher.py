@@ -160,6 +160,11 @@ class Infrastructure:
             env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"
         return env
 
+    def kill_broker(self) -> None:
+        """SIGKILL the embedded Apache Kafka, as a crash would (the restart tests)."""
+        if isinstance(self._kafka, EmbeddedApacheKafka) and self._kafka.node is not None:
+            self._kafka.node.kill()
+
     def stop(self) -> None:
         if self._kafka is not None:
             self._kafka.stop()
