@@ -440,6 +440,10 @@ class EmbeddedApacheKafka:
         return self.node.bootstrap
 
     @property
+    def port(self) -> int | None:
+        return self.node.ports.broker if self.node is not None else None
+
+    @property
     def log_path(self) -> Path:
         return self.directory / "server.log"
 
@@ -458,7 +462,11 @@ class EmbeddedApacheKafka:
         path.write_text(json.dumps(ports.__dict__), encoding="utf-8")
         return ports
 
-    def start(self) -> str:
+    def start(self, port: int | None = None) -> str:
+        """Start, or start again on the same log directory and, when they are still free, the
+        same ports (`port` is accepted for EmbeddedKafka's signature: the saved one is it)."""
+        if port is not None and port != self.port and self.port is not None:
+            raise ValueError(f"this broker listens on {self.port}, not {port}")
         self.java = find_java()
         libs = resolve(java=self.java)
         ports = self._ports()
