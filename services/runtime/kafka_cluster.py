@@ -107,6 +107,11 @@ class KafkaCluster:
         log.info("kafka cluster started", bootstrap_servers=self.bootstrap_servers)
         return self.bootstrap_servers
 
+    def _started(self) -> tuple[Path, Path]:
+        if self.java is None or self.libs is None:
+            raise RuntimeError("the cluster was not started")
+        return self.java, self.libs
+
     def kill(self, node_id: int) -> None:
         """SIGKILL one node, as a crash of its machine's process."""
         self.nodes[node_id].kill()
@@ -114,9 +119,9 @@ class KafkaCluster:
     def restart(self, node_id: int, *, timeout_s: float = 120) -> None:
         """Start a stopped node again on its own log dir and ports; returns once the cluster
         lists every broker again."""
-        assert self.java is not None and self.libs is not None, "not started"
+        java, libs = self._started()
         node = self.nodes[node_id]
-        node.start(self.java, self.libs)
+        node.start(java, libs)
         running = [n for n in self.nodes.values() if n.running()]
         wait_answering(running, brokers=len(self.nodes), timeout_s=timeout_s)
 
@@ -158,14 +163,14 @@ class KafkaCluster:
     def active_controller(self) -> int:
         """The KRaft quorum's leader, the active controller, as the quorum tool reports it
         (a client's metadata names a random broker as `controller` in KRaft)."""
-        assert self.java is not None and self.libs is not None, "not started"
+        java, libs = self._started()
         controllers = ",".join(
             f"127.0.0.1:{n.ports.controller}" for n in self.nodes.values() if n.running()
         )
         result = subprocess.run(  # noqa: S603 - our java and jars, no shell
             [
-                str(self.java), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Dlog4j2.level=WARN", "-cp", f"{self.libs}/*",
+                str(java), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Dlog4j2.level=WARN", "-cp", f"{libs}/*",
                 "org.apache.kafka.tools.MetadataQuorumCommand",
                 "--bootstrap-controller", controllers, "describe", "--status",
             ],

@@ -26,14 +26,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.lists import load_lists
 from contracts.topics import all_topics
-from services.runtime.api_keys import add_key, revoke_keys
-from services.runtime.auth import Role, issue_token
 from services.runtime.apache_kafka import (
     BrokerUnavailable,
     EmbeddedApacheKafka,
     check_reachable,
     choose_broker,
 )
+from services.runtime.api_keys import add_key, revoke_keys
+from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 from services.runtime.kafka import create_topics
 from services.runtime.migrations import SERVICES, upgrade_all

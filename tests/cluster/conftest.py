@@ -78,8 +78,6 @@ def pipeline(
         for name in ("intake", "classification", "routing"):
             processes.start(name, port=free_port())
         processes.wait_ready(timeout_s=120)
-        yield Pipeline(
-            cluster, async_url(database_url), processes.running["intake"].url, log_dir
-        )
+        yield Pipeline(cluster, async_url(database_url), processes.running["intake"].url, log_dir)
     finally:
         processes.stop()

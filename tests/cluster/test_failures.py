@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import select
 
 from contracts import topics
@@ -73,11 +73,11 @@ async def _stream(
         await asyncio.sleep(INTERVAL_S)
 
 
-async def _read_all(bootstrap: str, topic: str) -> list:
+async def _read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of the topic, from the beginning to its end now."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
-    records = []
+    records: list[ConsumerRecord[bytes, bytes]] = []
     try:
         while True:
             batch = await consumer.getmany(timeout_ms=3000, max_records=2000)
@@ -99,6 +99,10 @@ def _until(check: Callable[[], bool], *, timeout_s: float = 120) -> float:
             pass
         time.sleep(0.2)
     raise AssertionError(f"not recovered within {timeout_s}s")
+
+
+def _fully_replicated(cluster: KafkaCluster, topic: str) -> Callable[[], bool]:
+    return lambda: all(len(isr) == 3 for isr in cluster.isr(topic).values())
 
 
 def _kill_partition_leader(cluster: KafkaCluster, topic: str) -> dict[str, float]:
@@ -137,9 +141,7 @@ def _kill_active_controller(cluster: KafkaCluster) -> dict[str, float]:
     return {"node": victim, "failover_s": failover + created, "back_s": back}
 
 
-async def _scenario(
-    pipeline: Pipeline, name: str, fault: Callable[[], dict[str, float]]
-) -> None:
+async def _scenario(pipeline: Pipeline, name: str, fault: Callable[[], dict[str, float]]) -> None:
     cluster = pipeline.cluster
     sent: dict[str, datetime] = {}
     refused: list[str] = []
@@ -211,9 +213,7 @@ async def _scenario(
     # The killed node caught up: every partition of the stream's topics has three in-sync
     # replicas again.
     for topic in (topics.DEMAND_RECEIVED, TASK_TOPIC):
-        await asyncio.to_thread(
-            _until, lambda t=topic: all(len(i) == 3 for i in cluster.isr(t).values())
-        )
+        await asyncio.to_thread(_until, _fully_replicated(cluster, topic))
 
 
 async def test_kill_the_leader_of_demand_received(pipeline: Pipeline) -> None:

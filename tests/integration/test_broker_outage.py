@@ -14,9 +14,9 @@ from sqlalchemy import MetaData, func, select, text
 
 from contracts.events import DemandStatus, DemandStatusChanged
 from services.intake.models import tables
+from services.runtime.apache_kafka import EmbeddedApacheKafka
 from services.runtime.clock import FixedClock
 from services.runtime.db import create_session_factory
-from services.runtime.apache_kafka import EmbeddedApacheKafka
 from services.runtime.embedded import EmbeddedKafka
 from services.runtime.kafka import ConsumerLoop, create_topics
 from services.runtime.outbox import Outbox, OutboxRelay, outbox_table

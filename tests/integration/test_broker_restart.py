@@ -45,7 +45,7 @@ async def _consume(bootstrap, topic, *, limit=None):
         auto_offset_reset="earliest",
     )
     await consumer.start()
-    values = []
+    values: list[str] = []
     try:
         while limit is None or len(values) < limit:
             wanted = 1000 if limit is None else limit - len(values)
@@ -93,6 +93,7 @@ async def test_a_restart_of_the_run_broker_keeps_topics_events_and_offsets(infra
     )
     try:
         assert second.kafka_bootstrap_servers == first.kafka_bootstrap_servers  # same ports
+
         # The group coordinator answers once it has loaded __consumer_offsets from disk.
         async def committed_again():
             return await _committed(second.kafka_bootstrap_servers, topic) == offsets_before
