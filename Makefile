@@ -44,8 +44,8 @@ bench-classifier: $(MODEL) ## Demands per second per core of the whole classific
 run: $(MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: $(MODEL) kafka ## Every test: unit, contract, integration, end-to-end and deployment validation, on Apache Kafka
-	LIANDONG_BROKER=kafka $(BIN)/pytest
+test: $(MODEL) kafka ## Every test but the slow cluster scenarios: unit, contract, integration, end-to-end, deployment, on Apache Kafka
+	LIANDONG_BROKER=kafka $(BIN)/pytest -m "not slow"
 
 test-tansu: $(MODEL) ## Integration and end-to-end smoke on the tansu fallback broker
 	LIANDONG_BROKER=tansu $(BIN)/pytest -m "not real_kafka" tests/integration tests/e2e/test_demand_to_closed.py tests/e2e/test_redelivery.py

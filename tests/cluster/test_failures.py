@@ -224,6 +224,7 @@ async def test_kill_the_leader_of_demand_received(pipeline: Pipeline) -> None:
     )
 
 
+@pytest.mark.slow
 async def test_kill_the_leader_of_a_task_topic(pipeline: Pipeline) -> None:
     await _scenario(
         pipeline,
@@ -232,6 +233,7 @@ async def test_kill_the_leader_of_a_task_topic(pipeline: Pipeline) -> None:
     )
 
 
+@pytest.mark.slow
 async def test_kill_the_active_controller_and_bring_it_back(pipeline: Pipeline) -> None:
     await _scenario(
         pipeline, "active controller", lambda: _kill_active_controller(pipeline.cluster)
