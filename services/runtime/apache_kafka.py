@@ -128,6 +128,7 @@ def resolve(libs: Path | None = None, *, java: Path | None = None) -> Path:
     if libs.exists():
         shutil.rmtree(libs)  # another version's jars, or a half-finished copy
     libs.parent.mkdir(parents=True, exist_ok=True)
+    log.info("fetching the Kafka broker's jars with Maven", version=version, into=str(libs))
     result = subprocess.run(  # noqa: S603 - Maven on the checked-in descriptor, no shell
         [
             mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
