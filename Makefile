@@ -27,7 +27,7 @@ kafka: install ## Fetch the Apache Kafka broker of deploy/kafka/pom.xml with Mav
 kafka-cluster: kafka ## A three-node Apache Kafka KRaft cluster on loopback (RF 3, min.insync.replicas=2) until Ctrl-C
 	$(PY) -m services.runtime.kafka_cluster
 
-$(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/model.py
+$(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
 
 model: $(MODEL) ## Train the category model on the labelled citizen messages and exported operator decisions (about 60 s)
