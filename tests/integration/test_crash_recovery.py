@@ -86,7 +86,7 @@ async def test_sigkill_after_effect_before_offset_commit_leaves_exactly_one_task
         processes.kill("routing")
         if infra.broker == "tansu":
             # tansu does not expire a dead member of a group that another member has joined
-            # meanwhile (docs/kafka.md): restart once its session has timed out. Apache Kafka
+            # meanwhile (docs/running.md, docs/kafka.md): restart once its session has timed out. Apache Kafka
             # expires it during the new member's join, so there the restart is immediate.
             await asyncio.sleep(SESSION_TIMEOUT_S + 2)
         processes.start("routing", port=free_port())
