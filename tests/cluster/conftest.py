@@ -61,7 +61,7 @@ def pipeline(
             cluster.bootstrap_servers,
             names,
             partitions=3,
-            replication_factor=REPLICATION_FACTOR,
+            replicas=REPLICATION_FACTOR,
             configs={"min.insync.replicas": str(MIN_INSYNC_REPLICAS)},
         )
     )

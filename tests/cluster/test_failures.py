@@ -128,7 +128,7 @@ def _kill_active_controller(cluster: KafkaCluster) -> dict[str, float]:
         name = f"test.controller-{uuid.uuid4().hex[:8]}"
         _run_async(
             asyncio.wait_for(
-                create_topics(cluster.bootstrap_servers, [name], replication_factor=2),
+                create_topics(cluster.bootstrap_servers, [name], replicas=2),
                 timeout=10,
             )
         )
