@@ -9,7 +9,7 @@ MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
 REPLIES := ../shared/data/citizen-messages/messages_with_replies.csv
 
-.PHONY: help install model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -22,6 +22,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock)
+
+kafka: install ## Fetch the Apache Kafka broker of deploy/kafka/pom.xml with Maven into .liandong/kafka/libs and check it starts
+	$(PY) -m services.runtime.apache_kafka
+
+kafka-cluster: kafka ## A three-node Apache Kafka KRaft cluster on loopback (RF 3, min.insync.replicas=2) until Ctrl-C
+	$(PY) -m services.runtime.kafka_cluster
 
 $(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
@@ -46,8 +52,14 @@ bench-classifier: $(MODEL) ## Demands per second per core of the whole classific
 run: $(MODEL) $(ROUTING_MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: $(MODEL) $(ROUTING_MODEL) ## Every test: unit, contract, integration, end-to-end and deployment validation
-	$(BIN)/pytest
+test: $(MODEL) $(ROUTING_MODEL) kafka ## Every test but the slow cluster scenarios: unit, contract, integration, end-to-end, deployment, on Apache Kafka
+	LIANDONG_BROKER=kafka $(BIN)/pytest -m "not slow"
+
+test-tansu: $(MODEL) $(ROUTING_MODEL) ## Integration and end-to-end smoke on the tansu fallback broker
+	LIANDONG_BROKER=tansu $(BIN)/pytest -m "not real_kafka" tests/integration tests/e2e/test_demand_to_closed.py tests/e2e/test_redelivery.py
+
+test-kafka-cluster: $(MODEL) kafka ## Failure tests on a three-node Apache Kafka cluster (kill -9 of leaders and the controller)
+	LIANDONG_BROKER=kafka $(BIN)/pytest -m kafka_cluster tests/cluster
 
 test-unit: install ## Domain rules with no infrastructure
 	$(BIN)/pytest tests/unit
@@ -55,10 +67,10 @@ test-unit: install ## Domain rules with no infrastructure
 test-contract: install ## Committed JSON Schemas match contracts/
 	$(BIN)/pytest tests/contract
 
-test-integration: $(MODEL) $(ROUTING_MODEL) ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
+test-integration: $(MODEL) $(ROUTING_MODEL) kafka ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(MODEL) $(ROUTING_MODEL) ## The four services as processes: HTTP in, topics out
+test-e2e: $(MODEL) $(ROUTING_MODEL) kafka ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
