@@ -6,8 +6,10 @@ BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
+ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
+REPLIES := ../shared/data/citizen-messages/messages_with_replies.csv
 
-.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -30,7 +32,10 @@ kafka-cluster: kafka ## A three-node Apache Kafka KRaft cluster on loopback (RF 
 $(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
 
-model: $(MODEL) ## Train the category model on the labelled citizen messages and exported operator decisions (about 60 s)
+$(ROUTING_MODEL): $(MODEL) $(wildcard $(REPLIES)) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
+	$(BIN)/liandong model train-routing
+
+model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions)
 
 eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1, top-3, triage share, unit resolution
 	$(BIN)/liandong model eval
@@ -38,16 +43,19 @@ eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1,
 cv-classifier: install ## 5-fold GroupKFold on the training part only: choose changes by this, not by the held-out split
 	$(BIN)/liandong model cv
 
+eval-routing: $(MODEL) ## Department type against the bodies that answered the real replies (held-out part): coverage, accuracy, baseline
+	$(BIN)/liandong model eval-routing
+
 bench-classifier: $(MODEL) ## Demands per second per core of the whole classification step, and model load time
 	$(BIN)/liandong model bench
 
-run: $(MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+run: $(MODEL) $(ROUTING_MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: $(MODEL) kafka ## Every test but the slow cluster scenarios: unit, contract, integration, end-to-end, deployment, on Apache Kafka
+test: $(MODEL) $(ROUTING_MODEL) kafka ## Every test but the slow cluster scenarios: unit, contract, integration, end-to-end, deployment, on Apache Kafka
 	LIANDONG_BROKER=kafka $(BIN)/pytest -m "not slow"
 
-test-tansu: $(MODEL) ## Integration and end-to-end smoke on the tansu fallback broker
+test-tansu: $(MODEL) $(ROUTING_MODEL) ## Integration and end-to-end smoke on the tansu fallback broker
 	LIANDONG_BROKER=tansu $(BIN)/pytest -m "not real_kafka" tests/integration tests/e2e/test_demand_to_closed.py tests/e2e/test_redelivery.py
 
 test-kafka-cluster: $(MODEL) kafka ## Failure tests on a three-node Apache Kafka cluster (kill -9 of leaders and the controller)
@@ -59,10 +67,10 @@ test-unit: install ## Domain rules with no infrastructure
 test-contract: install ## Committed JSON Schemas match contracts/
 	$(BIN)/pytest tests/contract
 
-test-integration: $(MODEL) kafka ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
+test-integration: $(MODEL) $(ROUTING_MODEL) kafka ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(MODEL) kafka ## The four services as processes: HTTP in, topics out
+test-e2e: $(MODEL) $(ROUTING_MODEL) kafka ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
@@ -80,7 +88,7 @@ fmt: install ## Format and autofix with ruff
 contracts: install ## Write contracts/schemas/*.json from the event models
 	$(BIN)/liandong contracts
 
-bench: $(MODEL) ## End-to-end latency and throughput of demand -> assigned task (prints figures)
+bench: $(MODEL) $(ROUTING_MODEL) ## End-to-end latency and throughput of demand -> assigned task (prints figures)
 	$(PY) -m tests.bench.pipeline
 
 bench-routing: install ## Routing decisions per second, demand.classified -> lead task published, 1 and 2 routing processes
