@@ -31,6 +31,7 @@ COPY services ./services
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --editable . \
  && /opt/venv/bin/liandong lists check \
  && /opt/venv/bin/liandong model train \
+ && /opt/venv/bin/liandong model train-routing \
  && /opt/venv/bin/python -m compileall -q /app/contracts /app/services \
  && /opt/venv/bin/pip uninstall --yes pip
 

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
-REPLIES := ../shared/data/citizen-messages/messages_with_replies.csv
+REPLIES := services/classification/training/messages_with_replies.csv
 
 .PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
@@ -32,7 +32,7 @@ kafka-cluster: kafka ## A three-node Apache Kafka KRaft cluster on loopback (RF 
 $(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
 
-$(ROUTING_MODEL): $(MODEL) $(wildcard $(REPLIES)) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
+$(ROUTING_MODEL): $(MODEL) $(REPLIES) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
 	$(BIN)/liandong model train-routing
 
 model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions)

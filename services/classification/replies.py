@@ -17,13 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPLIES = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "citizen-messages"
-    / "messages_with_replies.csv"
-)
+# A copy of shared/data/citizen-messages/messages_with_replies.csv kept beside the category
+# model's training data, so `make model` and `make run` need nothing outside the repository.
+REPLIES = Path(__file__).resolve().parent / "training" / "messages_with_replies.csv"
 
 # Words of a body's name -> the lists' department type; the longest word found in a name wins.
 # A body the lists have no type for maps to None (named, but outside the lists).
