@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
 
-.PHONY: help install model eval-classifier cv-classifier bench-classifier run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install model eval-classifier cv-classifier bench-classifier run test test-unit test-contract test-integration test-e2e test-browser validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ bench-classifier: $(MODEL) ## Demands per second per core of the whole classific
 run: $(MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: $(MODEL) ## Every test: unit, contract, integration, end-to-end and deployment validation
+test: $(MODEL) ## Every test: unit, contract, integration, end-to-end, browser and deployment validation
 	$(BIN)/pytest
 
 test-unit: install ## Domain rules with no infrastructure
@@ -52,6 +52,9 @@ test-integration: $(MODEL) ## Outbox, inbox, consumer loop and crash recovery on
 
 test-e2e: $(MODEL) ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
+
+test-browser: $(MODEL) ## The console's pages in a real browser (Playwright, Debian's chromium) against the running services
+	$(BIN)/pytest tests/browser
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
 	$(BIN)/pytest tests/deploy

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,15 @@ from services.runtime.kafka import create_topics
 from services.runtime.migrations import SERVICES, upgrade_all
 from services.runtime.settings import Port
 
-DEFAULT_PORTS = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
+DEFAULT_PORTS = {
+    "intake": 8000,
+    "classification": 8001,
+    "routing": 8002,
+    "feedback": 8003,
+    "console": 8080,
+}
+# What `liandong run` starts: the services with a schema, then the console (pages, no schema).
+RUN = (*SERVICES, "console")
 
 
 class LauncherSettings(BaseSettings):
@@ -60,6 +68,9 @@ class LauncherSettings(BaseSettings):
     )
     feedback_port: Port = Field(
         default=DEFAULT_PORTS["feedback"], validation_alias="LIANDONG_FEEDBACK_PORT"
+    )
+    console_port: Port = Field(
+        default=DEFAULT_PORTS["console"], validation_alias="LIANDONG_CONSOLE_PORT"
     )
 
     def port(self, service: str) -> int:
@@ -366,8 +377,9 @@ def _run_system(settings: LauncherSettings) -> int:
                 "LIANDONG_AUTH_SECRET": _auth_secret(settings),
                 "LIANDONG_API_KEYS_FILE": str(keys_file),
             }
+            env.update(console_env(settings.port))
             processes = ServiceProcesses(env, log_dir=None)
-            for name in SERVICES:
+            for name in RUN:
                 processes.start(name, port=settings.port(name))
             try:
                 processes.wait_ready()
@@ -388,6 +400,15 @@ def _run_system(settings: LauncherSettings) -> int:
         remove_run_state(settings.state_dir)
         infra.stop()
         print("Liandong: stopped.", flush=True)
+
+
+def console_env(port: Callable[[str], int]) -> dict[str, str]:
+    """Where the console finds the four services, and demo mode (its one-click demo users)."""
+    env = {
+        f"LIANDONG_CONSOLE_{name.upper()}_URL": f"http://127.0.0.1:{port(name)}"
+        for name in SERVICES
+    }
+    return {**env, "LIANDONG_CONSOLE_DEMO": "true"}
 
 
 DEMO_PRINCIPALS = (
@@ -427,7 +448,10 @@ def _print_banner(
         f"  topics      {len(topics)} created",
     ]
     for service in processes.running.values():
-        lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
+        if service.name == "console":
+            lines.append(f"  {service.name:<15} {service.url}   pages; one-click demo users")
+        else:
+            lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
     lines.append("Demo credentials for 湖州市 (12 h; more with `.venv/bin/liandong token ...`):")
     for name, role, subject in DEMO_PRINCIPALS:
         token = issue_token(

@@ -1,0 +1,181 @@
+"""Journeys through the console in a real browser, against the real running services: a call
+becomes a task on the department's workbench, the clerk signs and replies, the citizen rates the
+reply on a phone without JavaScript, the leaders' figures move; and the refusals."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.browser.conftest import TASK_URL, reload_until, screenshot, sign_in_as
+
+NOISE = "小区楼下烧烤店每晚噪音扰民到凌晨两点"
+
+
+def test_a_call_is_worked_from_the_desk_to_the_citizens_evaluation(new_page):
+    marker = uuid.uuid4().hex[:8]
+
+    # The city's leaders look at the month before anything happens.
+    leader = new_page()
+    sign_in_as(leader, "city")
+    leader.goto("/leaders")
+    evaluated_before = int(leader.locator("#kpi-evaluated").inner_text())
+
+    # The operator takes the call: the five elements and the matter.
+    operator = new_page()
+    sign_in_as(operator, "operator")
+    assert operator.url.endswith("/operator")
+    operator.fill("#name", "张三")
+    operator.fill("#phone", "13812345678")
+    operator.fill("#place", "330502001016")
+    operator.fill("#matter_code", "ENV-NOISE-LIFE")
+    operator.fill("#content", f"{NOISE}（{marker}）")
+    screenshot(operator, "operator-desk-desktop")
+    operator.click("#submit-call")
+    accepted = operator.locator("#accepted")
+    assert "已受理" in accepted.inner_text()
+    tracking_url = accepted.locator("a").get_attribute("href")
+    assert tracking_url is not None
+    assert tracking_url.startswith("/track/")
+
+    # The task appears on the department's workbench.
+    clerk = new_page()
+    sign_in_as(clerk, "urban")
+    assert clerk.url.endswith("/department")
+    row = clerk.locator("tr", has_text=marker)
+    reload_until(clerk, lambda: row.count() == 1)
+    assert "待签收" in row.inner_text()
+    assert "剩余" in row.locator(".left").inner_text()
+    screenshot(clerk, "department-workbench-desktop")
+    row.locator("a").click()
+    task_id = TASK_URL.search(clerk.url).group(1)  # type: ignore[union-attr]
+    assert "13812345678" in clerk.inner_text("body")  # the lead sees the citizen's contact
+
+    # The clerk signs, contacts the citizen and replies.
+    clerk.click("#sign")
+    assert clerk.inner_text("#task-state") == "已签收"
+    clerk.click("#contact")
+    assert clerk.inner_text("#task-state") == "已先行联系"
+    clerk.select_option("#result", "resolved")
+    clerk.fill("#reply_text", "已责令烧烤店整改，夜间停止营业")
+    clerk.click("#reply")
+    assert clerk.inner_text("#task-state") == "已办结"
+    assert "签收" in clerk.inner_text(".timeline")
+    screenshot(clerk, "department-task-desktop")
+
+    # A clerk of another department is refused the task page.
+    other = new_page()
+    sign_in_as(other, "street")
+    refused = other.goto(f"/department/tasks/{task_id}")
+    assert refused is not None
+    assert refused.status == 403
+    assert "无权查看" in other.inner_text("body")
+    assert marker not in other.inner_text("body")
+
+    # The citizen opens the SMS link on a phone, without JavaScript, and rates the reply.
+    citizen = new_page(phone=True, javascript=False)
+    citizen.goto(tracking_url)
+    status = citizen.locator(".status-text")
+    reload_until(citizen, lambda: status.inner_text() == "已答复")
+    assert citizen.inner_text("#department") == "吴兴区综合行政执法局"
+    screenshot(citizen, "citizen-evaluation-phone")
+
+    def rated() -> bool:
+        citizen.check('input[name="resolved"][value="yes"]')
+        citizen.check('input[name="satisfaction"][value="satisfied"]')
+        citizen.fill("#comment", "处理及时")
+        citizen.click('button[type="submit"]')
+        return "感谢您的评价" in citizen.inner_text("body")
+
+    # feedback opens the callback from the same status event intake showed: it may lag a moment
+    reload_until(citizen, rated)
+    screenshot(citizen, "citizen-evaluated-phone")
+
+    # The leaders' figures count the evaluation.
+    leader.reload()
+    assert int(leader.locator("#kpi-evaluated").inner_text()) >= evaluated_before + 1
+    screenshot(leader, "leaders-dashboard-desktop")
+
+
+def test_a_form_without_its_csrf_token_is_refused(new_page):
+    page = new_page()
+    sign_in_as(page, "operator")
+    response = page.request.post(
+        "/operator/calls", form={"content": NOISE, "place": "330502001016"}
+    )
+    assert response.status == 403
+    assert "表单已失效" in response.text()
+    forged = page.request.post(
+        "/operator/calls", form={"content": NOISE, "place": "330502001016", "csrf": "forged"}
+    )
+    assert forged.status == 403
+
+
+def test_the_call_form_names_each_refused_field_in_chinese(new_page):
+    page = new_page()
+    sign_in_as(page, "operator")
+    page.fill("#content", "太吵")
+    page.fill("#phone", "call me")
+    response_status = []
+    page.on("response", lambda r: response_status.append(r.status) if "/calls" in r.url else None)
+    page.click("#submit-call")
+    assert response_status == [422]
+    assert page.inner_text('.error[data-field="content"]') == "至少 5 个字"
+    assert page.inner_text('.error[data-field="place"]') == "至少 2 个字"
+    assert page.inner_text('.error[data-field="phone"]') == "格式不正确"
+    assert page.input_value("#content") == "太吵"  # what was typed is kept
+    screenshot(page, "operator-refused-fields-desktop")
+
+
+def test_a_services_refusal_is_shown_as_a_message(new_page):
+    page = new_page()
+    sign_in_as(page, "operator")
+    page.fill("#place", "330502001016")
+    page.fill("#matter_code", "NO-SUCH-MATTER")
+    page.fill("#content", NOISE)
+    page.click("#submit-call")
+    assert "提交的内容有误" in page.inner_text(".message")
+    assert "NO-SUCH-MATTER" in page.inner_text('.error[data-field="matter_code"]')
+
+
+def test_signing_in_returns_to_the_page_asked_for(new_page):
+    page = new_page()
+    page.goto("/leaders?level=district")
+    assert "/sign-in?next=" in page.url
+    screenshot(page, "sign-in-desktop")
+    page.locator('button[data-demo="city"]').click()
+    assert page.url.endswith("/leaders?level=district")
+
+
+def test_a_wrong_token_is_refused_at_sign_in(new_page):
+    page = new_page(phone=True)
+    page.goto("/sign-in")
+    page.fill("#credential", "eyJhbGciOiJIUzI1NiJ9.e30.forged")
+    page.click('form[action="/sign-in"] button')
+    assert "令牌无效" in page.inner_text('.error[data-field="credential"]')
+
+
+def test_a_department_page_refuses_an_operator(new_page):
+    page = new_page()
+    sign_in_as(page, "operator")
+    response = page.goto("/department")
+    assert response is not None
+    assert response.status == 403
+    assert "仅供承办单位使用" in page.inner_text("body")
+
+
+def test_a_wrong_tracking_link_says_so(new_page):
+    page = new_page(phone=True, javascript=False)
+    response = page.goto(f"/track/{uuid.uuid4()}?token=not-the-token")
+    assert response is not None
+    assert response.status == 404
+    assert "未找到该诉求" in page.inner_text("body")
+
+
+def test_signing_out_ends_the_session(new_page):
+    page = new_page()
+    sign_in_as(page, "district")
+    assert page.url.endswith("/coordinator")
+    screenshot(page, "coordinator-desk-desktop")
+    page.click("text=退出登录")
+    page.goto("/coordinator")
+    assert "/sign-in" in page.url
