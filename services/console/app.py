@@ -9,9 +9,10 @@ from pathlib import Path
 import httpx
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from services.console.api import citizens, coordinators, departments, leaders, operators, sign_in
 from services.console.pages import (
@@ -30,6 +31,7 @@ from services.console.settings import ConsoleSettings
 from services.runtime.api_keys import ApiKeys
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import BodySizeLimit
+from services.runtime.metrics import HttpMetrics, HttpMetricsMiddleware
 
 SETTINGS_CLASS = ConsoleSettings
 STATIC = Path(__file__).resolve().parent / "static"
@@ -87,6 +89,12 @@ def create_app(
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
+    registry = CollectorRegistry()
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/health/live", include_in_schema=False)
     @app.get("/health/ready", include_in_schema=False)
     async def health() -> JSONResponse:
@@ -136,4 +144,6 @@ def create_app(
         return response
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # outermost, as in the other services: a 413 and a 500 are counted too
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry))
     return app
