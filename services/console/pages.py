@@ -210,20 +210,24 @@ SATISFACTIONS = {
     "basically_satisfied": "基本满意",
     "dissatisfied": "不满意",
 }
+ACTIONS = {
+    "assign": "派单",
+    "sign": "签收",
+    "contact": "先行联系",
+    "reply": "办结",
+    "return": "退单",
+    "close": "关闭",
+    "supersede": "撤回",
+    "redo": "重办",
+    "request-extension": "申请延期",
+    "arrival": "报到",
+}
 STAGES = {
     "sign": "签收",
     "first_contact": "先行联系",
     "reply": "办结",
     "summons": "吹哨报到",
     "redo": "重办",
-}
-ACTIONS = {
-    "assigned": "派单",
-    "signed": "签收",
-    "contacted": "先行联系",
-    "replied": "办结",
-    "returned": "退单",
-    "closed": "关闭",
 }
 
 

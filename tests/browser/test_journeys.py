@@ -49,6 +49,7 @@ def test_a_call_is_worked_from_the_desk_to_the_citizens_evaluation(new_page):
     row.locator("a").click()
     task_id = TASK_URL.search(clerk.url).group(1)  # type: ignore[union-attr]
     assert "13812345678" in clerk.inner_text("body")  # the lead sees the citizen's contact
+    screenshot(clerk, "department-task-desktop")
 
     # The clerk signs, contacts the citizen and replies.
     clerk.click("#sign")
@@ -60,7 +61,7 @@ def test_a_call_is_worked_from_the_desk_to_the_citizens_evaluation(new_page):
     clerk.click("#reply")
     assert clerk.inner_text("#task-state") == "已办结"
     assert "签收" in clerk.inner_text(".timeline")
-    screenshot(clerk, "department-task-desktop")
+    screenshot(clerk, "department-task-replied-desktop")
 
     # A clerk of another department is refused the task page.
     other = new_page()
@@ -152,6 +153,7 @@ def test_a_wrong_token_is_refused_at_sign_in(new_page):
     page.fill("#credential", "eyJhbGciOiJIUzI1NiJ9.e30.forged")
     page.click('form[action="/sign-in"] button')
     assert "令牌无效" in page.inner_text('.error[data-field="credential"]')
+    screenshot(page, "sign-in-refused-phone")
 
 
 def test_a_department_page_refuses_an_operator(new_page):
