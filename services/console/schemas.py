@@ -86,6 +86,16 @@ class RulingForm(BaseModel):
     lead_department_id: str = Field(min_length=3, max_length=100)
 
 
+class CoordinateForm(BaseModel):
+    """A coordinator's act on an escalated task: reassign (改派), add a co-handler (加派) or
+    summon departments to the scene (吹哨报到; several ids separated by commas)."""
+
+    model_config = _FORM
+    act: Literal["reassign", "co-handlers", "summons"]
+    department_id: str = Field(min_length=3, max_length=400)
+    reason: str = Field(min_length=4, max_length=1000)
+
+
 class DecisionForm(BaseModel):
     model_config = _FORM
     approve: Literal["yes", "no"]
@@ -126,3 +136,20 @@ def chinese_reason(kind: str, ctx: dict[str, object]) -> str:
     if kind == "less_than_equal":
         return f"不能大于 {ctx.get('le')}"
     return "填写有误"
+
+
+FIELD_NAMES = {
+    "act": "处置方式",
+    "department_id": "单位",
+    "lead_department_id": "主办单位",
+    "reason": "理由",
+    "approve": "是否同意",
+    "note": "意见",
+}
+
+
+def refused(errors: Mapping[str, str]) -> str:
+    """One line naming every refused field, for a form whose fields have no room of their own."""
+    return "提交的内容有误：" + "；".join(
+        f"{FIELD_NAMES.get(name, name)}{reason}" for name, reason in errors.items()
+    )

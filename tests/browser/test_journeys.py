@@ -5,6 +5,7 @@ reply on a phone without JavaScript, the leaders' figures move; and the refusals
 from __future__ import annotations
 
 import uuid
+import zipfile
 
 from tests.browser.conftest import TASK_URL, reload_until, screenshot, sign_in_as
 
@@ -181,3 +182,45 @@ def test_signing_out_ends_the_session(new_page):
     page.click("text=退出登录")
     page.goto("/coordinator")
     assert "/sign-in" in page.url
+
+
+def test_a_coordinators_act_is_checked_and_a_routing_refusal_shown(new_page):
+    page = new_page()
+    sign_in_as(page, "district")
+    csrf = page.locator('input[name="csrf"]').first.get_attribute("value")
+    unknown_task = uuid.uuid4()
+    empty = page.request.post(
+        f"/coordinator/tasks/{unknown_task}/coordinate", form={"csrf": csrf, "reason": "太短"}
+    )
+    assert empty.status == 422
+    assert "处置方式必填" in empty.text()
+    assert "单位至少 3 个字" in empty.text()
+    refused = page.request.post(
+        f"/coordinator/tasks/{unknown_task}/coordinate",
+        form={
+            "csrf": csrf,
+            "act": "reassign",
+            "department_id": "330502000000.market_regulation",
+            "reason": "属市场监管职责",
+        },
+    )
+    assert refused.status == 404
+    assert "未找到" in refused.text()
+    assert "Traceback" not in refused.text()
+    assert '{"detail"' not in refused.text()
+
+
+def test_the_ranking_downloads_as_csv_and_xlsx(new_page):
+    page = new_page()
+    sign_in_as(page, "city")
+    page.goto("/leaders?level=district")
+    assert page.locator("svg.chart").count() >= 1  # the trend, drawn without script
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    path = download.value.path()
+    with zipfile.ZipFile(path) as workbook:
+        sheet = workbook.read("xl/worksheets/sheet1.xml").decode()
+    assert "满意率" in sheet
+    assert "吴兴区" in sheet
+    csv_text = page.request.get("/leaders/ranking.csv?level=district").text()
+    assert csv_text.splitlines()[0].lstrip("\ufeff").startswith("排名,单位代码,单位")
