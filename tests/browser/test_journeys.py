@@ -224,3 +224,25 @@ def test_the_ranking_downloads_as_csv_and_xlsx(new_page):
     assert "吴兴区" in sheet
     csv_text = page.request.get("/leaders/ranking.csv?level=district").text()
     assert csv_text.splitlines()[0].lstrip("\ufeff").startswith("排名,单位代码,单位")
+
+
+def test_an_operator_classifies_a_demand_of_the_triage_queue_by_hand(new_page):
+    marker = uuid.uuid4().hex[:8]
+    page = new_page()
+    sign_in_as(page, "operator")
+    page.fill("#place", "330502001016")
+    page.fill("#content", f"我想表扬一下你们的工作人员态度很好（{marker}）")
+    page.click("#submit-call")
+    assert "已受理" in page.inner_text("#accepted")
+    item = page.locator("article.triage", has_text=marker)
+    reload_until(page, lambda: item.count() == 1)
+    screenshot(page, "operator-triage-desktop")
+    item.locator('input[name="matter_code"]').fill("NO-SUCH-MATTER")
+    item.locator("button").click()
+    item = page.locator("article.triage", has_text=marker)
+    assert "no matter NO-SUCH-MATTER" in item.inner_text()
+    assert item.locator('input[name="unit_code"]').input_value() == "330502001016"
+    item.locator('input[name="matter_code"]').fill("ENV-NOISE-LIFE")
+    item.locator("button").click()
+    assert "已人工分拨" in page.inner_text(".notice")
+    assert page.locator("article.triage", has_text=marker).count() == 0
