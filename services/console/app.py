@@ -23,6 +23,7 @@ from services.console.pages import (
     NotSignedIn,
     install_filters,
     render,
+    return_path,
     sign_in_url,
 )
 from services.console.service import ServiceRefused, Services
@@ -126,7 +127,7 @@ def create_app(
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceRefused)
         if exc.status == 401:  # the token expired meanwhile: sign in again, then come back
-            return await not_signed_in(request, NotSignedIn(request.url.path))
+            return await not_signed_in(request, NotSignedIn(return_path(request)))
         return render(
             request,
             "message.html",

@@ -72,9 +72,16 @@ class CsrfRefused(Exception):
 def current_session(request: Request, console: ConsoleDep) -> Session:
     session = console.codec.decode(request.cookies.get(SESSION_COOKIE), now=console.clock.now())
     if session is None:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise NotSignedIn(path if request.method == "GET" else request.url.path)
+        raise NotSignedIn(return_path(request))
     return session
+
+
+def return_path(request: Request) -> str:
+    """Where to come back after signing in: the page asked for; after a form, the home page
+    (a form's address is an action, not a page, and its fields are not kept)."""
+    if request.method != "GET":
+        return "/"
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 SignedIn = Annotated[Session, Depends(current_session)]
