@@ -148,7 +148,12 @@ async def coordinate(
     act, errors = read_form(CoordinateForm, form)
     if act is None:
         return await _desk(
-            request, console, session, status_code=422, errors={str(task_id): errors}
+            request,
+            console,
+            session,
+            status_code=422,
+            failure=refused(errors),
+            errors={str(task_id): errors},
         )
     body: dict[str, Any]
     if act.act == "summons":
