@@ -9,13 +9,13 @@ from fastapi import FastAPI
 from contracts import topics
 from contracts.lists import Lists, load_lists
 from contracts.lists.calendar import TimeLimit
-from services.routing import coordination
-from services.routing.api import router
-from services.routing.escalation import Auditor, EscalationMetrics, Sweeper
+from services.routing.api import routers
+from services.routing.auditor import Auditor, EscalationMetrics
 from services.routing.handlers import make_batch_handlers, make_handlers
 from services.routing.models import tables
 from services.routing.service import DuplicatePolicy
 from services.routing.settings import RoutingSettings
+from services.routing.sweeper import Sweeper
 from services.routing.timers import ClockPolicy, routing_sessions
 from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
@@ -87,5 +87,5 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         runtime,
         title="Liandong routing",
         description="Departments sign and reply to their tasks; the power list decides the owner.",
-        routers=[router, coordination.router],
+        routers=routers,
     )

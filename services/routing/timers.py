@@ -12,7 +12,7 @@ in the transaction (a transition, a moved deadline, a coordinator's action) gets
 settled (the late stage is done, the task left its department, or a coordinator acted) and its
 timers re-planned under the new version. Use cases therefore never touch timers, and a timer
 left behind by anything else is stale and does nothing when it falls due. The sweeper fires
-timers and escalates without moving the version (escalation.py).
+timers and escalates without moving the version (sweeper.py, escalation.py).
 """
 
 from __future__ import annotations
@@ -24,14 +24,16 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import event, func, or_, select, text, update
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, attributes, object_session
 
 from contracts.events import Stage, TaskEscalationResolved, TaskRole
 from contracts.lists.calendar import BusinessCalendar, LimitUnit, TimeLimit
-from services.routing.models import Escalation, Summons, Task, escalations
+from services.routing import repository
+from services.routing.models import Task
 from services.routing.state import TaskState
+from services.routing.task_events import task_event_fields
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
@@ -194,8 +196,7 @@ async def arm_new(
         )
         for row in rows
     ]
-    statement, params = upsert_statement(planned)
-    await connection.execute(statement, params)
+    await repository.upsert_timers(connection, planned)
 
 
 def restart_stage(task: Task, stage: Stage, *, at: datetime) -> None:
@@ -211,29 +212,12 @@ def stage_still_late(session: Session, task: Task) -> bool:
     every department whose summons was missed since the task's last resolved escalation has
     reported (报到), however late."""
     if task.escalation_stage == Stage.arrival:
-        return _arrival_awaited(session, task.id)
+        return repository.missed_arrival_awaited(session, task.id)
     if task.escalation_stage in (None, Stage.coordinator, Stage.redo):
         return True
     return any(
         stage.value == task.escalation_stage for stage, _ in running_stages(task.state, task.role)
     )
-
-
-def _arrival_awaited(session: Session, task_id: uuid.UUID) -> bool:
-    """A missed summons of the task's current escalation (or a climb of it) has no arrival yet;
-    one missed before an earlier escalation was resolved is not this escalation's."""
-    resolved = (
-        select(func.max(Escalation.closed_at))
-        .where(Escalation.task_id == task_id, Escalation.state == "resolved")
-        .scalar_subquery()
-    )
-    awaited = select(Summons.id).where(
-        Summons.task_id == task_id,
-        Summons.missed_at.is_not(None),
-        Summons.arrived_at.is_(None),
-        or_(resolved.is_(None), Summons.missed_at > resolved),
-    )
-    return session.execute(awaited.limit(1)).first() is not None
 
 
 def coordinator_acted(session: AsyncSession, task: Task, *, by: str, reason: str) -> None:
@@ -248,20 +232,12 @@ def _resolve(session: Session, keeper: ClockKeeper, task: Task, *, by: str, reas
     now = keeper.clock.now()
     coordinator = task.escalated_to
     assert coordinator is not None
-    session.execute(
-        update(escalations)
-        .where(Escalation.id == task.escalation_id, Escalation.state == "open")
-        .values(state="resolved", closed_at=now, closed_by=by, closed_reason=reason)
-    )
+    repository.resolve_escalation(session, task.escalation_id, now=now, by=by, reason=reason)
     keeper.outbox.add(
         session,
         TaskEscalationResolved(
-            demand_id=task.demand_id,
-            occurred_at=now,
+            **task_event_fields(task, now),
             escalation_id=task.escalation_id,
-            task_id=task.id,
-            department_id=task.department_id,
-            unit_code=task.unit_code,
             coordinator_unit_code=coordinator,
             resolved_by=by,
             reason=reason,
@@ -272,50 +248,6 @@ def _resolve(session: Session, keeper: ClockKeeper, task: Task, *, by: str, reas
     task.escalation_stage = None
     task.escalation_due_at = None
     task.supervised = False
-
-
-_UPSERT_TIMERS = text(
-    """
-    INSERT INTO routing.deadlines (task_id, stage, action, ref, due_at, fence)
-    SELECT * FROM unnest(
-        CAST(:task_ids AS uuid[]), CAST(:stages AS text[]), CAST(:actions AS text[]),
-        CAST(:refs AS text[]), CAST(:due_at AS timestamptz[]), CAST(:fences AS int[]))
-    ON CONFLICT (task_id, stage, action, ref)
-    DO UPDATE SET due_at = EXCLUDED.due_at, fence = EXCLUDED.fence
-    """
-)
-
-_DROP_UNPLANNED = text(
-    """
-    DELETE FROM routing.deadlines AS d
-    USING unnest(CAST(:ids AS uuid[]), CAST(:versions AS int[])) AS u(id, version)
-    WHERE d.task_id = u.id AND d.fence < u.version
-    """
-)
-
-
-def upsert_statement(
-    planned: Sequence[tuple[uuid.UUID, int, Sequence[Timer]]],
-) -> tuple[Any, dict[str, Any]]:
-    """Write the timers (or re-fence them in place) under their task's version."""
-    rows = [(task_id, version, t) for task_id, version, timers in planned for t in timers]
-    return _UPSERT_TIMERS, {
-        "task_ids": [task_id for task_id, _, _ in rows],
-        "stages": [t.stage.value for _, _, t in rows],
-        "actions": [t.action for _, _, t in rows],
-        "refs": [t.ref for _, _, t in rows],
-        "due_at": [t.due_at for _, _, t in rows],
-        "fences": [version for _, version, _ in rows],
-    }
-
-
-def rearm_statements(
-    planned: Sequence[tuple[uuid.UUID, int, Sequence[Timer]]],
-) -> list[tuple[Any, dict[str, Any]]]:
-    """Statements setting each (task, version)'s timers to the planned ones: planned timers are
-    written under the version; every other timer of the task goes."""
-    drop = {"ids": [p[0] for p in planned], "versions": [p[1] for p in planned]}
-    return [upsert_statement(planned), (_DROP_UNPLANNED, drop)]
 
 
 @dataclass
@@ -344,10 +276,7 @@ class ClockKeeper:
                 _resolve(session, self, task, by=task.department_id, reason=reason)
         ids = list(touched)
         open_summons: dict[uuid.UUID, list[OpenSummons]] = {}
-        query = select(Summons.id, Summons.task_id, Summons.arrive_by).where(
-            Summons.task_id.in_(ids), Summons.arrived_at.is_(None), Summons.missed_at.is_(None)
-        )
-        for summons_id, task_id, arrive_by in session.execute(query):
+        for summons_id, task_id, arrive_by in repository.open_summons_of(session, ids):
             open_summons.setdefault(task_id, []).append(OpenSummons(summons_id, arrive_by))
         planned = [
             (
@@ -362,8 +291,7 @@ class ClockKeeper:
             )
             for task in touched.values()
         ]
-        for statement, params in rearm_statements(planned):
-            session.execute(statement, params)
+        repository.rearm_timers(session, planned)
 
 
 class RoutingSession(Session):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, overload
 
 import jwt
 from fastapi import Depends, HTTPException, Request
@@ -37,6 +38,18 @@ class Principal(BaseModel):
     department_id: str | None = None
     unit_code: UnitCode | None = None
     exp: int | None = None  # None: an API key, valid until revoked
+
+
+class DepartmentPrincipal(Principal):
+    """A department's credential, narrowed: it always names its department."""
+
+    department_id: str
+
+
+class CoordinatorPrincipal(Principal):
+    """A coordinator's credential, narrowed: it always names the unit of its jurisdiction."""
+
+    unit_code: UnitCode
 
 
 def _b64(data: bytes) -> str:
@@ -186,3 +199,59 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+# The roles whose principal carries a field its role needs, and the narrowed type saying so.
+_NARROWED: dict[Role, tuple[type[Principal], str]] = {
+    Role.department: (DepartmentPrincipal, "department_id"),
+    Role.coordinator: (CoordinatorPrincipal, "unit_code"),
+}
+
+
+def _forbidden(reason: str) -> HTTPException:
+    return HTTPException(403, reason)
+
+
+def _narrow(principal: Principal) -> Principal:
+    """The principal as its role's narrowed type; 403 naming the field its credential lacks."""
+    narrowed = _NARROWED.get(principal.role)
+    if narrowed is None:
+        return principal
+    kind, needed = narrowed
+    if getattr(principal, needed) is None:
+        raise _forbidden(f"a {principal.role.value} credential must name its {needed}")
+    return kind.model_validate(principal.model_dump())
+
+
+@overload
+def require(role: Literal[Role.department], /) -> Callable[[Principal], DepartmentPrincipal]: ...
+@overload
+def require(role: Literal[Role.coordinator], /) -> Callable[[Principal], CoordinatorPrincipal]: ...
+@overload
+def require(*roles: Role) -> Callable[[Principal], Principal]: ...
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A FastAPI dependency admitting only principals of `roles`; a department's or a
+    coordinator's comes back narrowed (see DepartmentPrincipal, CoordinatorPrincipal)."""
+    if not roles:
+        raise ValueError("require() needs at least one role")
+    allowed = " or ".join(role.value for role in roles)
+
+    def guard(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise _forbidden(f"this API is for {allowed} credentials, not {principal.role.value}")
+        return _narrow(principal)
+
+    guard.__name__ = f"require_{'_or_'.join(role.value for role in roles)}"
+    return guard
+
+
+DepartmentDep = Annotated[DepartmentPrincipal, Depends(require(Role.department))]
+"""A department's credential: sees and acts on its own tasks only."""
+CoordinatorDep = Annotated[CoordinatorPrincipal, Depends(require(Role.coordinator))]
+"""A coordinator's credential: acts within the unit of its jurisdiction and beneath."""
+OperatorDep = Annotated[Principal, Depends(require(Role.operator))]
+"""A 12345 hotline operator's credential."""
+ChannelDep = Annotated[Principal, Depends(require(Role.channel))]
+"""A front end's credential (hotline desk, app, mini-program, web form, grid worker)."""
+FrontEndDep = Annotated[Principal, Depends(require(Role.channel, Role.operator))]
+"""Who may submit a demand: a front end, or a 12345 operator taking a call."""

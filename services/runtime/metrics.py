@@ -21,18 +21,18 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.runtime.outbox import Backlog, measure_backlog
-
-if TYPE_CHECKING:
-    from services.runtime.service import Runtime
+from services.runtime.kafka import ConsumerLoop
+from services.runtime.outbox import Backlog, Outbox, OutboxRelay, measure_backlog
+from services.runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -138,11 +138,26 @@ class HttpMetricsMiddleware:
             )
 
 
+class Measured(Protocol):
+    """What the runtime metrics read of a service process (a Runtime)."""
+
+    @property
+    def settings(self) -> ServiceSettings: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def consumers(self) -> list[ConsumerLoop]: ...
+    @property
+    def relay(self) -> OutboxRelay | None: ...
+
+
 class RuntimeMetrics(Collector):
     """Events consumed, dead-lettered and published, consumer lag, outbox backlog and the
     health of the relay and consumers of one Runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Measured) -> None:
         self.runtime = runtime
         self.backlog: Backlog | None = None
         self.refreshed: dict[str, float] = {}  # source -> wall time of the last measurement

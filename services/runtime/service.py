@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import Any
+from typing import Any, Generic
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData, text
+from typing_extensions import TypeVar
 
 from contracts.events import Event
 from contracts.lists import Lists
@@ -34,19 +35,23 @@ class ServiceTables:
         self.inbox = inbox_table(metadata)
 
 
-class Runtime:
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings, default=ServiceSettings, covariant=True)
+"""A service's own settings class: `Runtime[RoutingSettings]` reads routing's fields typed."""
+
+
+class Runtime(Generic[SettingsT]):
     def __init__(
         self,
         *,
         service: str,
-        settings: ServiceSettings,
+        settings: SettingsT,
         tables: ServiceTables,
         clock: Clock | None = None,
         lists: Lists | None = None,
     ) -> None:
         self.service = service
         self._lists = lists
-        self.settings = settings
+        self._settings = settings
         self.clock: Clock = clock or SystemClock()
         self.api_keys = ApiKeys(settings.api_keys_file)
         self.engine = create_engine(settings.async_database_url)
@@ -73,6 +78,11 @@ class Runtime:
         self.metrics = CollectorRegistry()
         self.runtime_metrics = RuntimeMetrics(self)
         self.metrics.register(self.runtime_metrics)
+
+    @property
+    def settings(self) -> SettingsT:
+        """The service's settings, of its own class (built once at start)."""
+        return self._settings
 
     @property
     def lists(self) -> Lists:

@@ -33,8 +33,8 @@ import asyncpg
 from contracts.jurisdiction import Level
 from contracts.lists import load_lists
 from contracts.lists.calendar import TimeLimit
-from services.routing.escalation import Sweeper
 from services.routing.models import Task, tables
+from services.routing.sweeper import Sweeper
 from services.routing.timers import ClockPolicy, plan, routing_sessions
 from services.runtime.db import create_engine
 from services.runtime.launcher import async_url, start_infrastructure

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from contracts.events import Urgency
 from contracts.lists import load_lists
 from contracts.lists.calendar import TimeLimit
-from services.routing.dispatch import working_clock
+from services.routing.deadlines import working_clock
 from services.routing.settings import RoutingSettings
 from services.routing.timers import ClockPolicy
 

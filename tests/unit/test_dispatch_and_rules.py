@@ -7,7 +7,7 @@ from contracts.events import DemandType, Location, Urgency
 from contracts.jurisdiction import Level
 from contracts.lists import LocatedAboveHandlingLevel, NoOwner, load_lists
 from services.classification import rules
-from services.routing.dispatch import deadlines
+from services.routing.deadlines import deadlines
 
 LISTS = load_lists()
 SHANGHAI = ZoneInfo("Asia/Shanghai")

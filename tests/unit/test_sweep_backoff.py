@@ -5,7 +5,7 @@ import asyncio
 import time
 
 from services.feedback.callbacks import EvaluationSweeper
-from services.routing.escalation import Sweeper, SweepResult
+from services.routing.sweeper import Sweeper, SweepResult
 from services.runtime.backoff import Backoff
 
 

@@ -1,4 +1,5 @@
-"""The department API: a department token sees and acts on its own tasks only."""
+"""The department API: a department sees and acts on its own tasks only, and reports
+arrival (报到) where a coordinator summoned it."""
 
 from __future__ import annotations
 
@@ -7,19 +8,18 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.lists.calendar import TimeLimit
 from services.routing import repository, service
+from services.routing.api.dependencies import RoutingRuntime
 from services.routing.models import Task
-from services.routing.schemas import ExtensionIn, ReplyIn, ReturnIn, TaskView
-from services.routing.settings import RoutingSettings
-from services.routing.state import TaskState, TransitionRefused
-from services.runtime.auth import CurrentPrincipal, Principal, Role
-from services.runtime.http import RuntimeDep
+from services.routing.schemas import ExtensionIn, ReplyIn, ReturnIn, SummonsView, TaskView
+from services.routing.state import TaskAction, TaskState, TransitionRefused
+from services.runtime.auth import DepartmentDep, DepartmentPrincipal
 
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+router = APIRouter(tags=["tasks"])
 
 MAX_OFFSET = 1_000_000
 """Deepest page of a department's task list (a larger offset would only scan, and past 2**63
@@ -32,24 +32,16 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 }
 
 
-def department_of(principal: CurrentPrincipal) -> Principal:
-    if principal.role is not Role.department or principal.department_id is None:
-        raise HTTPException(403, "this API is for department tokens")
-    return principal
-
-
-Department = Annotated[Principal, Depends(department_of)]
-
-
-@router.get("", response_model=list[TaskView], summary="The department's tasks", responses=_ERRORS)
+@router.get(
+    "/v1/tasks", response_model=list[TaskView], summary="The department's tasks", responses=_ERRORS
+)
 async def list_tasks(
-    runtime: RuntimeDep,
-    department: Department,
+    runtime: RoutingRuntime,
+    department: DepartmentDep,
     state: TaskState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[TaskView]:
-    assert department.department_id is not None
     async with runtime.sessions() as session:
         tasks = await repository.tasks_of_department(
             session,
@@ -61,8 +53,10 @@ async def list_tasks(
     return [TaskView.of(t, runtime.lists.data_list) for t in tasks]
 
 
-@router.get("/{task_id}", response_model=TaskView, summary="One task", responses=_ERRORS)
-async def get_task(task_id: uuid.UUID, runtime: RuntimeDep, department: Department) -> TaskView:
+@router.get("/v1/tasks/{task_id}", response_model=TaskView, summary="One task", responses=_ERRORS)
+async def get_task(
+    task_id: uuid.UUID, runtime: RoutingRuntime, department: DepartmentDep
+) -> TaskView:
     async with runtime.sessions() as session:
         task = await repository.get_task(session, task_id)
     if task is None or task.department_id != department.department_id:
@@ -74,7 +68,7 @@ _ACTION_ERRORS = {**_ERRORS, 409: {"description": "the state machine does not al
 
 
 async def _act(
-    runtime: RuntimeDep, use_case: Callable[[AsyncSession], Awaitable[Task]]
+    runtime: RoutingRuntime, use_case: Callable[[AsyncSession], Awaitable[Task]]
 ) -> TaskView:
     """Run one task action in its own transaction and map domain refusals to HTTP."""
     try:
@@ -96,13 +90,12 @@ IfMatch = Annotated[
 
 def _department_action(
     use_case: Callable[..., Awaitable[Task]],
-    runtime: RuntimeDep,
-    department: Principal,
+    runtime: RoutingRuntime,
+    department: DepartmentPrincipal,
     task_id: uuid.UUID,
     version: int | None,
     **arguments: Any,
 ) -> Callable[[AsyncSession], Awaitable[Task]]:
-    assert department.department_id is not None
     return partial(
         use_case,
         outbox=runtime.outbox,
@@ -115,36 +108,41 @@ def _department_action(
     )
 
 
-@router.post(
-    "/{task_id}/sign",
+def _acknowledging(action: TaskAction) -> Callable[..., Awaitable[TaskView]]:
+    """The endpoint of a step that needs no body: sign or first contact."""
+
+    async def acknowledge(
+        task_id: uuid.UUID,
+        runtime: RoutingRuntime,
+        department: DepartmentDep,
+        version: IfMatch = None,
+    ) -> TaskView:
+        use_case = _department_action(
+            service.acknowledge_task, runtime, department, task_id, version, action=action
+        )
+        return await _act(runtime, use_case)
+
+    return acknowledge
+
+
+router.post(
+    "/v1/tasks/{task_id}/sign",
+    name="sign",
     response_model=TaskView,
     summary="Sign (签收) the task",
     responses=_ACTION_ERRORS,
-)
-async def sign(
-    task_id: uuid.UUID, runtime: RuntimeDep, department: Department, version: IfMatch = None
-) -> TaskView:
-    return await _act(
-        runtime, _department_action(service.sign_task, runtime, department, task_id, version)
-    )
-
-
-@router.post(
-    "/{task_id}/contact",
+)(_acknowledging(TaskAction.sign))
+router.post(
+    "/v1/tasks/{task_id}/contact",
+    name="contact",
     response_model=TaskView,
     summary="Record the first contact with the citizen (先行联系)",
     responses=_ACTION_ERRORS,
-)
-async def contact(
-    task_id: uuid.UUID, runtime: RuntimeDep, department: Department, version: IfMatch = None
-) -> TaskView:
-    return await _act(
-        runtime, _department_action(service.contact_task, runtime, department, task_id, version)
-    )
+)(_acknowledging(TaskAction.contact))
 
 
 @router.post(
-    "/{task_id}/reply",
+    "/v1/tasks/{task_id}/reply",
     response_model=TaskView,
     summary="Reply (办结) with the result",
     responses=_ACTION_ERRORS,
@@ -152,8 +150,8 @@ async def contact(
 async def reply(
     task_id: uuid.UUID,
     body: ReplyIn,
-    runtime: RuntimeDep,
-    department: Department,
+    runtime: RoutingRuntime,
+    department: DepartmentDep,
     version: IfMatch = None,
 ) -> TaskView:
     use_case = _department_action(
@@ -169,7 +167,7 @@ async def reply(
 
 
 @router.post(
-    "/{task_id}/return",
+    "/v1/tasks/{task_id}/return",
     response_model=TaskView,
     summary="Return (退单) a task that is not this department's, with reason and legal basis",
     responses=_ACTION_ERRORS,
@@ -177,12 +175,11 @@ async def reply(
 async def return_task(
     task_id: uuid.UUID,
     body: ReturnIn,
-    runtime: RuntimeDep,
-    department: Department,
+    runtime: RoutingRuntime,
+    department: DepartmentDep,
     version: IfMatch = None,
 ) -> TaskView:
     settings = runtime.settings
-    assert isinstance(settings, RoutingSettings)
     use_case = _department_action(
         service.return_task,
         runtime,
@@ -199,7 +196,7 @@ async def return_task(
 
 
 @router.post(
-    "/{task_id}/request-extension",
+    "/v1/tasks/{task_id}/request-extension",
     response_model=TaskView,
     summary="Ask the coordinator for more time (延期申请) before the reply deadline",
     responses=_ACTION_ERRORS,
@@ -207,8 +204,8 @@ async def return_task(
 async def request_extension(
     task_id: uuid.UUID,
     body: ExtensionIn,
-    runtime: RuntimeDep,
-    department: Department,
+    runtime: RoutingRuntime,
+    department: DepartmentDep,
     version: IfMatch = None,
 ) -> TaskView:
     use_case = _department_action(
@@ -221,3 +218,22 @@ async def request_extension(
         reason=body.reason,
     )
     return await _act(runtime, use_case)
+
+
+@router.post(
+    "/v1/summons/{summons_id}/arrival",
+    response_model=SummonsView,
+    summary="The summoned department reports on site (报到)",
+    responses={404: {"description": "no such summons for this department"}},
+)
+async def arrive(
+    summons_id: uuid.UUID, runtime: RoutingRuntime, department: DepartmentDep
+) -> SummonsView:
+    try:
+        async with runtime.sessions() as session, session.begin():
+            summons = await service.report_arrival(
+                session, summons_id, department_id=department.department_id, now=runtime.clock.now()
+            )
+    except service.TaskNotFound as exc:
+        raise HTTPException(404, "no such summons for this department") from exc
+    return SummonsView.model_validate(summons, from_attributes=True)

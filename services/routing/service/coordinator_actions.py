@@ -1,0 +1,165 @@
+"""A coordinator's actions on a live lead task: reassign, add a co-handler, summon.
+
+Reassign (改派), add a co-handler (加派), summon departments to the scene (吹哨报到), and the
+summoned department's arrival (报到)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from functools import partial
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.events import (
+    DepartmentSummoned,
+    TaskRole,
+)
+from contracts.lists import Lists
+from services.routing import repository, timers
+from services.routing.models import (
+    Summons,
+    Task,
+)
+from services.routing.service.coordinators import coordinated_lead, department_within
+from services.routing.service.duplicates import links_follow
+from services.routing.service.errors import InvalidRuling, TaskNotFound
+from services.routing.service.tasks import DemandFacts, create_task, note_action, withdraw
+from services.routing.state import (
+    TaskState,
+)
+from services.runtime.logging import mask_text
+from services.runtime.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+
+async def assign_by_coordinator(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    task_id: uuid.UUID,
+    *,
+    role: TaskRole,
+    coordinator_unit: str,
+    actor: str,
+    department_id: str,
+    reason: str,
+    now: datetime,
+) -> Task:
+    """The coordinator gives a live lead task's demand to a department within its jurisdiction:
+    as its lead, taking the task from the department that led it (改派, `reassign_task`), or as
+    one more co-handler (加派, `add_co_handler`). Returns the new task."""
+    lead = await coordinated_lead(session, task_id, coordinator_unit)
+    department = department_within(lists, department_id, coordinator_unit=coordinator_unit)
+    if role is TaskRole.lead:
+        if department.id == lead.department_id:
+            raise InvalidRuling(f"{department_id} already leads this task")
+        acted, rule = (
+            f"reassigned to {department.id}",
+            f"reassigned by {actor} from {lead.department_id}: {reason}",
+        )
+        await withdraw(session, outbox, lead, actor=actor, reason=f"reassigned: {reason}", now=now)
+    else:
+        withdrawn = (TaskState.returned.value, TaskState.superseded.value)
+        tasks = await repository.lock_tasks_of_demand(session, lead.demand_id)
+        if any(t.department_id == department.id and t.state not in withdrawn for t in tasks):
+            raise InvalidRuling(f"{department_id} already has a task on this demand")
+        acted, rule = f"added {department.id}", f"added by {actor}: {reason}"
+    timers.coordinator_acted(session, lead, by=actor, reason=acted)
+    facts = DemandFacts.of_task(lead)
+    task = await create_task(
+        session, outbox, lists, facts, department, role=role, rule=rule, now=now
+    )
+    if role is TaskRole.lead:  # the demands merged into the old lead follow the new one
+        await links_follow(session, outbox, lead.demand_id, task, now=now)
+    return task
+
+
+reassign_task = partial(assign_by_coordinator, role=TaskRole.lead)
+add_co_handler = partial(assign_by_coordinator, role=TaskRole.co_handler)
+
+
+async def summon(
+    session: AsyncSession,
+    outbox: Outbox,
+    lists: Lists,
+    task_id: uuid.UUID,
+    *,
+    coordinator_unit: str,
+    actor: str,
+    department_ids: list[str],
+    arrive_within_minutes: int,
+    note: str,
+    now: datetime,
+) -> list[Summons]:
+    """吹哨报到: departments are called to the scene; each arrival deadline is tracked."""
+    lead = await coordinated_lead(session, task_id, coordinator_unit)
+    departments = [
+        department_within(lists, d, coordinator_unit=coordinator_unit)
+        for d in dict.fromkeys(department_ids)
+    ]
+    arrive_by = now + timedelta(minutes=arrive_within_minutes)
+    created = []
+    for department in departments:
+        summons = Summons(
+            id=uuid.uuid4(),
+            task_id=lead.id,
+            demand_id=lead.demand_id,
+            department_id=department.id,
+            summoned_by=actor,
+            coordinator_unit_code=coordinator_unit,
+            note=note,
+            summoned_at=now,
+            arrive_by=arrive_by,
+        )
+        session.add(summons)
+        created.append(summons)
+        await outbox.put(
+            session,
+            DepartmentSummoned(
+                demand_id=lead.demand_id,
+                occurred_at=now,
+                task_id=lead.id,
+                department_id=department.id,
+                unit_code=department.unit_code,
+                summons_id=summons.id,
+                lead_task_id=lead.id,
+                actor=actor,
+                arrive_by=arrive_by,
+                note=mask_text(note),
+            ),
+        )
+    summoned = ",".join(d.id for d in departments)
+    timers.coordinator_acted(session, lead, by=actor, reason=f"summoned {summoned}")
+    note_action(
+        session,
+        lead,
+        "summon",
+        actor=actor,
+        reason=f"{','.join(department_ids)} by {arrive_by.isoformat()}: {note}",
+        now=now,
+    )
+    return created
+
+
+async def report_arrival(
+    session: AsyncSession, summons_id: uuid.UUID, *, department_id: str, now: datetime
+) -> Summons:
+    """报到: the summoned department is on site (a second report changes nothing)."""
+    found = await repository.get_summons(session, summons_id)
+    if found is None or found.department_id != department_id:
+        raise TaskNotFound(str(summons_id))
+    # The task first, then the summons: the order the sweeper locks them in.
+    task = await repository.lock_task(session, found.task_id)
+    assert task is not None  # a foreign key
+    summons = await repository.lock_summons(session, summons_id)
+    assert summons is not None
+    if summons.arrived_at is None:
+        summons.arrived_at = now
+        # A change of the task: its arrival timer is re-planned away at commit.
+        task.version += 1
+        task.updated_at = now
+        note_action(session, task, "arrival", actor=department_id, reason=None, now=now)
+    return summons
