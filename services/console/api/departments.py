@@ -4,6 +4,7 @@ actions sign, first contact, reply, return and request an extension."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from services.runtime.auth import Role
 router = APIRouter(prefix="/department", tags=["departments"])
 
 OPEN_STATES = ("assigned", "signed", "contacted")
+PAGE = 200  # routing's largest page
 
 
 def current_due(task: dict[str, Any]) -> str | None:
@@ -52,14 +54,22 @@ async def workbench(
     q: Annotated[str | None, Query(max_length=50)] = None,
 ) -> Response:
     require(session, Role.department)
-    params: dict[str, Any] = {"limit": 200}
-    if state:
-        params["state"] = state
-    tasks = await console.services.call(
-        "routing", "GET", "/v1/tasks", headers=session.headers(), params=params
+    # The desk shows what is still to do unless a state is asked for: one page of each open
+    # state, so finished tasks never crowd the open ones out of the page.
+    states = (state,) if state else OPEN_STATES
+    pages = await asyncio.gather(
+        *(
+            console.services.call(
+                "routing",
+                "GET",
+                "/v1/tasks",
+                headers=session.headers(),
+                params={"state": each, "limit": PAGE},
+            )
+            for each in states
+        )
     )
-    if not state:  # the desk shows what is still to do unless a state is asked for
-        tasks = [t for t in tasks if t.get("state") in OPEN_STATES]
+    tasks = [task for page in pages for task in page]
     if q:
         tasks = [t for t in tasks if q in (t.get("content") or "") or q in (t.get("address") or "")]
     tasks.sort(key=lambda t: current_due(t) or "9999")
