@@ -3,7 +3,7 @@
 Every topic of the lists' city is a channel: the pipeline topics, their dead-letter topics and the
 chain topics derived from the jurisdiction registry. Channels carry Kafka bindings (partitions,
 replicas, retention) from `topic_plans`, the same plan the Strimzi `KafkaTopic`s are generated
-from (`services/k8s.py`), so the document and the cluster cannot disagree. Messages point at the
+from (`k8s/render.py`), so the document and the cluster cannot disagree. Messages point at the
 committed JSON Schemas in `contracts/schemas/`; headers are the CloudEvents binary-mode headers.
 """
 

@@ -115,8 +115,8 @@ async def engine(infra: Infra) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture(scope="session")
 def classifier():
     """The classifier with the trained artifact (`make test` builds it first with `make model`)."""
+    from services.classification.category_model import DEFAULT_ARTIFACT, CategoryModel
     from services.classification.classifier import Classifier
-    from services.classification.model import DEFAULT_ARTIFACT, CategoryModel
 
     if not DEFAULT_ARTIFACT.exists():
         pytest.fail(f"no category model at {DEFAULT_ARTIFACT}: run `make model` (make test does)")

@@ -6,11 +6,11 @@ from fastapi import FastAPI
 
 from contracts import topics
 from contracts.lists import load_lists
-from services.classification import triage
+from services.classification.api import ROUTERS
 from services.classification.backlog import TriageBacklog
+from services.classification.category_model import CategoryModel
 from services.classification.classifier import Classifier
 from services.classification.handlers import make_batch_handlers, make_handlers
-from services.classification.model import CategoryModel
 from services.classification.models import tables
 from services.classification.settings import ClassificationSettings
 from services.runtime.clock import Clock
@@ -51,5 +51,5 @@ def create_app(
         runtime,
         title="Liandong classification",
         description="Classifies demands into matter, type, urgency and unit; the triage queue.",
-        routers=[triage.router],
+        routers=ROUTERS,
     )

@@ -17,10 +17,9 @@ from datetime import datetime
 import structlog
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from contracts.events import Urgency
-from services.classification.models import TriageItem
+from services.classification import repository
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 
@@ -43,17 +42,13 @@ class TriageBacklog(Collector):
         self.measured_at: datetime | None = None
 
     async def measure(self) -> None:
-        query = (
-            select(TriageItem.urgency, func.count(), func.min(TriageItem.created_at))
-            .where(TriageItem.state == "pending")
-            .group_by(TriageItem.urgency)
-        )
         async with self.sessions() as session:
-            rows = (await session.execute(query)).all()
+            rows = await repository.pending_by_urgency(session)
         waiting: dict[Urgency, Waiting] = {}
-        for urgency, count, oldest in rows:
+        for row in rows:
+            count, oldest = row.count, row.oldest
             # A value the code does not know (none is written) counts as normal.
-            key = Urgency(urgency) if urgency in _KNOWN else Urgency.normal
+            key = Urgency(row.urgency) if row.urgency in _KNOWN else Urgency.normal
             earlier = waiting.get(key)
             if earlier is not None:
                 count, oldest = count + earlier.count, min(oldest, earlier.oldest)

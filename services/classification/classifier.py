@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from contracts.lists import Lists, Matter
 from services.classification import rules
-from services.classification.model import MAX_CHARS, CategoryModel, Segmenter, lists_words
+from services.classification.category_model import MAX_CHARS, CategoryModel, Segmenter, lists_words
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # What the submitter's own choice of matter (an Open311 service_code) counts for, in place of a

@@ -20,14 +20,14 @@ from contracts.events import Location
 from contracts.jurisdiction import Level, chain_of
 from contracts.lists import Lists
 from services.classification import rules
-from services.classification.classifier import Classifier, Undecided
-from services.classification.model import (
+from services.classification.category_model import (
     CategoryModel,
     Segmenter,
     lists_words,
     read_examples,
     split,
 )
+from services.classification.classifier import Classifier, Undecided
 
 
 def _machine() -> str:

@@ -12,11 +12,10 @@ import csv
 from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.classification.model import OPERATOR_SOURCE
-from services.classification.models import LabelledExample
+from services.classification import repository
+from services.classification.category_model import OPERATOR_SOURCE
 from services.runtime.logging import mask_text
 
 COLUMNS = ("id", "title", "text", "label", "text_source", "created_at")
@@ -24,13 +23,10 @@ COLUMNS = ("id", "title", "text", "label", "text_source", "created_at")
 
 async def export_labelled(session: AsyncSession, out: TextIO, *, since: datetime | None) -> int:
     """Write the operators' decisions (those since `since`, if given) as CSV; returns how many."""
-    query = select(LabelledExample).order_by(LabelledExample.decided_at, LabelledExample.id)
-    if since is not None:
-        query = query.where(LabelledExample.decided_at >= since)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     written = 0
-    async for example in await session.stream_scalars(query.execution_options(yield_per=1000)):
+    async for example in repository.labelled_examples(session, since=since):
         writer.writerow(
             (
                 example.demand_id,

@@ -3,84 +3,25 @@ demand to triage when the matter or the unit is not certain enough to route on."
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import (
-    Citizen,
-    DemandClassified,
     DemandReceived,
     DemandStatus,
     DemandStatusChanged,
     DemandTriaged,
-    DemandType,
     Event,
-    Urgency,
 )
 from contracts.lists import Lists, Matter
-from services.classification import rules
+from services.classification import repository, rules
 from services.classification.classifier import Classifier, Decision, Undecided
 from services.classification.models import Classification, TriageItem
+from services.classification.service import publish_classified
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
-from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
-
-
-async def publish_classified(
-    session: AsyncSession,
-    outbox: Outbox,
-    *,
-    demand_id: Any,
-    matter: Matter,
-    demand_type: DemandType,
-    urgency: Urgency,
-    unit_code: str,
-    confidence: float,
-    rule: str,
-    content: str,
-    address: str | None,
-    citizen: Citizen,
-    lists: Lists,
-    now: datetime,
-) -> None:
-    """Record the answer and emit `demand.classified`: the same for the model and an operator
-    (whose answer replaces the triage outcome recorded for the demand)."""
-    await session.merge(
-        Classification(
-            demand_id=demand_id,
-            outcome="classified",
-            matter_code=matter.code,
-            category=matter.category,
-            demand_type=demand_type.value,
-            urgency=urgency.value,
-            unit_code=unit_code,
-            confidence=confidence,
-            rule=rule[:300],
-            reason=None,
-            lists_version=lists.version,
-            classified_at=now,
-        )
-    )
-    await outbox.put(
-        session,
-        DemandClassified(
-            demand_id=demand_id,
-            occurred_at=now,
-            matter_code=matter.code,
-            demand_type=demand_type,
-            urgency=urgency,
-            unit_code=unit_code,
-            confidence=confidence,
-            rule=rule,
-            content=content,
-            address=address,
-            citizen=citizen,
-        ),
-    )
 
 
 def make_batch_handlers(
@@ -211,7 +152,8 @@ async def send_to_triage(
     urgency, cue = rules.urgency_of(event.content, matter)
     if event.matter_code is not None:  # what the citizen or the operator picked, for the queue
         suggestions = suggestions | {"chosen": event.matter_code}
-    delivery.session.add(
+    repository.add_triage_outcome(
+        delivery.session,
         Classification(
             demand_id=event.demand_id,
             outcome="triage",
@@ -225,9 +167,7 @@ async def send_to_triage(
             reason=reason,
             lists_version=lists.version,
             classified_at=now,
-        )
-    )
-    delivery.session.add(
+        ),
         TriageItem(
             demand_id=event.demand_id,
             state="pending",
@@ -244,7 +184,7 @@ async def send_to_triage(
             urgency=urgency.value,
             urgency_cue=cue,
             created_at=now,
-        )
+        ),
     )
     await delivery.outbox.put(
         delivery.session,

@@ -6,7 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from contracts.lists import DEFAULT_LISTS
-from services.classification.model import DEFAULT_ARTIFACT
+from services.classification.category_model import DEFAULT_ARTIFACT
 from services.runtime.settings import Port, ServiceSettings
 
 

@@ -8,11 +8,10 @@ from contracts import topics
 from contracts.jurisdiction import Level
 from contracts.lists import Lists, load_lists
 from contracts.lists.calendar import TimeLimit
-from services.feedback import rankings
-from services.feedback.api import router
-from services.feedback.callbacks import CallbackPolicy, EvaluationSweeper, SweeperMetrics
+from services.feedback.api import ROUTERS
 from services.feedback.handlers import make_handlers
 from services.feedback.models import tables
+from services.feedback.service.callbacks import CallbackPolicy, EvaluationSweeper
 from services.feedback.settings import FeedbackSettings
 from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
@@ -52,14 +51,13 @@ def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = N
         interval_s=settings.sweep_interval_s,
         batch_size=settings.sweep_batch_size,
     )
-    runtime.loop("evaluation-sweeper", sweeper.run, lambda: sweeper.healthy)
-    runtime.metrics.register(SweeperMetrics(sweeper))
+    sweeper.start(runtime, "evaluation-sweeper")
     app = create_service_app(
         runtime,
         title="Liandong feedback",
         description="Callbacks and evaluations close the demand; the three rates rank units "
         "and departments.",
-        routers=[router, rankings.router],
+        routers=ROUTERS,
     )
     app.state.callback_policy = policy
     app.state.sweeper = sweeper

@@ -31,14 +31,11 @@ from contracts.events import (
     TaskWithdrawn,
 )
 from contracts.events.task import TaskEvent
-from services.feedback import counters, rates
-from services.feedback.callbacks import (
-    CallbackPolicy,
-    lock_callback,
-    open_callback,
-    phone_arrived,
-)
+from services.feedback import rates
 from services.feedback.models import DemandFact, RedoFact, ReplyFact, TaskFact
+from services.feedback.repository import callbacks as callback_queries
+from services.feedback.repository import counters, facts
+from services.feedback.service.callbacks import CallbackPolicy, open_callback, phone_arrived
 from services.runtime.kafka import Delivery, Handler
 
 log = structlog.get_logger(__name__)
@@ -51,24 +48,25 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
         if event.status is DemandStatus.replied:
             await open_callback(delivery.session, delivery.outbox, policy, event)
         elif event.status is DemandStatus.closed:
-            fact = await delivery.session.get(DemandFact, event.demand_id)
+            fact = await facts.get_demand_fact(delivery.session, event.demand_id)
             if fact is not None:
                 fact.citizen_phone = None  # the data list: kept no longer than needed
-            callback = await lock_callback(delivery.session, event.demand_id)
+            callback = await callback_queries.lock_callback(delivery.session, event.demand_id)
             if callback is not None and callback.closed_at is None:
                 callback.closed_at = event.occurred_at
 
     async def on_classified(delivery: Delivery, event: DemandClassified) -> None:
-        known = await delivery.session.get(DemandFact, event.demand_id)
+        known = await facts.get_demand_fact(delivery.session, event.demand_id)
         # An operator's reclassification replaces the model's answer.
-        fact = await delivery.session.merge(
+        fact = await facts.put_demand_fact(
+            delivery.session,
             DemandFact(
                 demand_id=event.demand_id,
                 matter_code=event.matter_code,
                 unit_code=event.unit_code,
                 classified_at=event.occurred_at,
                 citizen_phone=event.citizen.phone,
-            )
+            ),
         )
         if known is None:
             await phone_arrived(
@@ -76,7 +74,7 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
             )
 
     async def on_assigned(delivery: Delivery, event: TaskAssigned) -> None:
-        if await delivery.session.get(TaskFact, event.task_id) is not None:
+        if await facts.get_task_fact(delivery.session, event.task_id) is not None:
             return
         task = TaskFact(
             task_id=event.task_id,
@@ -93,7 +91,7 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
             returned_at=None,
             withdrawn_at=None,
         )
-        delivery.session.add(task)
+        facts.add_fact(delivery.session, task)
         await counters.add(
             delivery.session,
             rates.task_counts(task, zone),
@@ -147,7 +145,7 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
             replied_at=event.occurred_at,
             reply_due_at=task.reply_due_at,
         )
-        delivery.session.add(reply)
+        facts.add_fact(delivery.session, reply)
         await counters.add(
             delivery.session,
             rates.reply_counts(reply, zone),
@@ -171,7 +169,7 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
             redo=event.redo,
             escalated=event.escalated,
         )
-        delivery.session.add(redo)
+        facts.add_fact(delivery.session, redo)
         await counters.add(
             delivery.session,
             rates.redo_counts(redo, zone),
@@ -201,7 +199,7 @@ async def _ignore(_delivery: Delivery, _event: Event) -> None:
 
 
 async def _task(delivery: Delivery, task_id: uuid.UUID) -> TaskFact | None:
-    task: TaskFact | None = await delivery.session.get(TaskFact, task_id, with_for_update=True)
+    task = await facts.lock_task_fact(delivery.session, task_id)
     if task is None:
         log.warning("task event before its assignment ignored", task_id=str(task_id))
     return task

@@ -6,11 +6,10 @@ from fastapi import FastAPI
 
 from contracts import topics
 from contracts.lists import load_lists
-from services.intake import catalogue, open311
-from services.intake.api import router
+from services.intake.api import ROUTERS, open311
 from services.intake.handlers import HANDLERS
 from services.intake.models import tables
-from services.intake.redelivery import DemandRedeliverer, RedeliveryMetrics
+from services.intake.redelivery import DemandRedeliverer
 from services.intake.settings import IntakeSettings
 from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
@@ -32,14 +31,13 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         interval_s=settings.redeliver_interval_s,
         batch_size=settings.redeliver_batch_size,
     )
-    runtime.loop("demand-redelivery", redeliverer.run, lambda: redeliverer.healthy)
-    runtime.metrics.register(RedeliveryMetrics(redeliverer))
+    redeliverer.start(runtime, "demand-redelivery")
     app = create_service_app(
         runtime,
         title="Liandong intake",
         description="Front ends submit public demands here (also as Open311 GeoReport v2 "
         "requests) and citizens follow them.",
-        routers=[router, catalogue.router, open311.router],
+        routers=ROUTERS,
     )
     app.add_exception_handler(open311.Open311Error, open311.open311_error)
     return app

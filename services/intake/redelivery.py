@@ -12,109 +12,50 @@ with the SAME event id, so a classification that did process it drops the copy i
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
+from typing import Unpack
 
 import structlog
-from prometheus_client.core import CounterMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy import text
 
-from contracts.events import DemandReceived, DemandStatus
-from services.intake.models import Demand, metadata
-from services.runtime.backoff import repeat
-from services.runtime.clock import Clock
-from services.runtime.db import SessionFactory
-from services.runtime.outbox import Outbox
+from services.intake import repository
+from services.runtime.sweeper import BatchSweeper, SweeperOptions
 
 log = structlog.get_logger(__name__)
 
 
-class DemandRedeliverer:
-    def __init__(
-        self,
-        *,
-        sessions: SessionFactory,
-        outbox: Outbox,
-        clock: Clock,
-        after_s: float,
-        interval_s: float,
-        batch_size: int,
-    ) -> None:
-        self.sessions = sessions
-        self.outbox = outbox
-        self.clock = clock
+class DemandRedeliverer(BatchSweeper):
+    metric = "liandong_demands_redelivered"
+    description = (
+        "Demands whose demand.received event this process re-sent, still `received` "
+        "after LIANDONG_INTAKE_REDELIVER_AFTER_S (lost or dead-lettered on the way to "
+        "classification)"
+    )
+    failure = "demand redelivery failed, will retry"
+
+    def __init__(self, *, after_s: float, **options: Unpack[SweeperOptions]) -> None:
+        super().__init__(**options)
         self.after = timedelta(seconds=after_s)
-        self.interval_s = interval_s
-        self.batch_size = batch_size
-        self.healthy = True
-        self.redelivered_total = 0  # demands whose event this process re-sent
-        outbox_name = f"{outbox.table.schema}.{outbox.table.name}"
-        # The outer condition on `published_at` is checked again on the row's newest version
-        # under a concurrent update, so two intake replicas never re-send one demand twice.
-        self._statement = text(  # the tables' own names, never input
-            f"UPDATE {outbox_name} AS o SET published_at = NULL "  # noqa: S608
-            f"FROM (SELECT e.id FROM {metadata.schema}.{Demand.__tablename__} AS d "
-            f"JOIN {outbox_name} AS e ON e.key = CAST(d.id AS text) AND e.event_type = :type "
-            "WHERE d.status = :received AND d.received_at < :cutoff "
-            "AND e.published_at < :cutoff "
-            "ORDER BY d.received_at LIMIT :limit) AS due "
-            "WHERE o.id = due.id AND o.published_at < :cutoff "
-            "RETURNING o.key, o.event_id"
-        )
+
+    @property
+    def redelivered_total(self) -> int:
+        """Demands whose event this process re-sent."""
+        return self.swept_total
 
     async def sweep_once(self) -> int:
         """Re-send the due demands' events (up to a batch); how many."""
         cutoff = self.clock.now() - self.after
         async with self.sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    self._statement,
-                    {
-                        "type": DemandReceived.TYPE,
-                        "received": DemandStatus.received.value,
-                        "cutoff": cutoff,
-                        "limit": self.batch_size,
-                    },
-                )
-            ).all()
-        if rows:
-            self.redelivered_total += len(rows)
+            resent = await repository.mark_stale_events_unpublished(
+                session, self.outbox.table, cutoff=cutoff, limit=self.batch_size
+            )
+        if resent:
+            self.swept_total += len(resent)
             self.outbox.notify()
-            for row in rows:  # ids only: the demand's text and citizen stay out of the log
+            for demand_id, event_id in resent:  # ids only: text and citizen stay out of the log
                 log.warning(
                     "demand.received re-sent: no status since",
-                    demand_id=row.key,
-                    event_id=str(row.event_id),
+                    demand_id=demand_id,
+                    event_id=str(event_id),
                     after_s=self.after.total_seconds(),
                 )
-        return len(rows)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        async def attempt() -> bool:
-            return await self.sweep_once() >= self.batch_size  # more are due
-
-        await repeat(
-            stop,
-            attempt,
-            interval_s=self.interval_s,
-            owner=self,
-            failure="demand redelivery failed, will retry",
-        )
-
-
-class RedeliveryMetrics(Collector):
-    """The reconciler, for GET /metrics."""
-
-    def __init__(self, redeliverer: DemandRedeliverer) -> None:
-        self.redeliverer = redeliverer
-
-    def collect(self) -> Iterator[Metric]:
-        yield CounterMetricFamily(
-            "liandong_demands_redelivered",
-            "Demands whose demand.received event this process re-sent, still `received` "
-            "after LIANDONG_INTAKE_REDELIVER_AFTER_S (lost or dead-lettered on the way to "
-            "classification)",
-            value=self.redeliverer.redelivered_total,
-        )
+        return len(resent)

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from contracts.events import DemandStatus
-from services.intake.models import Demand, TimelineEntry
+from contracts.events import DemandReceived, DemandStatus
+from services.intake.models import Demand, TimelineEntry, metadata
 
 
 async def get_demand(
@@ -87,3 +87,34 @@ async def find_demands(session: AsyncSession, query: OpenQuery, *, limit: int) -
         statement = statement.where(Demand.submitted_by == query.submitted_by)
     statement = statement.order_by(Demand.received_at.desc(), Demand.id).limit(limit)
     return list((await session.scalars(statement)).all())
+
+
+async def mark_stale_events_unpublished(
+    session: AsyncSession, outbox: Table, *, cutoff: datetime, limit: int
+) -> list[tuple[str, uuid.UUID]]:
+    """Mark unpublished again the `demand.received` events (up to `limit`, oldest demand first)
+    of demands still `received` since before `cutoff` whose event was last published before it;
+    returns their (demand id, event id). The outer condition on `published_at` is checked again
+    on the row's newest version under a concurrent update, so two intake replicas never re-send
+    one demand twice."""
+    outbox_name = f"{outbox.schema}.{outbox.name}"
+    statement = text(  # the tables' own names, never input
+        f"UPDATE {outbox_name} AS o SET published_at = NULL "  # noqa: S608
+        f"FROM (SELECT e.id FROM {metadata.schema}.{Demand.__tablename__} AS d "
+        f"JOIN {outbox_name} AS e ON e.key = CAST(d.id AS text) AND e.event_type = :type "
+        "WHERE d.status = :received AND d.received_at < :cutoff "
+        "AND e.published_at < :cutoff "
+        "ORDER BY d.received_at LIMIT :limit) AS due "
+        "WHERE o.id = due.id AND o.published_at < :cutoff "
+        "RETURNING o.key, o.event_id"
+    )
+    rows = await session.execute(
+        statement,
+        {
+            "type": DemandReceived.TYPE,
+            "received": DemandStatus.received.value,
+            "cutoff": cutoff,
+            "limit": limit,
+        },
+    )
+    return [(row.key, row.event_id) for row in rows]

@@ -8,7 +8,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.events import Channel, DemandStatus, DemandType
-from contracts.jurisdiction import UnitCode
+from contracts.jurisdiction import Level, UnitCode, chain_of
+from contracts.lists import Matter, Unit
 from contracts.text import Text
 
 
@@ -112,3 +113,75 @@ class DemandView(BaseModel):
     received_at: datetime
     updated_at: datetime
     timeline: list[TimelineItem]
+
+
+# --- the lists, read by front ends and operators ---------------------------------------------
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    level: Level
+    parent_code: str | None
+
+    @classmethod
+    def of(cls, unit: Unit) -> UnitOut:
+        chain = chain_of(unit.code)
+        return cls(
+            code=unit.code,
+            name=unit.name,
+            level=unit.level,
+            parent_code=chain[1] if len(chain) > 1 else None,
+        )
+
+
+class UnitDetail(UnitOut):
+    chain: list[UnitOut]
+    children: int
+
+
+class DepartmentOut(BaseModel):
+    id: str
+    type: str
+    type_name: str
+    unit_code: str
+    name: str
+
+
+class StageLimitsOut(BaseModel):
+    sign: str
+    first_contact: str
+    reply: str
+
+
+class MatterOut(BaseModel):
+    code: str
+    name: str
+    category: str
+    demand_types: list[str]
+    keywords: list[str]
+    examples: list[str]
+    urgency: str
+    handling_level: Level
+    limits: dict[str, StageLimitsOut]
+    legal_basis: str
+
+    @classmethod
+    def of(cls, matter: Matter) -> MatterOut:
+        return cls(
+            code=matter.code,
+            name=matter.name,
+            category=matter.category,
+            demand_types=[t.value for t in matter.demand_types],
+            keywords=list(matter.keywords),
+            examples=list(matter.examples),
+            urgency=matter.urgency.value,
+            handling_level=matter.handling_level,
+            limits={
+                u.value: StageLimitsOut(
+                    sign=str(s.sign), first_contact=str(s.first_contact), reply=str(s.reply)
+                )
+                for u, s in matter.limits.items()
+            },
+            legal_basis=matter.legal_basis,
+        )

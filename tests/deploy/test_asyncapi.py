@@ -7,7 +7,7 @@ import pytest
 from contracts.asyncapi import ASYNCAPI_PATH, topic_plans
 from contracts.events import EVENT_MODELS
 from contracts.topics import all_topics
-from services.k8s import kafka_topics
+from k8s.render import kafka_topics
 from tests.deploy.validation import asyncapi_errors, load_yaml
 
 

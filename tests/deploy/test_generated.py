@@ -7,7 +7,7 @@ from contracts.asyncapi import ASYNCAPI_PATH, render_asyncapi
 from contracts.jurisdiction import Level
 from contracts.lists import DEFAULT_LISTS
 from contracts.topics import all_topics, escalations_pattern, escalations_topic, tasks_topic
-from services.k8s import (
+from k8s.render import (
     coordinator_user,
     department_user,
     kafka_topics,

@@ -17,10 +17,11 @@ from contracts.events import (
 )
 from contracts.lists import load_lists
 from contracts.lists.calendar import TimeLimit
-from services.feedback import callbacks
 from services.feedback import handlers as feedback_handlers
 from services.feedback.models import Callback, DemandFact
 from services.feedback.models import tables as feedback_tables
+from services.feedback.repository import callbacks as callback_queries
+from services.feedback.service import callbacks
 from services.intake.handlers import record_status
 from services.intake.models import Demand, TimelineEntry
 from services.intake.models import tables as intake_tables
@@ -117,7 +118,7 @@ async def test_feedback_never_reopens_the_callback_of_a_closed_demand(engine):
 
     await deliver(_status(demand_id, DemandStatus.replied, T0 + timedelta(hours=1), "已处理"))
     async with sessions() as session, session.begin():
-        callback = await callbacks.lock_callback(session, demand_id)
+        callback = await callback_queries.lock_callback(session, demand_id)
         assert callback is not None
         await callbacks.evaluate(
             session, outbox, POLICY, callback, resolved=False,

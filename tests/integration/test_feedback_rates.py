@@ -39,10 +39,10 @@ from contracts.events import (
     TaskWithdrawn,
     Urgency,
 )
-from services.feedback import counters
 from services.feedback.app import create_app
 from services.feedback.models import Callback, DemandFact
 from services.feedback.notifications import log_notifications
+from services.feedback.repository import counters
 from services.feedback.settings import FeedbackSettings
 from services.runtime.auth import Role, issue_token, tracking_token
 from services.runtime.clock import FixedClock

@@ -19,9 +19,9 @@ from contracts.events import Channel, Citizen, DemandReceived, Location
 from contracts.lists import load_lists
 from services.classification.app import create_app
 from services.classification.backlog import TriageBacklog
+from services.classification.category_model import TRAINING_DATA
 from services.classification.examples import export_labelled
 from services.classification.handlers import make_batch_handlers
-from services.classification.model import TRAINING_DATA
 from services.classification.models import tables
 from services.classification.settings import ClassificationSettings
 from services.runtime.auth import Role, issue_token

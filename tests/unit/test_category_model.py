@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from services.classification.model import NBLinearSVC, lead, read_examples, split
+from services.classification.category_model import NBLinearSVC, lead, read_examples, split
 
 
 def _write(tmp_path, rows):

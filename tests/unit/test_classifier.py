@@ -6,8 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from services.classification.classifier import Undecided
-from services.classification.model import (
+from services.classification.category_model import (
     CHUNK,
     MAX_CHARS,
     data_version,
@@ -15,6 +14,7 @@ from services.classification.model import (
     training_examples,
     training_files,
 )
+from services.classification.classifier import Undecided
 
 
 def test_noise_complaint_gets_its_matter_with_the_category_behind_it(classifier):

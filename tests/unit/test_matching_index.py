@@ -4,8 +4,8 @@ from contracts.events import Location
 from contracts.jurisdiction import chain_of, level_of
 from contracts.lists import Lists, load_lists
 from services.classification import rules
+from services.classification.category_model import read_examples
 from services.classification.evaluation import unit_resolution
-from services.classification.model import read_examples
 
 LISTS = load_lists()
 

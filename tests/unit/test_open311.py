@@ -9,8 +9,7 @@ import pytest
 
 from contracts.events import Channel
 from contracts.lists import load_lists
-from services.intake.models import Demand, TimelineEntry
-from services.intake.open311 import (
+from services.intake.api.open311 import (
     demand_of_form,
     error_response,
     form_fields,
@@ -20,6 +19,7 @@ from services.intake.open311 import (
     service_of,
     to_xml,
 )
+from services.intake.models import Demand, TimelineEntry
 
 LISTS = load_lists()
 NOISE = LISTS.matters_by_code["ENV-NOISE-LIFE"]

@@ -4,7 +4,7 @@ not several times a second), and report ready again at the first sweep that succ
 import asyncio
 import time
 
-from services.feedback.callbacks import EvaluationSweeper
+from services.feedback.service.callbacks import EvaluationSweeper
 from services.routing.sweeper import Sweeper, SweepResult
 from services.runtime.backoff import Backoff
 

@@ -33,9 +33,9 @@ from contracts.events import Channel, DemandStatus, DemandType
 from contracts.lists import Lists, Matter
 from contracts.text import Text, first_problem, text_problem
 from services.intake import repository
-from services.intake.api import IdempotencyConflict, accept_demand
 from services.intake.models import Demand
 from services.intake.schemas import STATUS_TEXT, DemandIn
+from services.intake.service import IdempotencyConflict, accept_demand
 from services.runtime.auth import (
     API_KEY_HEADER,
     InvalidToken,
@@ -246,6 +246,18 @@ def _check_jurisdiction(lists: Lists, jurisdiction: str | None, fmt: Format) -> 
         raise Open311Error(
             404, f"jurisdiction_id {jurisdiction} is not served here (use {lists.city_code})", fmt
         )
+
+
+def _reader(
+    request: Request, ext: str, lists: Lists, jurisdiction: str | None, api_key: str | None
+) -> tuple[Format, Principal]:
+    """What a GET of requests checks first, in order: the format, the query's text, the
+    credential, the jurisdiction."""
+    fmt = _format(ext)
+    _storable(request.query_params, fmt)
+    principal = _principal(request, {"api_key": api_key or ""}, fmt)
+    _check_jurisdiction(lists, jurisdiction, fmt)
+    return fmt, principal
 
 
 def _matter(lists: Lists, code: str | None, fmt: Format) -> Matter:
@@ -469,11 +481,8 @@ async def get_requests(
     jurisdiction_id: str | None = None,
     api_key: str | None = None,
 ) -> Response:
-    fmt = _format(ext)
-    _storable(request.query_params, fmt)
-    principal = _principal(request, {"api_key": api_key or ""}, fmt)
+    fmt, principal = _reader(request, ext, runtime.lists, jurisdiction_id, api_key)
     lists = runtime.lists
-    _check_jurisdiction(lists, jurisdiction_id, fmt)
     statuses = {s.strip() for s in (status or "").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
         raise Open311Error(400, f"status must be open, closed or both: {status}", fmt)
@@ -509,10 +518,7 @@ async def get_request(
     jurisdiction_id: str | None = None,
     api_key: str | None = None,
 ) -> Response:
-    fmt = _format(ext)
-    _storable(request.query_params, fmt)
-    principal = _principal(request, {"api_key": api_key or ""}, fmt)
-    _check_jurisdiction(runtime.lists, jurisdiction_id, fmt)
+    fmt, principal = _reader(request, ext, runtime.lists, jurisdiction_id, api_key)
     not_found = Open311Error(404, f"service_request_id {service_request_id} was not found", fmt)
     try:
         demand_id = uuid.UUID(service_request_id)

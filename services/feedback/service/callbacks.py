@@ -3,16 +3,12 @@ hotline operator who phoned them, evaluates it; unanswered, it closes as not eva
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Unpack
 
 import structlog
-from prometheus_client.core import CounterMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import (
@@ -24,13 +20,14 @@ from contracts.events import (
 )
 from contracts.lists import Lists
 from contracts.lists.calendar import TimeLimit
-from services.feedback import counters, rates
+from services.feedback import rates
 from services.feedback.models import Callback, DemandFact, EvaluationFact
+from services.feedback.repository import callbacks as repository
+from services.feedback.repository import counters, facts
 from services.runtime.auth import tracking_token
-from services.runtime.backoff import repeat
-from services.runtime.clock import Clock
-from services.runtime.db import SessionFactory
 from services.runtime.outbox import Outbox
+from services.runtime.service import Runtime
+from services.runtime.sweeper import BatchSweeper, SweeperOptions
 
 log = structlog.get_logger(__name__)
 
@@ -65,12 +62,10 @@ async def open_callback(
 ) -> None:
     """The lead replied: (re)open the callback and ask the citizen to evaluate."""
     evaluate_by = policy.lists.calendar.add(event.occurred_at, policy.window).at
-    callback = await session.scalar(
-        select(Callback).where(Callback.demand_id == event.demand_id).with_for_update()
-    )
+    callback = await repository.lock_callback(session, event.demand_id)
     if callback is None:
         callback = Callback(demand_id=event.demand_id, reply_round=1)
-        session.add(callback)
+        repository.add_callback(session, callback)
     elif callback.closed_at is not None:
         # Closed is final (its phone is gone too): a reply to the task a merged demand
         # followed, redone after this demand's citizen closed it, asks nobody.
@@ -89,9 +84,7 @@ async def open_callback(
     callback.reply_text = event.note
     callback.replied_at = event.occurred_at
     callback.evaluate_by = evaluate_by
-    phone = await session.scalar(
-        select(DemandFact.citizen_phone).where(DemandFact.demand_id == event.demand_id)
-    )
+    phone = await repository.citizen_phone(session, event.demand_id)
     if phone is None:
         log.warning("no phone for the callback yet; the gateway may only use the app")
     await outbox.put(session, callback_request(policy, callback, phone, now=event.occurred_at))
@@ -123,7 +116,7 @@ async def phone_arrived(
 ) -> None:
     """`demand.classified` came after the reply (the two topics are not ordered with each
     other, e.g. after a backlog): ask again, now with the phone."""
-    callback = await lock_callback(session, fact.demand_id)
+    callback = await repository.lock_callback(session, fact.demand_id)
     if callback is not None and callback.state == AWAITING and fact.citizen_phone:
         request = callback_request(policy, callback, fact.citizen_phone, now=now)
         await outbox.put(session, request)
@@ -131,13 +124,6 @@ async def phone_arrived(
 
 class AlreadyClosed(Exception):
     """The callback was evaluated, or closed as not evaluated: the first answer stays."""
-
-
-async def lock_callback(session: AsyncSession, demand_id: uuid.UUID) -> Callback | None:
-    callback: Callback | None = await session.scalar(
-        select(Callback).where(Callback.demand_id == demand_id).with_for_update()
-    )
-    return callback
 
 
 async def evaluate(
@@ -219,7 +205,7 @@ async def _record(
         satisfaction=satisfaction,
         evaluated_by=evaluated_by,
     )
-    session.add(fact)
+    facts.add_fact(session, fact)
     await counters.add(
         session,
         rates.evaluation_counts(fact, policy.lists.calendar.zone),
@@ -233,22 +219,10 @@ async def close_unevaluated(
 ) -> int:
     """Close the callbacks whose window has ended (FOR UPDATE SKIP LOCKED: several replicas
     sweep without waiting on each other or closing one twice); returns how many."""
-    due = (
-        await session.scalars(
-            select(Callback)
-            .where(Callback.state == AWAITING, Callback.evaluate_by <= now)
-            .order_by(Callback.evaluate_by)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    due = await repository.lock_due_callbacks(session, AWAITING, now=now, limit=limit)
     if due:
         # The callback is over: the phone kept for it goes (routing's `closed` would erase it too).
-        await session.execute(
-            update(DemandFact)
-            .where(DemandFact.demand_id.in_([c.demand_id for c in due]))
-            .values(citizen_phone=None)
-        )
+        await repository.erase_phones(session, [c.demand_id for c in due])
     for callback in due:
         callback.state = NOT_EVALUATED
         callback.evaluated_at = now
@@ -279,27 +253,16 @@ async def close_unevaluated(
     return len(due)
 
 
-class EvaluationSweeper:
+class EvaluationSweeper(BatchSweeper):
     """The periodic sweep of unanswered callbacks, beside the consumer and the relay."""
 
-    def __init__(
-        self,
-        *,
-        sessions: SessionFactory,
-        outbox: Outbox,
-        policy: CallbackPolicy,
-        clock: Clock,
-        interval_s: float,
-        batch_size: int,
-    ) -> None:
-        self.sessions = sessions
-        self.outbox = outbox
+    metric = "liandong_callbacks_not_evaluated"
+    description = "Callbacks this process closed as not evaluated (the window ended unanswered)"
+    failure = "evaluation sweep failed, will retry"
+
+    def __init__(self, *, policy: CallbackPolicy, **options: Unpack[SweeperOptions]) -> None:
+        super().__init__(**options)
         self.policy = policy
-        self.clock = clock
-        self.interval_s = interval_s
-        self.batch_size = batch_size
-        self.healthy = True
-        self.closed_total = 0  # callbacks this process closed as not evaluated
 
     async def sweep_once(self) -> int:
         async with self.sessions() as session, session.begin():
@@ -307,35 +270,35 @@ class EvaluationSweeper:
                 session, self.outbox, self.policy, now=self.clock.now(), limit=self.batch_size
             )
         if closed:
-            self.closed_total += closed
+            self.swept_total += closed
             self.outbox.notify()
         return closed
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Sweeps every interval; after a failure, after a backoff from 1 s: readiness follows
-        the database's recovery within seconds."""
 
-        async def attempt() -> bool:
-            return await self.sweep_once() >= self.batch_size  # more are due
-
-        await repeat(
-            stop,
-            attempt,
-            interval_s=self.interval_s,
-            owner=self,
-            failure="evaluation sweep failed, will retry",
-        )
+class NoCallback(LookupError):
+    """The demand has no callback: it has not been replied."""
 
 
-class SweeperMetrics(Collector):
-    """The not-evaluated sweep, for GET /metrics."""
-
-    def __init__(self, sweeper: EvaluationSweeper) -> None:
-        self.sweeper = sweeper
-
-    def collect(self) -> Iterator[Metric]:
-        yield CounterMetricFamily(
-            "liandong_callbacks_not_evaluated",
-            "Callbacks this process closed as not evaluated (the window ended unanswered)",
-            value=self.sweeper.closed_total,
-        )
+async def evaluate_reply(
+    runtime: Runtime,
+    policy: CallbackPolicy,
+    demand_id: uuid.UUID,
+    *,
+    resolved: bool,
+    satisfaction: Satisfaction,
+    comment: str | None,
+    evaluated_by: str,
+) -> None:
+    """The evaluation of a demand's reply, by the citizen or by an operator who phoned them,
+    in one transaction with its event; NoCallback or AlreadyClosed when it cannot be taken."""
+    now = runtime.clock.now()
+    async with runtime.sessions() as session, session.begin():
+        callback = await repository.lock_callback(session, demand_id)
+        if callback is None:
+            raise NoCallback(f"no callback for demand {demand_id}")
+        await evaluate(
+            session, runtime.outbox, policy, callback,
+            resolved=resolved, satisfaction=satisfaction, comment=comment,
+            evaluated_by=evaluated_by, now=now,
+        )  # fmt: skip
+    runtime.outbox.notify()

@@ -1,0 +1,1 @@
+"""The Kubernetes manifests, and `k8s.render`, which writes their generated part."""

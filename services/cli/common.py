@@ -1,0 +1,55 @@
+"""What the command groups share: where the database and the broker are found, and one
+short-lived session for offline database commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+NOT_SET = "is not set and no `liandong run` (make run) is running here"
+
+
+def find_database_url(whose: str) -> str | None:
+    """DATABASE_URL, else the database of the running `make run`; None, said on stderr, when
+    there is neither."""
+    from services.runtime.launcher import LauncherSettings
+
+    database_url = LauncherSettings().with_running_system().database_url
+    if database_url is None:
+        print(f"DATABASE_URL: {NOT_SET} ({whose})", file=sys.stderr)
+    return database_url
+
+
+def in_session(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """`work` in one transaction of a short-lived engine on that database (offline commands)."""
+
+    async def run() -> T:
+        from services.runtime.db import create_engine, create_session_factory
+        from services.runtime.launcher import async_url
+
+        engine = create_engine(async_url(database_url))
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def bootstrap_of(args: argparse.Namespace) -> str | None:
+    """--bootstrap, else KAFKA_BOOTSTRAP_SERVERS, else the broker of the running `make run`."""
+    from services.runtime.launcher import LauncherSettings
+
+    found: str | None = (
+        args.bootstrap or LauncherSettings().with_running_system().kafka_bootstrap_servers
+    )
+    return found or None

@@ -1,0 +1,9 @@
+"""Intake's HTTP routers, one per audience, assembled here for the app."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.intake.api import citizens, front_ends, lists, open311
+
+ROUTERS: list[APIRouter] = [front_ends.router, citizens.router, lists.router, open311.router]
