@@ -26,7 +26,7 @@ ASYNCAPI_PATH = Path(__file__).parent / "asyncapi.yaml"
 KAFKA_BINDING = "0.5.0"
 DAY_MS = 24 * 60 * 60 * 1000
 
-# Sizing of the production cluster (README "Production"): consumers of one group scale up to the
+# Sizing of the production cluster (docs/operations.md): consumers of one group scale up to the
 # partition count, so pipeline topics get room for a dozen replicas of a service; a chain topic
 # is read by one group per department or coordinator, each reading the whole topic.
 PIPELINE_PARTITIONS = 12

@@ -18,7 +18,7 @@ from contracts.lists import Lists, Matter
 from services.classification import repository, rules
 from services.classification.classifier import Classifier, Decision, Undecided
 from services.classification.models import Classification, TriageItem
-from services.classification.service import publish_classified
+from services.classification.service import Answer, publish_classified
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
 
 log = structlog.get_logger(__name__)
@@ -121,16 +121,18 @@ async def _classified(
     await publish_classified(
         delivery.session,
         delivery.outbox,
-        demand_id=event.demand_id,
-        matter=decision.matter,
-        demand_type=rules.demand_type_of(event.demand_type, decision.matter),
-        urgency=urgency,
-        unit_code=unit.unit.code,
-        confidence=round(min(decision.confidence, unit.confidence), 3),
-        rule=rule,
-        content=event.content,
-        address=event.location.address,
-        citizen=event.citizen,
+        Answer(
+            demand_id=event.demand_id,
+            matter=decision.matter,
+            demand_type=rules.demand_type_of(event.demand_type, decision.matter),
+            urgency=urgency,
+            unit_code=unit.unit.code,
+            confidence=round(min(decision.confidence, unit.confidence), 3),
+            rule=rule,
+            content=event.content,
+            address=event.location.address,
+            citizen=event.citizen,
+        ),
         lists=lists,
         now=now,
     )

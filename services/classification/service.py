@@ -4,6 +4,7 @@ operator's decision on a demand in the triage queue (人工分拨)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,37 +19,40 @@ from services.runtime.outbox import Outbox
 from services.runtime.service import Runtime
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a demand was classified as, by the model or an operator, and the demand's own
+    words, place and citizen that `demand.classified` carries on to routing."""
+
+    demand_id: Any
+    matter: Matter
+    demand_type: DemandType
+    urgency: Urgency
+    unit_code: str
+    confidence: float
+    rule: str
+    content: str
+    address: str | None
+    citizen: Citizen
+
+
 async def publish_classified(
-    session: AsyncSession,
-    outbox: Outbox,
-    *,
-    demand_id: Any,
-    matter: Matter,
-    demand_type: DemandType,
-    urgency: Urgency,
-    unit_code: str,
-    confidence: float,
-    rule: str,
-    content: str,
-    address: str | None,
-    citizen: Citizen,
-    lists: Lists,
-    now: datetime,
+    session: AsyncSession, outbox: Outbox, answer: Answer, *, lists: Lists, now: datetime
 ) -> None:
     """Record the answer and emit `demand.classified`: the same for the model and an operator
     (whose answer replaces the triage outcome recorded for the demand)."""
     await repository.put_classification(
         session,
         Classification(
-            demand_id=demand_id,
+            demand_id=answer.demand_id,
             outcome="classified",
-            matter_code=matter.code,
-            category=matter.category,
-            demand_type=demand_type.value,
-            urgency=urgency.value,
-            unit_code=unit_code,
-            confidence=confidence,
-            rule=rule[:300],
+            matter_code=answer.matter.code,
+            category=answer.matter.category,
+            demand_type=answer.demand_type.value,
+            urgency=answer.urgency.value,
+            unit_code=answer.unit_code,
+            confidence=answer.confidence,
+            rule=answer.rule[:300],
             reason=None,
             lists_version=lists.version,
             classified_at=now,
@@ -57,17 +61,17 @@ async def publish_classified(
     await outbox.put(
         session,
         DemandClassified(
-            demand_id=demand_id,
+            demand_id=answer.demand_id,
             occurred_at=now,
-            matter_code=matter.code,
-            demand_type=demand_type,
-            urgency=urgency,
-            unit_code=unit_code,
-            confidence=confidence,
-            rule=rule,
-            content=content,
-            address=address,
-            citizen=citizen,
+            matter_code=answer.matter.code,
+            demand_type=answer.demand_type,
+            urgency=answer.urgency,
+            unit_code=answer.unit_code,
+            confidence=answer.confidence,
+            rule=answer.rule,
+            content=answer.content,
+            address=answer.address,
+            citizen=answer.citizen,
         ),
     )
 
@@ -107,16 +111,18 @@ async def classify_by_hand(
         await publish_classified(
             session,
             runtime.outbox,
-            demand_id=demand_id,
-            matter=matter,
-            demand_type=demand_type,
-            urgency=urgency or urgency_of(item.content, matter)[0],
-            unit_code=unit_code,
-            confidence=1.0,
-            rule=f"operator:{operator}",
-            content=item.content,
-            address=item.address,
-            citizen=Citizen(name=item.citizen_name, phone=item.citizen_phone),
+            Answer(
+                demand_id=demand_id,
+                matter=matter,
+                demand_type=demand_type,
+                urgency=urgency or urgency_of(item.content, matter)[0],
+                unit_code=unit_code,
+                confidence=1.0,
+                rule=f"operator:{operator}",
+                content=item.content,
+                address=item.address,
+                citizen=Citizen(name=item.citizen_name, phone=item.citizen_phone),
+            ),
             lists=lists,
             now=now,
         )

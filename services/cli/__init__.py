@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in lines:
             print(line, file=sys.stderr)
         if settings:
-            print(f"{len(lines)} setting(s) invalid; see README.md, Configuration", file=sys.stderr)
+            print(f"{len(lines)} setting(s) invalid; see docs/configuration.md", file=sys.stderr)
         return 2 if settings else 1
     except SettingsError as exc:
         print(exc, file=sys.stderr)

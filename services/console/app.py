@@ -103,6 +103,17 @@ def create_app(
         # that need it, not by taking every page away.
         return JSONResponse({"status": "ok"})
 
+    _answer_refusals(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # outermost, as in the other services: a 413 and a 500 are counted too
+    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry))
+    return app
+
+
+def _answer_refusals(app: FastAPI) -> None:
+    """Sign-in redirects, 403 pages, CSRF refusals and the services' 4xx as pages; the
+    security headers on every answer."""
+
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, NotSignedIn)
@@ -143,8 +154,3 @@ def create_app(
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
-
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # outermost, as in the other services: a 413 and a 500 are counted too
-    app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry))
-    return app

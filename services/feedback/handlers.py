@@ -42,11 +42,33 @@ log = structlog.get_logger(__name__)
 
 
 def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
-    zone = policy.lists.calendar.zone
+    facts_of = _Facts(policy)
+    return {
+        # Every event of the task topics is accepted; those that change no fact are ignored
+        # (a new task event type therefore never dead-letters here).
+        **{model: _ignore for model in EVENT_MODELS if issubclass(model, TaskEvent)},
+        DemandStatusChanged: facts_of.on_status,
+        DemandClassified: facts_of.on_classified,
+        TaskAssigned: facts_of.on_assigned,
+        TaskSigned: facts_of.change_task(_signed),
+        TaskReturned: facts_of.change_task(_returned),
+        TaskWithdrawn: facts_of.change_task(_withdrawn),
+        TaskReplied: facts_of.on_replied,
+        TaskRedoRequested: facts_of.on_redo,
+        TaskExtensionDecided: facts_of.change_task(_extension),
+    }
 
-    async def on_status(delivery: Delivery, event: DemandStatusChanged) -> None:
+
+class _Facts:
+    """The handlers, sharing the callback policy and the calendar's time zone."""
+
+    def __init__(self, policy: CallbackPolicy) -> None:
+        self.policy = policy
+        self.zone = policy.lists.calendar.zone
+
+    async def on_status(self, delivery: Delivery, event: DemandStatusChanged) -> None:
         if event.status is DemandStatus.replied:
-            await open_callback(delivery.session, delivery.outbox, policy, event)
+            await open_callback(delivery.session, delivery.outbox, self.policy, event)
         elif event.status is DemandStatus.closed:
             fact = await facts.get_demand_fact(delivery.session, event.demand_id)
             if fact is not None:
@@ -55,7 +77,7 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
             if callback is not None and callback.closed_at is None:
                 callback.closed_at = event.occurred_at
 
-    async def on_classified(delivery: Delivery, event: DemandClassified) -> None:
+    async def on_classified(self, delivery: Delivery, event: DemandClassified) -> None:
         known = await facts.get_demand_fact(delivery.session, event.demand_id)
         # An operator's reclassification replaces the model's answer.
         fact = await facts.put_demand_fact(
@@ -70,10 +92,10 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
         )
         if known is None:
             await phone_arrived(
-                delivery.session, delivery.outbox, policy, fact, now=delivery.clock.now()
+                delivery.session, delivery.outbox, self.policy, fact, now=delivery.clock.now()
             )
 
-    async def on_assigned(delivery: Delivery, event: TaskAssigned) -> None:
+    async def on_assigned(self, delivery: Delivery, event: TaskAssigned) -> None:
         if await facts.get_task_fact(delivery.session, event.task_id) is not None:
             return
         task = TaskFact(
@@ -94,13 +116,13 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
         facts.add_fact(delivery.session, task)
         await counters.add(
             delivery.session,
-            rates.task_counts(task, zone),
+            rates.task_counts(task, self.zone),
             department_name=task.department_name,
             unit_code=task.unit_code,
         )
 
     def change_task(
-        change: Callable[[TaskFact, Any], None],
+        self, change: Callable[[TaskFact, Any], None]
     ) -> Callable[[Delivery, Any], Any]:
         """A handler that changes the task's fact and adds the difference to the counters."""
 
@@ -108,30 +130,18 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
             task = await _task(delivery, event.task_id)
             if task is None:
                 return
-            before = rates.task_counts(task, zone)
+            before = rates.task_counts(task, self.zone)
             change(task, event)
             await counters.add(
                 delivery.session,
-                rates.difference(rates.task_counts(task, zone), before),
+                rates.difference(rates.task_counts(task, self.zone), before),
                 department_name=task.department_name,
                 unit_code=task.unit_code,
             )
 
         return handle
 
-    def signed(task: TaskFact, event: TaskSigned) -> None:
-        task.signed_at = task.signed_at or event.occurred_at
-
-    def returned(task: TaskFact, event: TaskReturned) -> None:
-        task.returned_at = task.returned_at or event.occurred_at
-
-    def withdrawn(task: TaskFact, event: TaskWithdrawn) -> None:
-        task.withdrawn_at = task.withdrawn_at or event.occurred_at
-
-    def extension(task: TaskFact, event: TaskExtensionDecided) -> None:
-        task.reply_due_at = event.reply_due_at
-
-    async def on_replied(delivery: Delivery, event: TaskReplied) -> None:
+    async def on_replied(self, delivery: Delivery, event: TaskReplied) -> None:
         task = await _task(delivery, event.task_id)
         if task is None:
             return
@@ -148,12 +158,12 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
         facts.add_fact(delivery.session, reply)
         await counters.add(
             delivery.session,
-            rates.reply_counts(reply, zone),
+            rates.reply_counts(reply, self.zone),
             department_name=task.department_name,
             unit_code=task.unit_code,
         )
 
-    async def on_redo(delivery: Delivery, event: TaskRedoRequested) -> None:
+    async def on_redo(self, delivery: Delivery, event: TaskRedoRequested) -> None:
         task = await _task(delivery, event.task_id)
         if task is None:
             return
@@ -172,26 +182,26 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
         facts.add_fact(delivery.session, redo)
         await counters.add(
             delivery.session,
-            rates.redo_counts(redo, zone),
+            rates.redo_counts(redo, self.zone),
             department_name=task.department_name,
             unit_code=task.unit_code,
         )
 
-    handlers: dict[type[Event], Handler] = {
-        # Every event of the task topics is accepted; those that change no fact are ignored
-        # (a new task event type therefore never dead-letters here).
-        **{model: _ignore for model in EVENT_MODELS if issubclass(model, TaskEvent)},
-        DemandStatusChanged: on_status,
-        DemandClassified: on_classified,
-        TaskAssigned: on_assigned,
-        TaskSigned: change_task(signed),
-        TaskReturned: change_task(returned),
-        TaskWithdrawn: change_task(withdrawn),
-        TaskReplied: on_replied,
-        TaskRedoRequested: on_redo,
-    }
-    handlers[TaskExtensionDecided] = change_task(extension)
-    return handlers
+
+def _signed(task: TaskFact, event: TaskSigned) -> None:
+    task.signed_at = task.signed_at or event.occurred_at
+
+
+def _returned(task: TaskFact, event: TaskReturned) -> None:
+    task.returned_at = task.returned_at or event.occurred_at
+
+
+def _withdrawn(task: TaskFact, event: TaskWithdrawn) -> None:
+    task.withdrawn_at = task.withdrawn_at or event.occurred_at
+
+
+def _extension(task: TaskFact, event: TaskExtensionDecided) -> None:
+    task.reply_due_at = event.reply_due_at
 
 
 async def _ignore(_delivery: Delivery, _event: Event) -> None:

@@ -5,7 +5,7 @@ fact contributes is decided here and only here, by `task_counts`, `reply_counts`
 `evaluation_counts` and `redo_counts`; the consumer applies the difference a change makes,
 and a recompute sums the same functions over every stored fact, so both give the same
 figures by construction.
-The definitions are written out in README.md, section "Three rates".
+The definitions are written out in docs/services/feedback.md, section "Three rates".
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ class EmbeddedPostgres:
 
 
 class EmbeddedKafka:
-    """The tansu broker (memory storage): a restart loses its topics, see README."""
+    """The tansu broker (memory storage): a restart loses its topics, see docs/running.md."""
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path

@@ -38,10 +38,9 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(send)
-                return
+        if self._announced_too_large(scope):
+            await self._reject(send)
+            return
         received = 0
         started = False
 
@@ -65,6 +64,12 @@ class BodySizeLimit:
         except _BodyTooLarge:
             if not started:
                 await self._reject(send)
+
+    def _announced_too_large(self, scope: Scope) -> bool:
+        return any(
+            name == b"content-length" and value.isdigit() and int(value) > self.max_bytes
+            for name, value in scope["headers"]
+        )
 
     async def _reject(self, send: Send) -> None:
         response = JSONResponse(

@@ -150,14 +150,22 @@ UNKNOWN_TYPE = "unknown"
 OK, DUPLICATE, RETRIED, DEAD_LETTERED = "ok", "duplicate", "retried", "dead_lettered"
 
 
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What a consumer loop reads: its group's name, its topics, and the handler of each event
+    type (one event at a time, or a batch handler for the types that are faster in batches)."""
+
+    name: str
+    topics: Iterable[str]
+    handlers: Mapping[type[Event], Handler]
+    batch_handlers: Mapping[type[Event], BatchHandler] | None = None
+
+
 class ConsumerLoop:
     def __init__(
         self,
+        subscription: Subscription,
         *,
-        name: str,
-        topics: Iterable[str],
-        handlers: Mapping[type[Event], Handler],
-        batch_handlers: Mapping[type[Event], BatchHandler] | None = None,
         sessions: SessionFactory,
         inbox: Table,
         outbox: Outbox,
@@ -165,11 +173,13 @@ class ConsumerLoop:
         settings: ServiceSettings,
         clock: Clock,
     ) -> None:
-        self.name = name
-        self.topics = tuple(topics)
-        self.handlers = {model.TYPE: (model, handler) for model, handler in handlers.items()}
+        self.name = subscription.name
+        self.topics = tuple(subscription.topics)
+        self.handlers = {
+            model.TYPE: (model, handler) for model, handler in subscription.handlers.items()
+        }
         self.batch_handlers = {
-            model.TYPE: handler for model, handler in (batch_handlers or {}).items()
+            model.TYPE: handler for model, handler in (subscription.batch_handlers or {}).items()
         }
         self.sessions = sessions
         self.inbox = inbox

@@ -19,7 +19,13 @@ from services.runtime.api_keys import ApiKeys
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.db import create_engine, create_session_factory
 from services.runtime.inbox import inbox_table
-from services.runtime.kafka import BatchHandler, ConsumerLoop, Handler, create_producer
+from services.runtime.kafka import (
+    BatchHandler,
+    ConsumerLoop,
+    Handler,
+    Subscription,
+    create_producer,
+)
 from services.runtime.metrics import RuntimeMetrics
 from services.runtime.outbox import Outbox, OutboxRelay, outbox_table
 from services.runtime.settings import ServiceSettings
@@ -127,10 +133,12 @@ class Runtime(Generic[SettingsT]):
         self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
         for topics, handlers, batch_handlers in self._subscriptions:
             loop = ConsumerLoop(
-                name=f"liandong-{self.service}",
-                topics=topics,
-                handlers=handlers,
-                batch_handlers=batch_handlers,
+                Subscription(
+                    name=f"liandong-{self.service}",
+                    topics=topics,
+                    handlers=handlers,
+                    batch_handlers=batch_handlers,
+                ),
                 sessions=self.sessions,
                 inbox=self.tables.inbox,
                 outbox=self.outbox,

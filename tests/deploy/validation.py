@@ -27,7 +27,7 @@ STRIMZI_CRDS = K8S / "strimzi-crds"
 PROMETHEUS_CRDS = K8S / "prometheus-operator-crds"
 ASYNCAPI_SCHEMA = Path(__file__).parent / "schemas" / "asyncapi-3.0.0.json"
 
-# The Kubernetes version the manifests target (README "Production"), and the newest one whose
+# The Kubernetes version the manifests target (docs/operations.md), and the newest one whose
 # schemas kubernetes-validate ships, so a removed or changed API shows up before an upgrade.
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 

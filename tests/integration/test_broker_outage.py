@@ -17,7 +17,7 @@ from services.intake.models import tables
 from services.runtime.clock import FixedClock
 from services.runtime.db import create_session_factory
 from services.runtime.embedded import EmbeddedKafka
-from services.runtime.kafka import ConsumerLoop, create_topics
+from services.runtime.kafka import ConsumerLoop, Subscription, create_topics
 from services.runtime.outbox import Outbox, OutboxRelay, outbox_table
 from services.runtime.settings import ServiceSettings
 from tests.conftest import AUTH_SECRET
@@ -51,9 +51,11 @@ async def test_a_consumer_reports_a_broker_outage_and_the_recovery(infra, engine
         pass
 
     loop = ConsumerLoop(
-        name=f"test-{uuid.uuid4().hex[:8]}",
-        topics=[topic],
-        handlers={DemandStatusChanged: handler},
+        Subscription(
+            name=f"test-{uuid.uuid4().hex[:8]}",
+            topics=[topic],
+            handlers={DemandStatusChanged: handler},
+        ),
         sessions=create_session_factory(engine),
         inbox=tables.inbox,
         outbox=Outbox(tables.outbox, source="/test"),

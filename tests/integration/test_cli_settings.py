@@ -1,4 +1,4 @@
-"""`liandong rates recompute` as the README runs it: beside a `make run`, with no variables set,
+"""`liandong rates recompute` as the docs run it: beside a `make run`, with no variables set,
 and with only DATABASE_URL (it needs neither Kafka nor the secret)."""
 
 from __future__ import annotations

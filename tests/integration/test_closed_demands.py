@@ -121,10 +121,18 @@ async def test_feedback_never_reopens_the_callback_of_a_closed_demand(engine):
         callback = await callback_queries.lock_callback(session, demand_id)
         assert callback is not None
         await callbacks.evaluate(
-            session, outbox, POLICY, callback, resolved=False,
-            satisfaction=Satisfaction.dissatisfied, comment=None, evaluated_by="citizen",
+            session,
+            outbox,
+            POLICY,
+            callback,
+            callbacks.Evaluation(
+                resolved=False,
+                satisfaction=Satisfaction.dissatisfied,
+                comment=None,
+                evaluated_by="citizen",
+            ),
             now=T0 + timedelta(hours=2),
-        )  # fmt: skip
+        )
     await deliver(_status(demand_id, DemandStatus.closed, T0 + timedelta(hours=2)))
     # A redo's reply of the task this demand was merged into: the demand is closed.
     await deliver(_status(demand_id, DemandStatus.replied, T0 + timedelta(hours=5), "已再次处理"))

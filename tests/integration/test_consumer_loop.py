@@ -15,7 +15,7 @@ from contracts.topics import dlq
 from services.intake.models import tables
 from services.runtime.clock import FixedClock
 from services.runtime.db import create_session_factory
-from services.runtime.kafka import ConsumerLoop, create_topics
+from services.runtime.kafka import ConsumerLoop, Subscription, create_topics
 from services.runtime.outbox import Outbox
 from services.runtime.settings import ServiceSettings
 from tests.conftest import AUTH_SECRET
@@ -50,10 +50,12 @@ async def _run_loop(infra, engine, topic, handler, batch_handler=None, loop_clas
     )
     await producer.start()
     loop = loop_class(
-        name=f"test-{uuid.uuid4().hex[:8]}",
-        topics=[topic],
-        handlers={DemandStatusChanged: handler},
-        batch_handlers={DemandStatusChanged: batch_handler} if batch_handler else None,
+        Subscription(
+            name=f"test-{uuid.uuid4().hex[:8]}",
+            topics=[topic],
+            handlers={DemandStatusChanged: handler},
+            batch_handlers={DemandStatusChanged: batch_handler} if batch_handler else None,
+        ),
         sessions=create_session_factory(engine),
         inbox=tables.inbox,
         outbox=Outbox(tables.outbox, source="/test"),

@@ -44,14 +44,26 @@ async def test_reassigned_task_is_withdrawn_from_its_department_and_given_to_ano
     async with sessions() as session, session.begin():
         with pytest.raises(service.OutsideJurisdiction):
             await service.reassign_task(
-                session, outbox, LISTS, lead.id, coordinator_unit="330503000000", actor="c",
-                department_id=MARKET, reason="属市场监管", now=T0,
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                lead.id,
+                act=service.CoordinatorAct(coordinator_unit="330503000000", actor="c", now=T0),
+                department_id=MARKET,
+                reason="属市场监管",
+            )
     async with sessions() as session, session.begin():
         new = await service.reassign_task(
-            session, outbox, LISTS, lead.id, coordinator_unit=CITY, actor="coordinator:city",
-            department_id=MARKET, reason="烧烤店经营噪声属市场监管", now=T0 + timedelta(minutes=5),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            lead.id,
+            act=service.CoordinatorAct(
+                coordinator_unit=CITY, actor="coordinator:city", now=T0 + timedelta(minutes=5)
+            ),
+            department_id=MARKET,
+            reason="烧烤店经营噪声属市场监管",
+        )
     assert (new.role, new.department_id, new.citizen_phone) == ("lead", MARKET, "13700000000")
     assert new.rule.startswith(f"reassigned by coordinator:city from {LEAD}")
     states = {(t.department_id, t.role): t.state for t in await _tasks(sessions, lead.demand_id)}
@@ -60,25 +72,44 @@ async def test_reassigned_task_is_withdrawn_from_its_department_and_given_to_ano
     async with sessions() as session, session.begin():
         with pytest.raises(service.NotALiveLeadTask):
             await service.reassign_task(
-                session, outbox, LISTS, lead.id, coordinator_unit=CITY, actor="c",
-                department_id=LEAD, reason="再改回", now=T0 + timedelta(minutes=6),
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                lead.id,
+                act=service.CoordinatorAct(
+                    coordinator_unit=CITY, actor="c", now=T0 + timedelta(minutes=6)
+                ),
+                department_id=LEAD,
+                reason="再改回",
+            )
 
 
 async def test_added_co_handler_gets_a_task_without_the_citizens_contact(sessions, outbox):
     lead = await _dispatched(sessions, outbox)
     async with sessions() as session, session.begin():
         added = await service.add_co_handler(
-            session, outbox, LISTS, lead.id, coordinator_unit="330502000000", actor="coordinator:district",
-            department_id=MARKET, reason="涉及无证经营", now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            lead.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330502000000", actor="coordinator:district", now=T0
+            ),
+            department_id=MARKET,
+            reason="涉及无证经营",
+        )
     assert (added.role, added.citizen_phone) == ("co_handler", None)
     async with sessions() as session, session.begin():
         with pytest.raises(service.InvalidRuling, match="already has a task"):
             await service.add_co_handler(
-                session, outbox, LISTS, lead.id, coordinator_unit=CITY, actor="c",
-                department_id=CO, reason="重复加派", now=T0,
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                lead.id,
+                act=service.CoordinatorAct(coordinator_unit=CITY, actor="c", now=T0),
+                department_id=CO,
+                reason="重复加派",
+            )
 
 
 async def test_a_summons_whose_arrival_limit_passes_is_overdue_until_the_department_arrives(
@@ -87,9 +118,17 @@ async def test_a_summons_whose_arrival_limit_passes_is_overdue_until_the_departm
     lead = await _dispatched(sessions, outbox)
     async with sessions() as session, session.begin():
         [summons] = await service.summon(
-            session, outbox, LISTS, lead.id, coordinator_unit="330502000000", actor="coordinator:district",
-            department_ids=[MARKET], arrive_within_minutes=30, note="月河社区南街12号现场会商", now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            lead.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330502000000", actor="coordinator:district", now=T0
+            ),
+            department_ids=[MARKET],
+            arrive_within_minutes=30,
+            note="月河社区南街12号现场会商",
+        )
     assert summons.arrive_by == T0 + timedelta(minutes=30)
     assert "cn.liandong.task.summoned.v1" in await _events(sessions, lead.id)
 

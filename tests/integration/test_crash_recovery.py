@@ -86,7 +86,7 @@ async def test_sigkill_after_effect_before_offset_commit_leaves_exactly_one_task
         processes.kill("routing")
         # Restart once the broker has expired the dead member (the session timeout), as an
         # orchestrator's restart would; tansu does not expire a dead member of a group that
-        # another member has joined meanwhile (README, known limits of the embedded broker).
+        # another member has joined meanwhile (docs/running.md: limits of the embedded broker).
         await asyncio.sleep(SESSION_TIMEOUT_S + 2)
         processes.start("routing", port=free_port())
         processes.wait_ready()

@@ -76,10 +76,9 @@ async def test_a_similar_demand_joins_the_open_task_and_follows_it(sessions, out
         await service.sign_task(
             session,
             outbox,
-            original.id,
-            department_id=LEAD,
-            actor="clerk",
-            now=T0 + timedelta(hours=6),
+            service.DepartmentAct(
+                task_id=original.id, department_id=LEAD, actor="clerk", now=T0 + timedelta(hours=6)
+            ),
         )
     assert any('"signed"' in s for s in await _statuses(sessions, second.demand_id))
 
@@ -192,20 +191,38 @@ async def test_a_merged_demand_follows_its_lead_through_returns_a_dispute_and_th
         )
     async with sessions() as session, session.begin():
         ruled = await service.rule_dispute(
-            session, outbox, LISTS, dispute.id, coordinator_unit="330500000000", actor="coordinator",
-            lead_department_id=LEAD, co_handler_department_ids=[], now=T0 + timedelta(hours=1),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            dispute.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330500000000", actor="coordinator", now=T0 + timedelta(hours=1)
+            ),
+            lead_department_id=LEAD,
+            co_handler_department_ids=[],
+        )
     assert (await _link(sessions, second.demand_id)).task_id == ruled.id
 
     # The ruled lead replies: the merged demand's citizen hears it too, and can rate it.
     at = T0 + timedelta(hours=2)
     async with sessions() as session, session.begin():
-        await service.sign_task(session, outbox, ruled.id, department_id=LEAD, actor="c", now=at)
-        await service.contact_task(session, outbox, ruled.id, department_id=LEAD, actor="c", now=at)
+        await service.sign_task(
+            session,
+            outbox,
+            service.DepartmentAct(task_id=ruled.id, department_id=LEAD, actor="c", now=at),
+        )
+        await service.contact_task(
+            session,
+            outbox,
+            service.DepartmentAct(task_id=ruled.id, department_id=LEAD, actor="c", now=at),
+        )
         await service.reply_task(
-            session, outbox, ruled.id, department_id=LEAD, actor="c", now=at,
-            result=ReplyResult.resolved, reply_text="已责令烧烤店夜间停止营业，已电话告知13700000000",
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=ruled.id, department_id=LEAD, actor="c", now=at),
+            result=ReplyResult.resolved,
+            reply_text="已责令烧烤店夜间停止营业，已电话告知13700000000",
+        )
     merged = await _statuses(sessions, second.demand_id)
     assert any('"replied"' in s and "停止营业" in s for s in merged)
     # another citizen's number, quoted in the reply, is masked for the merged demand's citizen
@@ -218,9 +235,16 @@ async def test_a_merged_demand_follows_a_reassigned_lead(sessions, outbox):
     original, second = await _merged_pair(sessions, outbox, "杨家埠小区")
     async with sessions() as session, session.begin():
         new_lead = await service.reassign_task(
-            session, outbox, LISTS, original.id, coordinator_unit="330500000000", actor="coordinator",
-            department_id="330502000000.market_regulation", reason="经营许可问题", now=T0 + timedelta(hours=1),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            original.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330500000000", actor="coordinator", now=T0 + timedelta(hours=1)
+            ),
+            department_id="330502000000.market_regulation",
+            reason="经营许可问题",
+        )
     assert (await _link(sessions, second.demand_id)).task_id == new_lead.id
     assert any(
         "market_regulation" in s and '"assigned"' in s
@@ -239,17 +263,26 @@ async def test_a_lead_that_moves_on_while_a_duplicate_arrives_is_not_joined(
     )
     at = T0 + timedelta(hours=1)
     async with sessions() as session, session.begin():
-        await service.sign_task(session, outbox, original.id, department_id=LEAD, actor="c", now=at)
+        await service.sign_task(
+            session,
+            outbox,
+            service.DepartmentAct(task_id=original.id, department_id=LEAD, actor="c", now=at),
+        )
         await service.contact_task(
-            session, outbox, original.id, department_id=LEAD, actor="c", now=at
+            session,
+            outbox,
+            service.DepartmentAct(task_id=original.id, department_id=LEAD, actor="c", now=at),
         )
     second = _demand(f"编号{tag}环渚小区楼下烧烤店夜里噪音扰民")
     async with sessions() as clerk, clerk.begin():
         # The clerk is replying (the task row is locked) when the duplicate arrives.
         await service.reply_task(
-            clerk, outbox, original.id, department_id=LEAD, actor="c", now=at,
-            result=ReplyResult.resolved, reply_text="已处理",
-        )  # fmt: skip
+            clerk,
+            outbox,
+            service.DepartmentAct(task_id=original.id, department_id=LEAD, actor="c", now=at),
+            result=ReplyResult.resolved,
+            reply_text="已处理",
+        )
         arriving = asyncio.create_task(_dispatch(sessions, outbox, second, at))
         async with engine.connect() as probe:
             for _ in range(200):  # until the dispatch waits for the clerk's lock (or is done)
@@ -317,9 +350,12 @@ def _evaluated(demand_id, at, *, resolved, satisfaction):
 async def _reply(sessions, outbox, task_id, at, text):
     async with sessions() as session, session.begin():
         await service.reply_task(
-            session, outbox, task_id, department_id=LEAD, actor="c", now=at,
-            result=ReplyResult.resolved, reply_text=text,
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=task_id, department_id=LEAD, actor="c", now=at),
+            result=ReplyResult.resolved,
+            reply_text=text,
+        )
 
 
 async def test_merged_demands_follow_an_extension_and_a_redo_and_a_closed_one_stays_closed(
@@ -331,21 +367,37 @@ async def test_merged_demands_follow_an_extension_and_a_redo_and_a_closed_one_st
     assert (await _dispatch(sessions, outbox, third, T0 + timedelta(minutes=6))).id == original.id
     at = T0 + timedelta(minutes=30)
     async with sessions() as session, session.begin():
-        await service.sign_task(session, outbox, original.id, department_id=LEAD, actor="c", now=at)
+        await service.sign_task(
+            session,
+            outbox,
+            service.DepartmentAct(task_id=original.id, department_id=LEAD, actor="c", now=at),
+        )
         await service.contact_task(
-            session, outbox, original.id, department_id=LEAD, actor="c", now=at
+            session,
+            outbox,
+            service.DepartmentAct(task_id=original.id, department_id=LEAD, actor="c", now=at),
         )
         await service.request_extension(
-            session, outbox, original.id, department_id=LEAD, actor="c",
-            requested=TimeLimit.parse("5 working_days"), reason="需现场勘查", now=at,
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=original.id, department_id=LEAD, actor="c", now=at),
+            requested=TimeLimit.parse("5 working_days"),
+            reason="需现场勘查",
+        )
         extension = await repository.pending_extension(session, original.id)
     assert extension is not None
     async with sessions() as session, session.begin():
         await service.decide_extension(
-            session, outbox, LISTS, extension.id, coordinator_unit="330500000000", actor="coord",
-            approve=True, note="同意", now=at + timedelta(minutes=10),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            extension.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330500000000", actor="coord", now=at + timedelta(minutes=10)
+            ),
+            approve=True,
+            note="同意",
+        )
         task = await repository.get_task(session, original.id)
     assert task is not None
     extended = task.reply_due_at
@@ -403,9 +455,15 @@ async def test_a_merged_demand_closed_as_not_evaluated_hears_nothing_more(sessio
     original, second = await _merged_pair(sessions, outbox, "白雀小区")
     at = T0 + timedelta(minutes=30)
     async with sessions() as session, session.begin():
-        await service.sign_task(session, outbox, original.id, department_id=LEAD, actor="c", now=at)
+        await service.sign_task(
+            session,
+            outbox,
+            service.DepartmentAct(task_id=original.id, department_id=LEAD, actor="c", now=at),
+        )
         await service.contact_task(
-            session, outbox, original.id, department_id=LEAD, actor="c", now=at
+            session,
+            outbox,
+            service.DepartmentAct(task_id=original.id, department_id=LEAD, actor="c", now=at),
         )
     await _reply(sessions, outbox, original.id, at, "已处理")
     closed_at = at + timedelta(days=3)

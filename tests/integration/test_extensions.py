@@ -19,25 +19,39 @@ async def _signed_lead(sessions, outbox):
     async with sessions() as session, session.begin():
         lead = await service.dispatch_demand(session, outbox, LISTS, _classified(demand_id), now=T0)
         assert lead is not None
-        await service.sign_task(session, outbox, lead.id, department_id=LEAD, actor="clerk", now=T0)
+        await service.sign_task(
+            session,
+            outbox,
+            service.DepartmentAct(task_id=lead.id, department_id=LEAD, actor="clerk", now=T0),
+        )
     return lead
 
 
 async def _ask(sessions, outbox, task, *, at):
     async with sessions() as session, session.begin():
         await service.request_extension(
-            session, outbox, task.id, department_id=LEAD, actor="clerk", requested=FIVE_DAYS,
-            reason="需会同供电部门现场勘查", now=at,
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=task.id, department_id=LEAD, actor="clerk", now=at),
+            requested=FIVE_DAYS,
+            reason="需会同供电部门现场勘查",
+        )
         return await repository.pending_extension(session, task.id)
 
 
 async def _decide(sessions, outbox, extension, *, approve, unit="330500000000"):
     async with sessions() as session, session.begin():
         return await service.decide_extension(
-            session, outbox, LISTS, extension.id, coordinator_unit=unit, actor=f"coordinator@{unit}",
-            approve=approve, note="同意" if approve else "不同意：可按期办结", now=T0 + timedelta(hours=2),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            extension.id,
+            act=service.CoordinatorAct(
+                coordinator_unit=unit, actor=f"coordinator@{unit}", now=T0 + timedelta(hours=2)
+            ),
+            approve=approve,
+            note="同意" if approve else "不同意：可按期办结",
+        )
 
 
 async def _reply_due(sessions, task):
@@ -89,9 +103,16 @@ async def test_no_approval_once_the_task_has_moved_on(sessions, outbox):
     extension = await _ask(sessions, outbox, lead, at=T0 + timedelta(hours=1))
     async with sessions() as session, session.begin():
         await service.reassign_task(
-            session, outbox, LISTS, lead.id, coordinator_unit="330500000000", actor="c",
-            department_id="330502000000.market_regulation", reason="改派", now=T0 + timedelta(hours=1, minutes=30),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            lead.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330500000000", actor="c", now=T0 + timedelta(hours=1, minutes=30)
+            ),
+            department_id="330502000000.market_regulation",
+            reason="改派",
+        )
     with pytest.raises(service.ExtensionRefused, match="now superseded"):
         await _decide(sessions, outbox, extension, approve=True)
 

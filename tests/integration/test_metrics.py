@@ -13,7 +13,7 @@ from contracts.topics import dlq
 from services.intake.models import tables
 from services.runtime.clock import FixedClock
 from services.runtime.db import create_session_factory
-from services.runtime.kafka import ConsumerLoop, create_topics
+from services.runtime.kafka import ConsumerLoop, Subscription, create_topics
 from services.runtime.outbox import Outbox, measure_backlog
 from services.runtime.settings import ServiceSettings
 from tests.conftest import AUTH_SECRET
@@ -41,9 +41,11 @@ async def test_consumer_lag_counts_the_records_after_the_committed_offset(infra,
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
     await producer.start()
     loop = ConsumerLoop(
-        name=f"test-{uuid.uuid4().hex[:8]}",
-        topics=[topic],
-        handlers={DemandStatusChanged: handler},
+        Subscription(
+            name=f"test-{uuid.uuid4().hex[:8]}",
+            topics=[topic],
+            handlers={DemandStatusChanged: handler},
+        ),
         sessions=create_session_factory(engine),
         inbox=tables.inbox,
         outbox=Outbox(tables.outbox, source="/test"),

@@ -74,10 +74,17 @@ async def _statuses(sessions, demand_id):
 async def _return(sessions, outbox, task, *, at, department):
     async with sessions() as session, session.begin():
         return await service.return_task(
-            session, outbox, LISTS, task.id, department_id=department, actor=f"clerk@{department}",
-            reason_code=ReturnReason.not_our_duty, legal_basis="《噪声污染防治法》：夜间经营噪声由公安以外部门查处",
-            window=WINDOW, max_returns=2, now=at,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            service.DepartmentAct(
+                task_id=task.id, department_id=department, actor=f"clerk@{department}", now=at
+            ),
+            reason_code=ReturnReason.not_our_duty,
+            legal_basis="《噪声污染防治法》：夜间经营噪声由公安以外部门查处",
+            window=WINDOW,
+            max_returns=2,
+        )
 
 
 async def test_a_demand_bounces_twice_and_the_coordinator_rules(sessions, outbox):
@@ -114,15 +121,30 @@ async def test_a_demand_bounces_twice_and_the_coordinator_rules(sessions, outbox
     async with sessions() as session, session.begin():
         with pytest.raises(service.OutsideJurisdiction):
             await service.rule_dispute(
-                session, outbox, LISTS, dispute.id, coordinator_unit="330502000000", actor="c",
-                lead_department_id=LEAD, co_handler_department_ids=[], now=T0 + timedelta(hours=1),
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                dispute.id,
+                act=service.CoordinatorAct(
+                    coordinator_unit="330502000000", actor="c", now=T0 + timedelta(hours=1)
+                ),
+                lead_department_id=LEAD,
+                co_handler_department_ids=[],
+            )
     async with sessions() as session, session.begin():
         ruled = await service.rule_dispute(
-            session, outbox, LISTS, dispute.id, coordinator_unit="330500000000", actor="coordinator:city",
-            lead_department_id=LEAD, co_handler_department_ids=["330502000000.market_regulation"],
-            now=T0 + timedelta(hours=1),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            dispute.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330500000000",
+                actor="coordinator:city",
+                now=T0 + timedelta(hours=1),
+            ),
+            lead_department_id=LEAD,
+            co_handler_department_ids=["330502000000.market_regulation"],
+        )
     assert ruled.final is True
     assert ruled.rule == f"arbitration:{dispute.id} by coordinator:city"
     assert ("cn.liandong.dispute.ruled.v1", "escalations.3305") in await _events(
@@ -131,9 +153,16 @@ async def test_a_demand_bounces_twice_and_the_coordinator_rules(sessions, outbox
     async with sessions() as session, session.begin():
         with pytest.raises(service.AlreadyRuled):
             await service.rule_dispute(
-                session, outbox, LISTS, dispute.id, coordinator_unit="330500000000", actor="c",
-                lead_department_id=CO, co_handler_department_ids=[], now=T0 + timedelta(hours=2),
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                dispute.id,
+                act=service.CoordinatorAct(
+                    coordinator_unit="330500000000", actor="c", now=T0 + timedelta(hours=2)
+                ),
+                lead_department_id=CO,
+                co_handler_department_ids=[],
+            )
 
     # The ruling is final for the task: no further return.
     with pytest.raises(TransitionRefused, match="ruling is final"):
@@ -190,16 +219,29 @@ async def test_a_demand_nobody_owns_becomes_a_dispute_and_the_coordinator_names_
     async with sessions() as session, session.begin():
         with pytest.raises(service.OutsideJurisdiction, match="330523000000"):
             await service.rule_dispute(
-                session, outbox, LISTS, dispute.id, coordinator_unit="330502000000", actor="c",
-                lead_department_id="330523000000.urban_management", co_handler_department_ids=[], now=T0,
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                dispute.id,
+                act=service.CoordinatorAct(coordinator_unit="330502000000", actor="c", now=T0),
+                lead_department_id="330523000000.urban_management",
+                co_handler_department_ids=[],
+            )
     async with sessions() as session, session.begin():
         lead = await service.rule_dispute(
-            session, outbox, LISTS, dispute.id, coordinator_unit="330502000000", actor="coordinator:wuxing",
+            session,
+            outbox,
+            LISTS,
+            dispute.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330502000000", actor="coordinator:wuxing", now=T0
+            ),
             lead_department_id="330502002000.street_office",
-            co_handler_department_ids=["330502000000.urban_management", "330502000000.urban_management"],
-            now=T0,
-        )  # fmt: skip
+            co_handler_department_ids=[
+                "330502000000.urban_management",
+                "330502000000.urban_management",
+            ],
+        )
     assert (lead.department_name, lead.citizen_phone) == ("朝阳街道办事处", "13700000000")
     roles = sorted(t.role for t in await _tasks(sessions, demand_id))
     assert roles == ["co_handler", "lead"]  # the repeated co-handler is named once

@@ -44,25 +44,51 @@ async def test_free_text_on_the_task_topic_is_masked(sessions, outbox):
     at = T0 + timedelta(minutes=10)
     async with sessions() as session, session.begin():
         await service.return_task(
-            session, outbox, LISTS, other.id, department_id=LEAD, actor="clerk", now=at,
-            reason_code=ReturnReason.not_our_duty, legal_basis=WRITTEN, window=WINDOW, max_returns=2,
-        )  # fmt: skip
-        await service.sign_task(session, outbox, lead.id, department_id=LEAD, actor="clerk", now=at)
+            session,
+            outbox,
+            LISTS,
+            service.DepartmentAct(task_id=other.id, department_id=LEAD, actor="clerk", now=at),
+            reason_code=ReturnReason.not_our_duty,
+            legal_basis=WRITTEN,
+            window=WINDOW,
+            max_returns=2,
+        )
+        await service.sign_task(
+            session,
+            outbox,
+            service.DepartmentAct(task_id=lead.id, department_id=LEAD, actor="clerk", now=at),
+        )
         await service.request_extension(
-            session, outbox, lead.id, department_id=LEAD, actor="clerk", now=at,
-            requested=TimeLimit.parse("2 working_days"), reason=WRITTEN,
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=lead.id, department_id=LEAD, actor="clerk", now=at),
+            requested=TimeLimit.parse("2 working_days"),
+            reason=WRITTEN,
+        )
         await service.summon(
-            session, outbox, LISTS, lead.id, coordinator_unit="330502000000", actor="coordinator",
-            department_ids=[CO], arrive_within_minutes=30, note=WRITTEN, now=at,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            lead.id,
+            act=service.CoordinatorAct(
+                coordinator_unit="330502000000", actor="coordinator", now=at
+            ),
+            department_ids=[CO],
+            arrive_within_minutes=30,
+            note=WRITTEN,
+        )
         await service.contact_task(
-            session, outbox, lead.id, department_id=LEAD, actor="clerk", now=at
+            session,
+            outbox,
+            service.DepartmentAct(task_id=lead.id, department_id=LEAD, actor="clerk", now=at),
         )
         await service.reply_task(
-            session, outbox, lead.id, department_id=LEAD, actor="clerk", now=at,
-            result=ReplyResult.resolved, reply_text=WRITTEN,
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=lead.id, department_id=LEAD, actor="clerk", now=at),
+            result=ReplyResult.resolved,
+            reply_text=WRITTEN,
+        )
     events = await _values(sessions, kept) + await _values(sessions, returned)
     on_task_topics = [value for topic, value in events if topic.startswith("tasks.")]
     assert sum("139****5678" in value for value in on_task_topics) >= 4  # the four texts above

@@ -16,7 +16,7 @@ from contracts.events import DemandStatus, DemandStatusChanged, DemandTriaged, L
 from services.intake.models import tables
 from services.runtime.clock import FixedClock
 from services.runtime.http import create_service_app
-from services.runtime.kafka import ConsumerLoop
+from services.runtime.kafka import ConsumerLoop, Subscription
 from services.runtime.metrics import route_label
 from services.runtime.outbox import Outbox
 from services.runtime.service import Runtime
@@ -169,10 +169,10 @@ def _loop():
         raise AssertionError("not reached")
 
     return ConsumerLoop(
-        name="liandong-test",
-        topics=["demand.status"],
-        handlers={DemandStatusChanged: handler},
-        sessions=_runtime().sessions,  # never opened: poison records do not reach it
+        Subscription(
+            name="liandong-test", topics=["demand.status"], handlers={DemandStatusChanged: handler}
+        ),
+        sessions=_runtime().sessions,
         inbox=tables.inbox,
         outbox=Outbox(tables.outbox, source="/test"),
         producer=_Producer(),

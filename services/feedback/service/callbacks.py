@@ -126,16 +126,24 @@ class AlreadyClosed(Exception):
     """The callback was evaluated, or closed as not evaluated: the first answer stays."""
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The citizen's answer on a reply (回访): resolved or not, how satisfied, and who took it
+    (the citizen, or the operator who phoned them)."""
+
+    resolved: bool
+    satisfaction: Satisfaction
+    comment: str | None
+    evaluated_by: str
+
+
 async def evaluate(
     session: AsyncSession,
     outbox: Outbox,
     policy: CallbackPolicy,
     callback: Callback,
+    evaluation: Evaluation,
     *,
-    resolved: bool,
-    satisfaction: Satisfaction,
-    comment: str | None,
-    evaluated_by: str,
     now: datetime,
 ) -> None:
     """Record the evaluation of an awaiting callback, its fact and counts, and the event."""
@@ -152,44 +160,48 @@ async def evaluate(
             "the demand was closed as not evaluated"
         )
     callback.state = EVALUATED
-    callback.resolved = resolved
-    callback.satisfaction = satisfaction.value
-    callback.comment = comment
+    callback.resolved = evaluation.resolved
+    callback.satisfaction = evaluation.satisfaction.value
+    callback.comment = evaluation.comment
     callback.evaluated_at = now
-    callback.evaluated_by = evaluated_by
+    callback.evaluated_by = evaluation.evaluated_by
     event_id = await outbox.put(
         session,
         DemandEvaluated(
             demand_id=callback.demand_id,
             occurred_at=now,
-            resolved=resolved,
-            satisfaction=satisfaction,
-            comment=comment,
+            resolved=evaluation.resolved,
+            satisfaction=evaluation.satisfaction,
+            comment=evaluation.comment,
         ),
     )
-    await _record(
-        session,
-        policy,
-        callback,
-        event_id=event_id,
-        outcome=EVALUATED,
-        resolved=resolved,
-        satisfaction=satisfaction.value,
-        evaluated_by=evaluated_by,
-        now=now,
+    outcome = _Outcome(
+        EVALUATED, evaluation.resolved, evaluation.satisfaction.value, evaluation.evaluated_by
     )
+    await _record(session, policy, callback, outcome, event_id=event_id, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """How a callback ended, as its evaluation fact counts it."""
+
+    state: str
+    resolved: bool | None
+    satisfaction: str | None
+    evaluated_by: str
+
+
+# The window ended with no answer: nobody evaluated, the sweep closed it.
+_WINDOW_ENDED = _Outcome(NOT_EVALUATED, None, None, "window")
 
 
 async def _record(
     session: AsyncSession,
     policy: CallbackPolicy,
     callback: Callback,
+    outcome: _Outcome,
     *,
     event_id: uuid.UUID,
-    outcome: str,
-    resolved: bool | None,
-    satisfaction: str | None,
-    evaluated_by: str,
     now: datetime,
 ) -> None:
     department = callback.department_id or UNKNOWN_DEPARTMENT
@@ -200,10 +212,10 @@ async def _record(
         department_name=callback.department_name or department,
         unit_code=policy.unit_of(department),
         occurred_at=now,
-        outcome=outcome,
-        resolved=resolved,
-        satisfaction=satisfaction,
-        evaluated_by=evaluated_by,
+        outcome=outcome.state,
+        resolved=outcome.resolved,
+        satisfaction=outcome.satisfaction,
+        evaluated_by=outcome.evaluated_by,
     )
     facts.add_fact(session, fact)
     await counters.add(
@@ -237,17 +249,7 @@ async def close_unevaluated(
                 evaluate_by=callback.evaluate_by,
             ),
         )
-        await _record(
-            session,
-            policy,
-            callback,
-            event_id=event_id,
-            outcome=NOT_EVALUATED,
-            resolved=None,
-            satisfaction=None,
-            evaluated_by="window",
-            now=now,
-        )
+        await _record(session, policy, callback, _WINDOW_ENDED, event_id=event_id, now=now)
     if due:
         log.info("callbacks closed as not evaluated", count=len(due))
     return len(due)
@@ -296,9 +298,6 @@ async def evaluate_reply(
         callback = await repository.lock_callback(session, demand_id)
         if callback is None:
             raise NoCallback(f"no callback for demand {demand_id}")
-        await evaluate(
-            session, runtime.outbox, policy, callback,
-            resolved=resolved, satisfaction=satisfaction, comment=comment,
-            evaluated_by=evaluated_by, now=now,
-        )  # fmt: skip
+        evaluation = Evaluation(resolved, satisfaction, comment, evaluated_by)
+        await evaluate(session, runtime.outbox, policy, callback, evaluation, now=now)
     runtime.outbox.notify()

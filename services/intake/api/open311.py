@@ -20,12 +20,13 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -468,35 +469,53 @@ async def post_request(
     )
 
 
-@router.get("/requests.{ext}", summary="Service requests: status, agency, expected date")
-async def get_requests(
-    ext: str,
-    request: Request,
-    runtime: RuntimeDep,
+@dataclass(frozen=True, slots=True)
+class RequestsFilter:
+    """The filters of GET requests, as the query string gives them (checked in the endpoint,
+    so a bad one answers in the format asked for)."""
+
+    service_request_id: str | None
+    service_code: str | None
+    start_date: str | None
+    end_date: str | None
+    status: str | None
+
+
+def _requests_filter(
     service_request_id: Annotated[str | None, Query(description="ids, comma-separated")] = None,
     service_code: Annotated[str | None, Query(description="codes, comma-separated")] = None,
     start_date: Annotated[str | None, Query(description="W3C date-time")] = None,
     end_date: Annotated[str | None, Query(description="W3C date-time")] = None,
     status: Annotated[str | None, Query(description="open, closed or open,closed")] = None,
+) -> RequestsFilter:
+    return RequestsFilter(service_request_id, service_code, start_date, end_date, status)
+
+
+@router.get("/requests.{ext}", summary="Service requests: status, agency, expected date")
+async def get_requests(
+    ext: str,
+    request: Request,
+    runtime: RuntimeDep,
+    wanted: Annotated[RequestsFilter, Depends(_requests_filter)],
     jurisdiction_id: str | None = None,
     api_key: str | None = None,
 ) -> Response:
     fmt, principal = _reader(request, ext, runtime.lists, jurisdiction_id, api_key)
     lists = runtime.lists
-    statuses = {s.strip() for s in (status or "").split(",") if s.strip()}
+    statuses = {s.strip() for s in (wanted.status or "").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
-        raise Open311Error(400, f"status must be open, closed or both: {status}", fmt)
+        raise Open311Error(400, f"status must be open, closed or both: {wanted.status}", fmt)
     submitted_by = principal.sub if principal.role is Role.channel else None
-    if service_request_id:
+    if wanted.service_request_id:
         # The ids name the requests: the other filters do not apply (the spec).
-        ids = _ids(service_request_id, fmt)
+        ids = _ids(wanted.service_request_id, fmt)
         query = repository.OpenQuery(ids=ids[:MAX_REQUESTS], submitted_by=submitted_by)
     else:
-        end = _when(end_date, "end_date", fmt) or runtime.clock.now()
-        start = _when(start_date, "start_date", fmt) or end - DEFAULT_WINDOW
+        end = _when(wanted.end_date, "end_date", fmt) or runtime.clock.now()
+        start = _when(wanted.start_date, "start_date", fmt) or end - DEFAULT_WINDOW
         if start > end:
             raise Open311Error(400, "start_date is after end_date", fmt)
-        codes = [c.strip() for c in (service_code or "").split(",") if c.strip()]
+        codes = [c.strip() for c in (wanted.service_code or "").split(",") if c.strip()]
         query = repository.OpenQuery(
             service_codes=codes,
             start=start,

@@ -69,9 +69,7 @@ async def _coordinate(
         use_case,
         outbox=runtime.outbox,
         lists=runtime.lists,
-        coordinator_unit=coordinator.unit_code,
-        actor=coordinator.sub,
-        now=runtime.clock.now(),
+        act=service.CoordinatorAct(coordinator.unit_code, coordinator.sub, runtime.clock.now()),
         **arguments,
     )
     try:

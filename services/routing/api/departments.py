@@ -99,11 +99,9 @@ def _department_action(
     return partial(
         use_case,
         outbox=runtime.outbox,
-        task_id=task_id,
-        department_id=department.department_id,
-        actor=department.sub,
-        now=runtime.clock.now(),
-        expected_version=version,
+        act=service.DepartmentAct(
+            task_id, department.department_id, department.sub, runtime.clock.now(), version
+        ),
         **arguments,
     )
 

@@ -2,6 +2,7 @@
 caller's transaction: task change, audit row and outbox events commit together, so nothing is
 ever half-applied. The names below are the ones the API, the handlers and the tests call."""
 
+from services.routing.service.acts import CoordinatorAct, DepartmentAct
 from services.routing.service.coordinator_actions import (
     add_co_handler,
     assign_by_coordinator,
@@ -37,7 +38,9 @@ from services.routing.service.tasks import DemandFacts
 
 __all__ = [
     "AlreadyRuled",
+    "CoordinatorAct",
     "DemandFacts",
+    "DepartmentAct",
     "DisputeNotFound",
     "DuplicatePolicy",
     "ExtensionNotFound",

@@ -22,10 +22,17 @@ from services.routing.models import (
     Summons,
     Task,
 )
+from services.routing.service.acts import CoordinatorAct
 from services.routing.service.coordinators import coordinated_lead, department_within
 from services.routing.service.duplicates import links_follow
 from services.routing.service.errors import InvalidRuling, TaskNotFound
-from services.routing.service.tasks import DemandFacts, create_task, note_action, withdraw
+from services.routing.service.tasks import (
+    Assignment,
+    DemandFacts,
+    create_task,
+    note_action,
+    withdraw,
+)
 from services.routing.state import (
     TaskState,
 )
@@ -41,39 +48,44 @@ async def assign_by_coordinator(
     lists: Lists,
     task_id: uuid.UUID,
     *,
+    act: CoordinatorAct,
     role: TaskRole,
-    coordinator_unit: str,
-    actor: str,
     department_id: str,
     reason: str,
-    now: datetime,
 ) -> Task:
     """The coordinator gives a live lead task's demand to a department within its jurisdiction:
     as its lead, taking the task from the department that led it (改派, `reassign_task`), or as
     one more co-handler (加派, `add_co_handler`). Returns the new task."""
-    lead = await coordinated_lead(session, task_id, coordinator_unit)
-    department = department_within(lists, department_id, coordinator_unit=coordinator_unit)
+    lead = await coordinated_lead(session, task_id, act.coordinator_unit)
+    department = department_within(lists, department_id, coordinator_unit=act.coordinator_unit)
     if role is TaskRole.lead:
         if department.id == lead.department_id:
             raise InvalidRuling(f"{department_id} already leads this task")
         acted, rule = (
             f"reassigned to {department.id}",
-            f"reassigned by {actor} from {lead.department_id}: {reason}",
+            f"reassigned by {act.actor} from {lead.department_id}: {reason}",
         )
-        await withdraw(session, outbox, lead, actor=actor, reason=f"reassigned: {reason}", now=now)
+        await withdraw(
+            session, outbox, lead, actor=act.actor, reason=f"reassigned: {reason}", now=act.now
+        )
     else:
         withdrawn = (TaskState.returned.value, TaskState.superseded.value)
         tasks = await repository.lock_tasks_of_demand(session, lead.demand_id)
         if any(t.department_id == department.id and t.state not in withdrawn for t in tasks):
             raise InvalidRuling(f"{department_id} already has a task on this demand")
-        acted, rule = f"added {department.id}", f"added by {actor}: {reason}"
-    timers.coordinator_acted(session, lead, by=actor, reason=acted)
+        acted, rule = f"added {department.id}", f"added by {act.actor}: {reason}"
+    timers.coordinator_acted(session, lead, by=act.actor, reason=acted)
     facts = DemandFacts.of_task(lead)
     task = await create_task(
-        session, outbox, lists, facts, department, role=role, rule=rule, now=now
+        session,
+        outbox,
+        lists,
+        facts,
+        Assignment(department=department, role=role, rule=rule),
+        now=act.now,
     )
     if role is TaskRole.lead:  # the demands merged into the old lead follow the new one
-        await links_follow(session, outbox, lead.demand_id, task, now=now)
+        await links_follow(session, outbox, lead.demand_id, task, now=act.now)
     return task
 
 
@@ -87,20 +99,18 @@ async def summon(
     lists: Lists,
     task_id: uuid.UUID,
     *,
-    coordinator_unit: str,
-    actor: str,
+    act: CoordinatorAct,
     department_ids: list[str],
     arrive_within_minutes: int,
     note: str,
-    now: datetime,
 ) -> list[Summons]:
     """吹哨报到: departments are called to the scene; each arrival deadline is tracked."""
-    lead = await coordinated_lead(session, task_id, coordinator_unit)
+    lead = await coordinated_lead(session, task_id, act.coordinator_unit)
     departments = [
-        department_within(lists, d, coordinator_unit=coordinator_unit)
+        department_within(lists, d, coordinator_unit=act.coordinator_unit)
         for d in dict.fromkeys(department_ids)
     ]
-    arrive_by = now + timedelta(minutes=arrive_within_minutes)
+    arrive_by = act.now + timedelta(minutes=arrive_within_minutes)
     created = []
     for department in departments:
         summons = Summons(
@@ -108,10 +118,10 @@ async def summon(
             task_id=lead.id,
             demand_id=lead.demand_id,
             department_id=department.id,
-            summoned_by=actor,
-            coordinator_unit_code=coordinator_unit,
+            summoned_by=act.actor,
+            coordinator_unit_code=act.coordinator_unit,
             note=note,
-            summoned_at=now,
+            summoned_at=act.now,
             arrive_by=arrive_by,
         )
         session.add(summons)
@@ -120,26 +130,26 @@ async def summon(
             session,
             DepartmentSummoned(
                 demand_id=lead.demand_id,
-                occurred_at=now,
+                occurred_at=act.now,
                 task_id=lead.id,
                 department_id=department.id,
                 unit_code=department.unit_code,
                 summons_id=summons.id,
                 lead_task_id=lead.id,
-                actor=actor,
+                actor=act.actor,
                 arrive_by=arrive_by,
                 note=mask_text(note),
             ),
         )
     summoned = ",".join(d.id for d in departments)
-    timers.coordinator_acted(session, lead, by=actor, reason=f"summoned {summoned}")
+    timers.coordinator_acted(session, lead, by=act.actor, reason=f"summoned {summoned}")
     note_action(
         session,
         lead,
         "summon",
-        actor=actor,
+        actor=act.actor,
         reason=f"{','.join(department_ids)} by {arrive_by.isoformat()}: {note}",
-        now=now,
+        now=act.now,
     )
     return created
 

@@ -4,8 +4,6 @@ Sign (签收), first contact (先行联系), reply (办结) and return (退单).
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from functools import partial
 
 import structlog
@@ -27,11 +25,13 @@ from services.routing import repository
 from services.routing.models import (
     Task,
 )
+from services.routing.service.acts import DepartmentAct
 from services.routing.service.coordinators import coordinator_unit_of
-from services.routing.service.disputes import open_dispute
+from services.routing.service.disputes import DisputeToOpen, open_dispute
 from services.routing.service.duplicates import links_follow, status_for_linked
 from services.routing.service.tasks import (
     SYSTEM_ACTOR,
+    Assignment,
     DemandFacts,
     create_task,
     department_task,
@@ -61,24 +61,20 @@ _ACKNOWLEDGED: dict[TaskAction, tuple[type[TaskSigned | TaskContacted], str | No
 async def acknowledge_task(
     session: AsyncSession,
     outbox: Outbox,
-    task_id: uuid.UUID,
+    act: DepartmentAct,
     *,
     action: TaskAction,
-    department_id: str,
-    actor: str,
-    now: datetime,
-    expected_version: int | None = None,
 ) -> Task:
     """The department takes a step that needs no more than its word: sign (签收, `sign_task`),
     or first contact with the citizen (先行联系, `contact_task`: the lead has called back)."""
     event_type, note = _ACKNOWLEDGED[action]
-    task = await department_task(session, task_id, department_id, expected_version)
-    transition(session, task, action, actor=actor, reason=None, now=now)
-    await outbox.put(session, event_type(**task_event_fields(task, now), actor=actor))
+    task = await department_task(session, act.task_id, act.department_id, act.expected_version)
+    transition(session, task, action, actor=act.actor, reason=None, now=act.now)
+    await outbox.put(session, event_type(**task_event_fields(task, act.now), actor=act.actor))
     if note is not None and task.role == TaskRole.lead.value:
         status = DemandStatus.signed
-        await outbox.put(session, task_status(task, status, now=now, note=note))
-        await status_for_linked(session, outbox, task, status, now=now, note=note)
+        await outbox.put(session, task_status(task, status, now=act.now, note=note))
+        await status_for_linked(session, outbox, task, status, now=act.now, note=note)
     return task
 
 
@@ -89,24 +85,20 @@ contact_task = partial(acknowledge_task, action=TaskAction.contact)
 async def reply_task(
     session: AsyncSession,
     outbox: Outbox,
-    task_id: uuid.UUID,
+    act: DepartmentAct,
     *,
-    department_id: str,
-    actor: str,
     result: ReplyResult,
     reply_text: str,
-    now: datetime,
-    expected_version: int | None = None,
 ) -> Task:
-    task = await department_task(session, task_id, department_id, expected_version)
-    transition(session, task, TaskAction.reply, actor=actor, reason=result.value, now=now)
+    task = await department_task(session, act.task_id, act.department_id, act.expected_version)
+    transition(session, task, TaskAction.reply, actor=act.actor, reason=result.value, now=act.now)
     task.reply_result = result.value
     task.reply_text = reply_text
     await outbox.put(
         session,
         TaskReplied(
-            **task_event_fields(task, now),
-            actor=actor,
+            **task_event_fields(task, act.now),
+            actor=act.actor,
             result=result,
             reply_text=mask_text(
                 reply_text
@@ -114,9 +106,11 @@ async def reply_task(
         ),
     )
     if task.role == TaskRole.lead.value:
-        await outbox.put(session, task_status(task, DemandStatus.replied, now=now, note=reply_text))
+        await outbox.put(
+            session, task_status(task, DemandStatus.replied, now=act.now, note=reply_text)
+        )
         await status_for_linked(
-            session, outbox, task, DemandStatus.replied, now=now, note=reply_text
+            session, outbox, task, DemandStatus.replied, now=act.now, note=reply_text
         )
     return task
 
@@ -125,21 +119,17 @@ async def return_task(
     session: AsyncSession,
     outbox: Outbox,
     lists: Lists,
-    task_id: uuid.UUID,
+    act: DepartmentAct,
     *,
-    department_id: str,
-    actor: str,
     reason_code: ReturnReason,
     legal_basis: str,
     window: TimeLimit,
     max_returns: int,
-    now: datetime,
-    expected_version: int | None = None,
 ) -> Task:
     """退单: within the window, with a reason and legal basis; the next candidate of the power
     list leads, or after `max_returns` (or with no candidate left) the coordinator of the parent
     level must rule."""
-    task = await department_task(session, task_id, department_id, expected_version)
+    task = await department_task(session, act.task_id, act.department_id, act.expected_version)
     state = TaskState(task.state)
     if task.final:
         raise TransitionRefused(
@@ -149,7 +139,7 @@ async def return_task(
             "the coordinator's ruling is final for this task",
         )
     closes = lists.calendar.add(task.created_at, window)
-    if now > closes.at:
+    if act.now > closes.at:
         raise TransitionRefused(
             TaskAction.return_task,
             state,
@@ -160,9 +150,9 @@ async def return_task(
         session,
         task,
         TaskAction.return_task,
-        actor=actor,
+        actor=act.actor,
         reason=f"{reason_code.value}: {legal_basis}",
-        now=now,
+        now=act.now,
     )
     tasks = await repository.lock_tasks_of_demand(session, task.demand_id)
     returned = [
@@ -172,8 +162,8 @@ async def return_task(
     await outbox.put(
         session,
         TaskReturned(
-            **task_event_fields(task, now),
-            actor=actor,
+            **task_event_fields(task, act.now),
+            actor=act.actor,
             reason_code=reason_code,
             legal_basis=mask_text(legal_basis),
             returns_of_demand=len(returned),
@@ -193,12 +183,12 @@ async def return_task(
             outbox,
             lists,
             facts,
-            coordinator_unit=coordinator_unit_of(task),
-            returned_by=returned_by,
-            reason=why,
-            now=now,
+            DisputeToOpen(
+                coordinator_unit=coordinator_unit_of(task), returned_by=returned_by, reason=why
+            ),
+            now=act.now,
         )
-        await links_follow(session, outbox, task.demand_id, None, now=now)
+        await links_follow(session, outbox, task.demand_id, None, now=act.now)
         return task
     for other in tasks:  # the new lead's co-handler task gives way to its lead task
         if (
@@ -207,13 +197,18 @@ async def return_task(
             and other.state in (TaskState.assigned.value, TaskState.signed.value)
         ):
             await withdraw(
-                session, outbox, other, actor=SYSTEM_ACTOR, reason="now the lead", now=now
+                session, outbox, other, actor=SYSTEM_ACTOR, reason="now the lead", now=act.now
             )
     rule = f"return {len(returned)} of {task.department_id}: next candidate {candidate.id}"
     lead = await create_task(
-        session, outbox, lists, facts, candidate, role=TaskRole.lead, rule=rule, now=now
+        session,
+        outbox,
+        lists,
+        facts,
+        Assignment(department=candidate, role=TaskRole.lead, rule=rule),
+        now=act.now,
     )
-    await links_follow(session, outbox, task.demand_id, lead, now=now)
+    await links_follow(session, outbox, task.demand_id, lead, now=act.now)
     return task
 
 

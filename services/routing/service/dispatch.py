@@ -22,7 +22,11 @@ from services.routing.models import (
     Task,
 )
 from services.routing.service.coordinators import within_jurisdiction
-from services.routing.service.disputes import coordinator_for_no_owner, open_dispute
+from services.routing.service.disputes import (
+    DisputeToOpen,
+    coordinator_for_no_owner,
+    open_dispute,
+)
 from services.routing.service.duplicates import (
     DuplicatePolicy,
     LeadRef,
@@ -116,15 +120,17 @@ async def dispatch_facts(
                 outbox,
                 lists,
                 facts,
-                coordinator_unit=coordinator_for_no_owner(lists, facts),
-                returned_by=[],
-                reason=f"no owner: {exc}",
-                now=now,
-                note=(
-                    PLACE_UNCERTAIN_NOTE
-                    if isinstance(exc, LocatedAboveHandlingLevel)
-                    else NO_OWNER_NOTE
+                DisputeToOpen(
+                    coordinator_unit=coordinator_for_no_owner(lists, facts),
+                    returned_by=[],
+                    reason=f"no owner: {exc}",
+                    note=(
+                        PLACE_UNCERTAIN_NOTE
+                        if isinstance(exc, LocatedAboveHandlingLevel)
+                        else NO_OWNER_NOTE
+                    ),
                 ),
+                now=now,
             )
             leads.append(None)
             continue

@@ -5,6 +5,7 @@ A dispute opens when nobody owns a demand or departments returned it too often."
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -25,6 +26,7 @@ from services.routing.models import (
     Dispute,
     Task,
 )
+from services.routing.service.acts import CoordinatorAct
 from services.routing.service.coordinators import (
     coordinator_act_by,
     department_within,
@@ -32,7 +34,13 @@ from services.routing.service.coordinators import (
 )
 from services.routing.service.duplicates import links_follow
 from services.routing.service.errors import AlreadyRuled, DisputeNotFound, OutsideJurisdiction
-from services.routing.service.tasks import DISPUTE_NOTE, DemandFacts, create_task, withdraw
+from services.routing.service.tasks import (
+    DISPUTE_NOTE,
+    Assignment,
+    DemandFacts,
+    create_task,
+    withdraw,
+)
 from services.routing.state import (
     TaskState,
 )
@@ -53,17 +61,25 @@ def coordinator_for_no_owner(lists: Lists, facts: DemandFacts) -> str:
     return chain[0]
 
 
+@dataclass(frozen=True, slots=True)
+class DisputeToOpen:
+    """Why a demand goes to a coordinator to rule: the departments that returned it (none when
+    nobody owns it), the reason, and what the citizen is told meanwhile."""
+
+    coordinator_unit: str
+    returned_by: list[str]
+    reason: str
+    note: str = DISPUTE_NOTE
+
+
 async def open_dispute(
     session: AsyncSession,
     outbox: Outbox,
     lists: Lists,
     facts: DemandFacts,
+    dispute_to_open: DisputeToOpen,
     *,
-    coordinator_unit: str,
-    returned_by: list[str],
-    reason: str,
     now: datetime,
-    note: str = DISPUTE_NOTE,
 ) -> Dispute:
     # A dispute keeps the demand's facts, its urgency too: the coordinators' time to rule runs
     # the way the demand's limits do.
@@ -71,10 +87,10 @@ async def open_dispute(
     dispute = Dispute(
         id=uuid.uuid4(),
         demand_id=facts.demand_id,
-        coordinator_unit_code=coordinator_unit,
+        coordinator_unit_code=dispute_to_open.coordinator_unit,
         state="open",
-        reason=reason,
-        returned_by=",".join(returned_by),
+        reason=dispute_to_open.reason,
+        returned_by=",".join(dispute_to_open.returned_by),
         created_at=now,
         facts=facts.to_json(),
         act_by=coordinator_act_by(session, now, working_clock=working),
@@ -88,11 +104,11 @@ async def open_dispute(
             demand_id=facts.demand_id,
             occurred_at=now,
             dispute_id=dispute.id,
-            coordinator_unit_code=coordinator_unit,
+            coordinator_unit_code=dispute_to_open.coordinator_unit,
             matter_code=facts.matter_code,
             demand_unit_code=facts.demand_unit_code,
-            returned_by=returned_by,
-            reason=reason,
+            returned_by=dispute_to_open.returned_by,
+            reason=dispute_to_open.reason,
         ),
     )
     await outbox.put(
@@ -101,14 +117,14 @@ async def open_dispute(
             demand_id=facts.demand_id,
             occurred_at=now,
             status=DemandStatus.triage,
-            note=note,
+            note=dispute_to_open.note,
         ),
     )
     log.warning(
         "dispute opened",
         dispute_id=str(dispute.id),
-        coordinator_unit=coordinator_unit,
-        reason=reason,
+        coordinator_unit=dispute_to_open.coordinator_unit,
+        reason=dispute_to_open.reason,
     )
     return dispute
 
@@ -119,31 +135,31 @@ async def rule_dispute(
     lists: Lists,
     dispute_id: uuid.UUID,
     *,
-    coordinator_unit: str,
-    actor: str,
+    act: CoordinatorAct,
     lead_department_id: str,
     co_handler_department_ids: list[str],
-    now: datetime,
 ) -> Task:
     """裁定: the coordinator names the lead and co-handlers; the ruling is final for the task."""
     dispute = await repository.lock_dispute(session, dispute_id)
     if dispute is None:
         raise DisputeNotFound(str(dispute_id))
-    if not within_jurisdiction(coordinator_unit, dispute.coordinator_unit_code):
+    if not within_jurisdiction(act.coordinator_unit, dispute.coordinator_unit_code):
         raise OutsideJurisdiction(
             f"dispute {dispute_id} is at unit {dispute.coordinator_unit_code}"
         )
     if dispute.state != "open":
         raise AlreadyRuled(f"the dispute was already ruled by {dispute.ruled_by}")
     named = list(dict.fromkeys([lead_department_id, *co_handler_department_ids]))  # no repeats
-    departments = [department_within(lists, d, coordinator_unit=coordinator_unit) for d in named]
+    departments = [
+        department_within(lists, d, coordinator_unit=act.coordinator_unit) for d in named
+    ]
     tasks = await repository.lock_tasks_of_demand(session, dispute.demand_id)
     if dispute.facts:
         facts = DemandFacts.of_json(dispute.facts)
     else:  # a dispute opened before the facts were kept on it
         last = max((t for t in tasks if t.role == TaskRole.lead.value), key=lambda t: t.updated_at)
         facts = DemandFacts.of_task(last)
-    rule = f"arbitration:{dispute.id} by {actor}"
+    rule = f"arbitration:{dispute.id} by {act.actor}"
     live = {
         (t.department_id, t.role): t
         for t in tasks
@@ -151,19 +167,18 @@ async def rule_dispute(
     }
     earlier_co = live.get((departments[0].id, TaskRole.co_handler.value))
     if earlier_co is not None:  # the ruled lead's co-handler task gives way to its lead task
-        await withdraw(session, outbox, earlier_co, actor=actor, reason="ruled the lead", now=now)
+        await withdraw(
+            session, outbox, earlier_co, actor=act.actor, reason="ruled the lead", now=act.now
+        )
     lead = await create_task(
         session,
         outbox,
         lists,
         facts,
-        departments[0],
-        role=TaskRole.lead,
-        rule=rule,
-        now=now,
-        final=True,
+        Assignment(department=departments[0], role=TaskRole.lead, rule=rule, final=True),
+        now=act.now,
     )
-    await links_follow(session, outbox, dispute.demand_id, lead, now=now)
+    await links_follow(session, outbox, dispute.demand_id, lead, now=act.now)
     for department in departments[1:]:
         if (department.id, TaskRole.co_handler.value) in live:
             continue  # already co-handling this demand
@@ -172,27 +187,24 @@ async def rule_dispute(
             outbox,
             lists,
             facts,
-            department,
-            role=TaskRole.co_handler,
-            rule=rule,
-            now=now,
-            final=True,
+            Assignment(department=department, role=TaskRole.co_handler, rule=rule, final=True),
+            now=act.now,
         )
     dispute.state = "ruled"
     dispute.act_by = None
-    dispute.ruled_by = actor
-    dispute.ruled_at = now
+    dispute.ruled_by = act.actor
+    dispute.ruled_at = act.now
     dispute.ruling = ",".join(d.id for d in departments)
     await outbox.put(
         session,
         DisputeRuled(
             demand_id=dispute.demand_id,
-            occurred_at=now,
+            occurred_at=act.now,
             dispute_id=dispute.id,
             coordinator_unit_code=dispute.coordinator_unit_code,
             lead_department_id=departments[0].id,
             co_handler_department_ids=[d.id for d in departments[1:]],
-            ruled_by=actor,
+            ruled_by=act.actor,
         ),
     )
     return lead

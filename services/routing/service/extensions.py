@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,7 @@ from services.routing.models import (
     Extension,
     Task,
 )
+from services.routing.service.acts import CoordinatorAct, DepartmentAct
 from services.routing.service.coordinators import (
     coordinator_act_by,
     coordinator_unit_of,
@@ -47,22 +47,18 @@ log = structlog.get_logger(__name__)
 async def request_extension(
     session: AsyncSession,
     outbox: Outbox,
-    task_id: uuid.UUID,
+    act: DepartmentAct,
     *,
-    department_id: str,
-    actor: str,
     requested: TimeLimit,
     reason: str,
-    now: datetime,
-    expected_version: int | None = None,
 ) -> Task:
     """延期申请: only the lead, only before its reply deadline, one pending request at a time."""
-    task = await department_task(session, task_id, department_id, expected_version)
+    task = await department_task(session, act.task_id, act.department_id, act.expected_version)
     if task.role != TaskRole.lead.value:
         raise ExtensionRefused("only the lead department asks for an extension")
     if task.state not in EXTENDABLE_STATES:
         raise ExtensionRefused(f"a task in state {task.state} cannot ask for an extension")
-    if now >= task.reply_due_at:
+    if act.now >= task.reply_due_at:
         raise ExtensionRefused(f"the reply deadline {task.reply_due_at.isoformat()} has passed")
     if await repository.pending_extension(session, task.id) is not None:
         raise ExtensionRefused("an extension request for this task is already waiting")
@@ -74,21 +70,26 @@ async def request_extension(
         requested=str(requested),
         reason=reason,
         state="pending",
-        requested_by=actor,
-        requested_at=now,
-        act_by=coordinator_act_by(session, now, working_clock=task.working_clock),
+        requested_by=act.actor,
+        requested_at=act.now,
+        act_by=coordinator_act_by(session, act.now, working_clock=task.working_clock),
         supervised=False,
     )
     session.add(extension)
     note_action(
-        session, task, "request-extension", actor=actor, reason=f"{requested}: {reason}", now=now
+        session,
+        task,
+        "request-extension",
+        actor=act.actor,
+        reason=f"{requested}: {reason}",
+        now=act.now,
     )
     await outbox.put(
         session,
         TaskExtensionRequested(
-            **task_event_fields(task, now),
+            **task_event_fields(task, act.now),
             extension_id=extension.id,
-            actor=actor,
+            actor=act.actor,
             requested=str(requested),
             reason=mask_text(reason),
             coordinator_unit_code=extension.coordinator_unit_code,
@@ -103,16 +104,14 @@ async def decide_extension(
     lists: Lists,
     extension_id: uuid.UUID,
     *,
-    coordinator_unit: str,
-    actor: str,
+    act: CoordinatorAct,
     approve: bool,
     note: str | None,
-    now: datetime,
 ) -> Extension:
     extension = await repository.lock_extension(session, extension_id)
     if extension is None:
         raise ExtensionNotFound(str(extension_id))
-    if not within_jurisdiction(coordinator_unit, extension.coordinator_unit_code):
+    if not within_jurisdiction(act.coordinator_unit, extension.coordinator_unit_code):
         raise OutsideJurisdiction(
             f"extension {extension_id} is at unit {extension.coordinator_unit_code}"
         )
@@ -130,18 +129,18 @@ async def decide_extension(
             f"the task is now {task.state}: there is no reply deadline to extend"
         )
     extension.state = "approved" if approve else "refused"
-    extension.decided_by = actor
-    extension.decided_at = now
+    extension.decided_by = act.actor
+    extension.decided_at = act.now
     extension.decision_note = note
     extension.act_by = None  # decided: its timer is off
     if approve:
         task.reply_due_at = lists.calendar.add(
             task.reply_due_at, TimeLimit.parse(extension.requested)
         ).at
-        task.updated_at = now
-        timers.restart_stage(task, Stage.reply, at=now)
+        task.updated_at = act.now
+        timers.restart_stage(task, Stage.reply, at=act.now)
         reason = f"extension of {extension.requested} approved"
-        timers.coordinator_acted(session, task, by=actor, reason=reason)
+        timers.coordinator_acted(session, task, by=act.actor, reason=reason)
         if task.role == TaskRole.lead.value:  # the citizen sees the new expected reply time
             local = task.reply_due_at.astimezone(lists.calendar.zone)
             note = f"办理时限已延长至{local:%Y-%m-%d %H:%M}"
@@ -150,7 +149,7 @@ async def decide_extension(
                 task_status(
                     task,
                     DemandStatus.signed,
-                    now=now,
+                    now=act.now,
                     note=note,
                     expected_reply_at=task.reply_due_at,
                 ),
@@ -160,18 +159,20 @@ async def decide_extension(
                 outbox,
                 task,
                 DemandStatus.signed,
-                now=now,
+                now=act.now,
                 note=note,
                 expected_reply_at=task.reply_due_at,
             )
-    note_action(session, task, "extension-" + extension.state, actor=actor, reason=note, now=now)
+    note_action(
+        session, task, "extension-" + extension.state, actor=act.actor, reason=note, now=act.now
+    )
     await outbox.put(
         session,
         TaskExtensionDecided(
-            **task_event_fields(task, now),
+            **task_event_fields(task, act.now),
             extension_id=extension.id,
             approved=approve,
-            decided_by=actor,
+            decided_by=act.actor,
             reply_due_at=task.reply_due_at,
         ),
     )

@@ -239,25 +239,48 @@ def assignment_row(task_id: uuid.UUID, rule: str, now: datetime) -> dict[str, An
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A department given a demand: as lead or co-handler, by which rule, and whether the task
+    is final (a coordinator's ruling: it cannot be returned)."""
+
+    department: Department
+    role: TaskRole
+    rule: str
+    final: bool = False
+
+
 async def create_task(
     session: AsyncSession,
     outbox: Outbox,
     lists: Lists,
     facts: DemandFacts,
-    department: Department,
+    assignment: Assignment,
     *,
-    role: TaskRole,
-    rule: str,
     now: datetime,
-    final: bool = False,
 ) -> Task:
     """One new task in the session (an action's task: returns, rulings, coordinators)."""
-    row, events = new_task(lists, facts, department, role=role, rule=rule, now=now, final=final)
+    row, events = new_task(
+        lists,
+        facts,
+        assignment.department,
+        role=assignment.role,
+        rule=assignment.rule,
+        now=now,
+        final=assignment.final,
+    )
     task = Task(**row)
-    await repository.add_task(session, task, TaskTransition(**assignment_row(task.id, rule, now)))
+    await repository.add_task(
+        session, task, TaskTransition(**assignment_row(task.id, assignment.rule, now))
+    )
     for event in events:
         await outbox.put(session, event)
-    log.info("task assigned", task_id=str(task.id), role=role.value, department_id=department.id)
+    log.info(
+        "task assigned",
+        task_id=str(task.id),
+        role=assignment.role.value,
+        department_id=assignment.department.id,
+    )
     return task
 
 

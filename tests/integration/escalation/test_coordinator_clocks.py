@@ -40,10 +40,15 @@ async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
     task = await _dispatched(sessions, outbox, clock)
     async with sessions() as session, session.begin():
         await service.return_task(
-            session, outbox, LISTS, task.id, department_id=COMMITTEE, actor="c",
-            reason_code=ReturnReason.not_our_duty, legal_basis="《物业管理条例》第三十五条",
-            window=TimeLimit.parse("2 working_hours"), max_returns=2, now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            service.DepartmentAct(task_id=task.id, department_id=COMMITTEE, actor="c", now=T0),
+            reason_code=ReturnReason.not_our_duty,
+            legal_basis="《物业管理条例》第三十五条",
+            window=TimeLimit.parse("2 working_hours"),
+            max_returns=2,
+        )
     async with sessions() as session:
         dispute = await session.scalar(select(Dispute).where(Dispute.demand_id == task.demand_id))
     assert dispute.coordinator_unit_code == STREET  # no other candidate: the street rules
@@ -81,14 +86,26 @@ async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
     async with sessions() as session, session.begin():
         with pytest.raises(service.OutsideJurisdiction):  # the street no longer rules it
             await service.rule_dispute(
-                session, outbox, LISTS, dispute.id, coordinator_unit=STREET, actor="street",
-                lead_department_id=COMMITTEE, co_handler_department_ids=[], now=clock.now(),
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                dispute.id,
+                act=service.CoordinatorAct(
+                    coordinator_unit=STREET, actor="street", now=clock.now()
+                ),
+                lead_department_id=COMMITTEE,
+                co_handler_department_ids=[],
+            )
     async with sessions() as session, session.begin():
         await service.rule_dispute(
-            session, outbox, LISTS, dispute.id, coordinator_unit=CITY, actor="city",
-            lead_department_id=COMMITTEE, co_handler_department_ids=[], now=clock.now(),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            dispute.id,
+            act=service.CoordinatorAct(coordinator_unit=CITY, actor="city", now=clock.now()),
+            lead_department_id=COMMITTEE,
+            co_handler_department_ids=[],
+        )
     assert (
         await Auditor(sessions=sessions, clock=clock, interval_s=60).audit()
     ).stuck_disputes == 0
@@ -121,14 +138,26 @@ async def test_an_extension_not_decided_in_time_climbs_to_the_city_and_waits_the
     async with sessions() as session, session.begin():
         with pytest.raises(service.OutsideJurisdiction):  # the street no longer decides it
             await service.decide_extension(
-                session, outbox, LISTS, extension.id, coordinator_unit=STREET, actor="street",
-                approve=True, note="同意", now=clock.now(),
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                extension.id,
+                act=service.CoordinatorAct(
+                    coordinator_unit=STREET, actor="street", now=clock.now()
+                ),
+                approve=True,
+                note="同意",
+            )
     async with sessions() as session, session.begin():
         await service.decide_extension(
-            session, outbox, LISTS, extension.id, coordinator_unit=CITY, actor="city",
-            approve=False, note="不同意", now=clock.now(),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            extension.id,
+            act=service.CoordinatorAct(coordinator_unit=CITY, actor="city", now=clock.now()),
+            approve=False,
+            note="不同意",
+        )
     decided = await _extension(sessions, extension.id)
     assert (decided.state, decided.act_by) == ("refused", None)
 
@@ -147,9 +176,16 @@ async def test_an_extension_request_lapses_when_the_task_moves_on_first(
     async with sessions() as session, session.begin():
         with pytest.raises(service.ExtensionRefused, match="lapsed"):
             await service.decide_extension(
-                session, outbox, LISTS, extension.id, coordinator_unit=STREET, actor="street",
-                approve=False, note="不同意", now=clock.now(),
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                extension.id,
+                act=service.CoordinatorAct(
+                    coordinator_unit=STREET, actor="street", now=clock.now()
+                ),
+                approve=False,
+                note="不同意",
+            )
 
 
 async def test_the_auditor_reports_an_extension_request_without_a_decision_deadline(
@@ -212,17 +248,34 @@ async def test_disputes_and_extensions_of_a_critical_demand_wait_by_the_clock(
     extended = await _dispatched(sessions, outbox, clock, urgency=Urgency.critical)
     async with sessions() as session, session.begin():
         await service.return_task(
-            session, outbox, LISTS, returned.id, department_id=COMMITTEE, actor="c",
-            reason_code=ReturnReason.not_our_duty, legal_basis="《物业管理条例》第三十五条",
-            window=TimeLimit.parse("2 working_hours"), max_returns=2, now=clock.now(),
-        )  # fmt: skip
-        for act in (service.sign_task, service.contact_task):
-            await act(session, outbox, extended.id, department_id=COMMITTEE, actor="c",
-                      now=clock.now())  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            service.DepartmentAct(
+                task_id=returned.id, department_id=COMMITTEE, actor="c", now=clock.now()
+            ),
+            reason_code=ReturnReason.not_our_duty,
+            legal_basis="《物业管理条例》第三十五条",
+            window=TimeLimit.parse("2 working_hours"),
+            max_returns=2,
+        )
+        for acknowledge in (service.sign_task, service.contact_task):
+            await acknowledge(
+                session,
+                outbox,
+                service.DepartmentAct(
+                    task_id=extended.id, department_id=COMMITTEE, actor="c", now=clock.now()
+                ),
+            )
         await service.request_extension(
-            session, outbox, extended.id, department_id=COMMITTEE, actor="c",
-            requested=TimeLimit.parse("12 calendar_hours"), reason="需协调物业", now=clock.now(),
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(
+                task_id=extended.id, department_id=COMMITTEE, actor="c", now=clock.now()
+            ),
+            requested=TimeLimit.parse("12 calendar_hours"),
+            reason="需协调物业",
+        )
     async with sessions() as session:
         dispute = await session.scalar(
             select(Dispute).where(Dispute.demand_id == returned.demand_id)
@@ -245,9 +298,15 @@ async def test_a_late_arrival_resolves_the_arrival_escalation(sessions, outbox, 
     late, later = f"{STREET}.street_office", "330502001005.community_committee"
     async with sessions() as session, session.begin():
         summons = await service.summon(
-            session, outbox, LISTS, task.id, coordinator_unit=STREET, actor="street",
-            department_ids=[late, later], arrive_within_minutes=30, note="现场", now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            task.id,
+            act=service.CoordinatorAct(coordinator_unit=STREET, actor="street", now=T0),
+            department_ids=[late, later],
+            arrive_within_minutes=30,
+            note="现场",
+        )
     clock._now = T0 + timedelta(minutes=31)
     assert (await sweeper.sweep_once()).escalated == 1
     assert (await _task(sessions, task.id)).escalation_stage == "arrival"
@@ -287,10 +346,17 @@ async def test_a_summons_missed_before_a_coordinator_acted_does_not_hold_a_later
     async def summon(department):
         async with sessions() as session, session.begin():
             [made] = await service.summon(
-                session, outbox, LISTS, task.id, coordinator_unit=STREET, actor="street",
-                department_ids=[department], arrive_within_minutes=30, note="现场",
-                now=clock.now(),
-            )  # fmt: skip
+                session,
+                outbox,
+                LISTS,
+                task.id,
+                act=service.CoordinatorAct(
+                    coordinator_unit=STREET, actor="street", now=clock.now()
+                ),
+                department_ids=[department],
+                arrive_within_minutes=30,
+                note="现场",
+            )
         clock.advance(timedelta(minutes=31))
         assert (await sweeper.sweep_once()).escalated == 1
         return made

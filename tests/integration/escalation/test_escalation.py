@@ -178,10 +178,18 @@ async def test_signing_stops_the_sign_clock_and_the_reply_clock_keeps_running(
     clock.advance(timedelta(minutes=30))
     async with sessions() as session, session.begin():
         await service.sign_task(
-            session, outbox, task.id, department_id=COMMITTEE, actor="clerk", now=clock.now()
+            session,
+            outbox,
+            service.DepartmentAct(
+                task_id=task.id, department_id=COMMITTEE, actor="clerk", now=clock.now()
+            ),
         )
         await service.contact_task(
-            session, outbox, task.id, department_id=COMMITTEE, actor="clerk", now=clock.now()
+            session,
+            outbox,
+            service.DepartmentAct(
+                task_id=task.id, department_id=COMMITTEE, actor="clerk", now=clock.now()
+            ),
         )
     signed = await _task(sessions, task.id)
     timers = await _timers(sessions, task.id)
@@ -201,12 +209,19 @@ async def test_signing_stops_the_sign_clock_and_the_reply_clock_keeps_running(
 async def _extension_asked(sessions, outbox, clock):
     task = await _dispatched(sessions, outbox, clock)
     async with sessions() as session, session.begin():
-        for act in (service.sign_task, service.contact_task):
-            await act(session, outbox, task.id, department_id=COMMITTEE, actor="c", now=T0)
+        for acknowledge in (service.sign_task, service.contact_task):
+            await acknowledge(
+                session,
+                outbox,
+                service.DepartmentAct(task_id=task.id, department_id=COMMITTEE, actor="c", now=T0),
+            )
         await service.request_extension(
-            session, outbox, task.id, department_id=COMMITTEE, actor="c",
-            requested=TimeLimit.parse("3 working_days"), reason="需协调物业", now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=task.id, department_id=COMMITTEE, actor="c", now=T0),
+            requested=TimeLimit.parse("3 working_days"),
+            reason="需协调物业",
+        )
     async with sessions() as session:
         extension = await session.scalar(select(Extension).where(Extension.task_id == task.id))
     return task, extension
@@ -222,9 +237,14 @@ async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clo
     old_due = (await _task(sessions, task.id)).reply_due_at
     async with sessions() as session, session.begin():
         await service.decide_extension(
-            session, outbox, LISTS, extension.id, coordinator_unit=STREET, actor="street",
-            approve=True, note="同意", now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            extension.id,
+            act=service.CoordinatorAct(coordinator_unit=STREET, actor="street", now=T0),
+            approve=True,
+            note="同意",
+        )
     new_due = (await _task(sessions, task.id)).reply_due_at
     assert new_due == LISTS.calendar.add(old_due, TimeLimit.parse("3 working_days")).at
     # the citizen's view learns the new expected reply time
@@ -264,13 +284,22 @@ async def test_the_late_stage_done_or_a_coordinator_action_resolves_the_escalati
 
     async with sessions() as session, session.begin():
         await service.sign_task(
-            session, outbox, late_signer.id, department_id=COMMITTEE, actor="c", now=clock.now()
+            session,
+            outbox,
+            service.DepartmentAct(
+                task_id=late_signer.id, department_id=COMMITTEE, actor="c", now=clock.now()
+            ),
         )
         await service.summon(
-            session, outbox, LISTS, summoned.id, coordinator_unit=STREET, actor="street",
-            department_ids=[f"{STREET}.street_office"], arrive_within_minutes=30,
-            note="现场会商", now=clock.now(),
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            summoned.id,
+            act=service.CoordinatorAct(coordinator_unit=STREET, actor="street", now=clock.now()),
+            department_ids=[f"{STREET}.street_office"],
+            arrive_within_minutes=30,
+            note="现场会商",
+        )
     for task, by in ((late_signer, COMMITTEE), (summoned, "street")):
         [(_, topic, resolved)] = await _events(sessions, task.id, "escalation-resolved")
         assert (topic, resolved["resolved_by"]) == ("escalations.3305.330502", by)
@@ -302,9 +331,15 @@ async def test_an_arrival_reported_in_time_stops_its_clock(sessions, outbox, clo
     department = f"{STREET}.street_office"
     async with sessions() as session, session.begin():
         [summons] = await service.summon(
-            session, outbox, LISTS, task.id, coordinator_unit=STREET, actor="street",
-            department_ids=[department], arrive_within_minutes=30, note="现场", now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            task.id,
+            act=service.CoordinatorAct(coordinator_unit=STREET, actor="street", now=T0),
+            department_ids=[department],
+            arrive_within_minutes=30,
+            note="现场",
+        )
     async with sessions() as session, session.begin():
         await service.report_arrival(
             session, summons.id, department_id=department, now=T0 + timedelta(minutes=20)
@@ -352,12 +387,21 @@ async def test_the_auditor_reports_an_open_task_without_a_live_timer(sessions, o
 async def _reply(sessions, outbox, task, *, at, first=False):
     async with sessions() as session, session.begin():
         if first:
-            for act in (service.sign_task, service.contact_task):
-                await act(session, outbox, task.id, department_id=COMMITTEE, actor="c", now=at)
+            for acknowledge in (service.sign_task, service.contact_task):
+                await acknowledge(
+                    session,
+                    outbox,
+                    service.DepartmentAct(
+                        task_id=task.id, department_id=COMMITTEE, actor="c", now=at
+                    ),
+                )
         await service.reply_task(
-            session, outbox, task.id, department_id=COMMITTEE, actor="c",
-            result=ReplyResult.resolved, reply_text="已清运", now=at,
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=task.id, department_id=COMMITTEE, actor="c", now=at),
+            result=ReplyResult.resolved,
+            reply_text="已清运",
+        )
 
 
 async def _evaluate(sessions, outbox, task, *, at, satisfaction, resolved=True):
@@ -485,9 +529,15 @@ async def test_breaches_falling_due_together_escalate_the_task_once(
     ]
     async with sessions() as session, session.begin():
         await service.summon(
-            session, outbox, LISTS, task.id, coordinator_unit=STREET, actor="street",
-            department_ids=summoned, arrive_within_minutes=30, note="现场", now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            LISTS,
+            task.id,
+            act=service.CoordinatorAct(coordinator_unit=STREET, actor="street", now=T0),
+            department_ids=summoned,
+            arrive_within_minutes=30,
+            note="现场",
+        )
     clock._now = T0 + timedelta(minutes=31)  # three arrival deadlines, one sweep
     result = await sweeper.sweep_once()
     assert (result.escalated, result.joined) == (1, 2)
@@ -517,12 +567,19 @@ async def test_closing_the_demand_withdraws_a_co_handler_that_never_replied(
         )
     assert lead is not None
     async with sessions() as session, session.begin():
-        for act in (service.sign_task, service.contact_task):
-            await act(session, outbox, lead.id, department_id=NOISE_LEAD, actor="c", now=T0)
+        for acknowledge in (service.sign_task, service.contact_task):
+            await acknowledge(
+                session,
+                outbox,
+                service.DepartmentAct(task_id=lead.id, department_id=NOISE_LEAD, actor="c", now=T0),
+            )
         await service.reply_task(
-            session, outbox, lead.id, department_id=NOISE_LEAD, actor="c",
-            result=ReplyResult.resolved, reply_text="已整改", now=T0,
-        )  # fmt: skip
+            session,
+            outbox,
+            service.DepartmentAct(task_id=lead.id, department_id=NOISE_LEAD, actor="c", now=T0),
+            result=ReplyResult.resolved,
+            reply_text="已整改",
+        )
     event = DemandEvaluated(
         demand_id=lead.demand_id, occurred_at=T0, resolved=True, satisfaction=Satisfaction.satisfied
     )
