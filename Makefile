@@ -9,7 +9,7 @@ MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
 REPLIES := services/classification/training/messages_with_replies.csv
 
-.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -52,7 +52,7 @@ bench-classifier: $(MODEL) ## Demands per second per core of the whole classific
 run: $(MODEL) $(ROUTING_MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: $(MODEL) $(ROUTING_MODEL) kafka ## Every test but the slow cluster scenarios: unit, contract, integration, end-to-end, deployment, on Apache Kafka
+test: $(MODEL) $(ROUTING_MODEL) kafka ## Every test but the slow cluster scenarios: unit, contract, integration, end-to-end, browser, deployment, on Apache Kafka
 	LIANDONG_BROKER=kafka $(BIN)/pytest -m "not slow"
 
 test-tansu: $(MODEL) $(ROUTING_MODEL) ## Integration and end-to-end smoke on the tansu fallback broker
@@ -72,6 +72,9 @@ test-integration: $(MODEL) $(ROUTING_MODEL) kafka ## Outbox, inbox, consumer loo
 
 test-e2e: $(MODEL) $(ROUTING_MODEL) kafka ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
+
+test-browser: $(MODEL) $(ROUTING_MODEL) kafka ## The console's pages in a real browser (Playwright, Debian's chromium) against the running services
+	LIANDONG_BROKER=kafka $(BIN)/pytest tests/browser
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
 	$(BIN)/pytest tests/deploy

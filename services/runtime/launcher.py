@@ -39,7 +39,15 @@ from services.runtime.kafka import create_topics
 from services.runtime.migrations import SERVICES, upgrade_all
 from services.runtime.settings import Port
 
-DEFAULT_PORTS = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
+DEFAULT_PORTS = {
+    "intake": 8000,
+    "classification": 8001,
+    "routing": 8002,
+    "feedback": 8003,
+    "console": 8080,
+}
+# What `liandong run` starts: the services with a schema, then the console (pages, no schema).
+RUN = (*SERVICES, "console")
 
 
 class LauncherSettings(BaseSettings):
@@ -66,6 +74,9 @@ class LauncherSettings(BaseSettings):
     )
     feedback_port: Port = Field(
         default=DEFAULT_PORTS["feedback"], validation_alias="LIANDONG_FEEDBACK_PORT"
+    )
+    console_port: Port = Field(
+        default=DEFAULT_PORTS["console"], validation_alias="LIANDONG_CONSOLE_PORT"
     )
 
     def port(self, service: str) -> int:
@@ -411,8 +422,9 @@ def _run_system(settings: LauncherSettings) -> int:
                 "LIANDONG_AUTH_SECRET": _auth_secret(settings),
                 "LIANDONG_API_KEYS_FILE": str(keys_file),
             }
+            env.update(console_env(settings.port))
             processes = ServiceProcesses(env, log_dir=None)
-            for name in SERVICES:
+            for name in RUN:
                 processes.start(name, port=settings.port(name))
             try:
                 processes.wait_ready()
@@ -433,6 +445,15 @@ def _run_system(settings: LauncherSettings) -> int:
         remove_run_state(settings.state_dir)
         infra.stop()
         print("Liandong: stopped.", flush=True)
+
+
+def console_env(port: Callable[[str], int]) -> dict[str, str]:
+    """Where the console finds the four services, and demo mode (its one-click demo users)."""
+    env = {
+        f"LIANDONG_CONSOLE_{name.upper()}_URL": f"http://127.0.0.1:{port(name)}"
+        for name in SERVICES
+    }
+    return {**env, "LIANDONG_CONSOLE_DEMO": "true"}
 
 
 DEMO_PRINCIPALS = (
@@ -479,7 +500,10 @@ def _print_banner(
         f"  topics      {len(topics)} created",
     ]
     for service in processes.running.values():
-        lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
+        if service.name == "console":
+            lines.append(f"  {service.name:<15} {service.url}   pages; one-click demo users")
+        else:
+            lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
     lines.append("Demo credentials for 湖州市 (12 h; more with `.venv/bin/liandong token ...`):")
     for name, role, subject in DEMO_PRINCIPALS:
         token = issue_token(
