@@ -31,6 +31,7 @@ COPY services ./services
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --editable . \
  && /opt/venv/bin/liandong lists check \
  && /opt/venv/bin/liandong model train \
+ && /opt/venv/bin/liandong model train-routing \
  && /opt/venv/bin/python -m compileall -q /app/contracts /app/services \
  && /opt/venv/bin/pip uninstall --yes pip
 
@@ -42,7 +43,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     LIANDONG_INTAKE_HOST=0.0.0.0 \
     LIANDONG_CLASSIFICATION_HOST=0.0.0.0 \
     LIANDONG_ROUTING_HOST=0.0.0.0 \
-    LIANDONG_FEEDBACK_HOST=0.0.0.0
+    LIANDONG_FEEDBACK_HOST=0.0.0.0 \
+    LIANDONG_CONSOLE_HOST=0.0.0.0
 RUN /usr/local/bin/python -m pip uninstall --yes --quiet pip setuptools wheel \
  && groupadd --system --gid 10001 liandong \
  && useradd --system --uid 10001 --gid liandong --no-create-home --home-dir /nonexistent \
@@ -53,7 +55,7 @@ WORKDIR /app
 # Numeric, so Kubernetes can check runAsNonRoot. The code is root's and read-only to this user;
 # the only writable place it needs is /tmp (the segmenter's cache).
 USER 10001:10001
-EXPOSE 8000 8001 8002 8003
+EXPOSE 8000 8001 8002 8003 8080
 # Health checks are the orchestrator's (deploy/compose.yaml, k8s/): the port depends on the command.
 ENTRYPOINT ["liandong"]
 CMD ["--help"]

@@ -6,8 +6,10 @@ BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
+ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
+REPLIES := services/classification/training/messages_with_replies.csv
 
-.PHONY: help install model eval-classifier cv-classifier bench-classifier run test test-unit test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -21,10 +23,19 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock)
 
+kafka: install ## Fetch the Apache Kafka broker of deploy/kafka/pom.xml with Maven into .liandong/kafka/libs and check it starts
+	$(PY) -m services.runtime.apache_kafka
+
+kafka-cluster: kafka ## A three-node Apache Kafka KRaft cluster on loopback (RF 3, min.insync.replicas=2) until Ctrl-C
+	$(PY) -m services.runtime.kafka_cluster
+
 $(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
 
-model: $(MODEL) ## Train the category model on the labelled citizen messages and exported operator decisions (about 60 s)
+$(ROUTING_MODEL): $(MODEL) $(REPLIES) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
+	$(BIN)/liandong model train-routing
+
+model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions)
 
 eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1, top-3, triage share, unit resolution
 	$(BIN)/liandong model eval
@@ -32,14 +43,23 @@ eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1,
 cv-classifier: install ## 5-fold GroupKFold on the training part only: choose changes by this, not by the held-out split
 	$(BIN)/liandong model cv
 
+eval-routing: $(MODEL) ## Department type against the bodies that answered the real replies (held-out part): coverage, accuracy, baseline
+	$(BIN)/liandong model eval-routing
+
 bench-classifier: $(MODEL) ## Demands per second per core of the whole classification step, and model load time
 	$(BIN)/liandong model bench
 
-run: $(MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+run: $(MODEL) $(ROUTING_MODEL) ## The whole system on embedded PostgreSQL and Kafka (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/liandong run
 
-test: $(MODEL) ## Every test: unit, contract, integration, end-to-end and deployment validation
-	$(BIN)/pytest
+test: $(MODEL) $(ROUTING_MODEL) kafka ## Every test but the slow cluster scenarios: unit, contract, integration, end-to-end, browser, deployment, on Apache Kafka
+	LIANDONG_BROKER=kafka $(BIN)/pytest -m "not slow"
+
+test-tansu: $(MODEL) $(ROUTING_MODEL) ## Integration and end-to-end smoke on the tansu fallback broker
+	LIANDONG_BROKER=tansu $(BIN)/pytest -m "not real_kafka" tests/integration tests/e2e/test_demand_to_closed.py tests/e2e/test_redelivery.py
+
+test-kafka-cluster: $(MODEL) kafka ## Failure tests on a three-node Apache Kafka cluster (kill -9 of leaders and the controller)
+	LIANDONG_BROKER=kafka $(BIN)/pytest -m kafka_cluster tests/cluster
 
 test-unit: install ## Domain rules with no infrastructure
 	$(BIN)/pytest tests/unit
@@ -47,16 +67,19 @@ test-unit: install ## Domain rules with no infrastructure
 test-contract: install ## Committed JSON Schemas match contracts/
 	$(BIN)/pytest tests/contract
 
-test-integration: $(MODEL) ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
+test-integration: $(MODEL) $(ROUTING_MODEL) kafka ## Outbox, inbox, consumer loop and crash recovery on real PostgreSQL and Kafka
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(MODEL) ## The four services as processes: HTTP in, topics out
+test-e2e: $(MODEL) $(ROUTING_MODEL) kafka ## The four services as processes: HTTP in, topics out
 	$(BIN)/pytest tests/e2e
 
-fuzz: $(MODEL) ## schemathesis on every service's OpenAPI with each role's credential and none (20 s a run), 300 hostile records on the consumed topics
+test-browser: $(MODEL) $(ROUTING_MODEL) kafka ## The console's pages in a real browser (Playwright, Debian's chromium) against the running services
+	LIANDONG_BROKER=kafka $(BIN)/pytest tests/browser
+
+fuzz: $(MODEL) $(ROUTING_MODEL) kafka ## schemathesis on every service's OpenAPI with each role's credential and none (20 s a run), 300 hostile records on the consumed topics
 	$(BIN)/python -m tests.fuzz.api --seconds 20 --records 300
 
-fuzz-short: $(MODEL) ## The fuzz run CI makes after the tests (4 s a run, about 2 min)
+fuzz-short: $(MODEL) $(ROUTING_MODEL) kafka ## The fuzz run CI makes after the tests (4 s a run, about 2 min)
 	$(BIN)/python -m tests.fuzz.api --seconds 4 --records 60
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
@@ -74,7 +97,7 @@ fmt: install ## Format and autofix with ruff
 contracts: install ## Write contracts/schemas/*.json from the event models
 	$(BIN)/liandong contracts
 
-bench: $(MODEL) ## End-to-end latency and throughput of demand -> assigned task (prints figures)
+bench: $(MODEL) $(ROUTING_MODEL) ## End-to-end latency and throughput of demand -> assigned task (prints figures)
 	$(PY) -m tests.bench.pipeline
 
 bench-routing: install ## Routing decisions per second, demand.classified -> lead task published, 1 and 2 routing processes

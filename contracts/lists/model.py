@@ -180,17 +180,18 @@ class Lists:
         return rule
 
     @cached_property
-    def _owners(self) -> dict[tuple[str, str], Ownership | NoOwner]:
+    def _owners(self) -> dict[tuple[str, str, Level | None], Ownership | NoOwner]:
         return {}
 
-    def owner(self, matter_code: str, unit_code: str) -> Ownership:
-        """Who leads and who co-handles a matter arising at a unit (直派 at the handling level).
-        The lists never change once loaded: each answer is worked out once."""
-        key = (matter_code, unit_code)
+    def owner(self, matter_code: str, unit_code: str, level: Level | None = None) -> Ownership:
+        """Who leads and who co-handles a matter arising at a unit (直派 at the handling level,
+        or at `level` when classification chose that level's rule on evidence and the power list
+        has one there). The lists never change once loaded: each answer is worked out once."""
+        key = (matter_code, unit_code, level)
         answer = self._owners.get(key)
         if answer is None:
             try:
-                answer = self._owner(matter_code, unit_code)
+                answer = self._owner(matter_code, unit_code, level)
             except NoOwner as exc:
                 answer = exc
             if len(self._owners) < 100_000:
@@ -199,7 +200,7 @@ class Lists:
             raise type(answer)(str(answer))
         return answer
 
-    def _owner(self, matter_code: str, unit_code: str) -> Ownership:
+    def _owner(self, matter_code: str, unit_code: str, chosen: Level | None) -> Ownership:
         matter = self.matters_by_code.get(matter_code)
         if matter is None:
             raise NoOwner(f"matter {matter_code} is not in the catalogue {self.version}")
@@ -211,6 +212,9 @@ class Lists:
                         chain, override.level, override.lead, override.co_handlers,
                         f"override:{matter_code}@{code}->{override.lead}",
                     )  # fmt: skip
+        on_evidence = self._at_chosen_level(matter, chain, chosen)
+        if on_evidence is not None:
+            return on_evidence
         level = matter.handling_level
         why = ""
         if not any(level_of(code) is level for code in chain):
@@ -235,6 +239,25 @@ class Lists:
             rule.lead,
             rule.co_handlers,
             f"power:{matter_code}@{level.value}->{rule.lead}{why}",
+        )
+
+    def _at_chosen_level(
+        self, matter: Matter, chain: list[str], chosen: Level | None
+    ) -> Ownership | None:
+        """A level chosen on evidence counts only where the power list has a rule with a lead
+        there, on the demand's own chain; otherwise (None) the handling level decides."""
+        if chosen is None or chosen is matter.handling_level:
+            return None
+        rule = self.rule(matter.code, chosen)
+        if rule is None or rule.lead is None or not any(level_of(c) is chosen for c in chain):
+            return None
+        return self._resolve(
+            chain,
+            chosen,
+            rule.lead,
+            rule.co_handlers,
+            f"power:{matter.code}@{chosen.value}->{rule.lead}"
+            f" (level chosen on evidence; handling level {matter.handling_level.value})",
         )
 
     def _resolve(

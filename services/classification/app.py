@@ -12,6 +12,7 @@ from services.classification.category_model import CategoryModel
 from services.classification.classifier import Classifier
 from services.classification.handlers import make_batch_handlers, make_handlers
 from services.classification.models import tables
+from services.classification.routing_model import Router, TypeModel
 from services.classification.settings import ClassificationSettings
 from services.runtime.clock import Clock
 from services.runtime.http import create_service_app
@@ -28,6 +29,15 @@ def create_app(
     if not settings.model_path.exists():
         raise SystemExit(f"no category model at {settings.model_path}: run `make model`")
     classifier = Classifier(lists, CategoryModel.load(settings.model_path))
+    # The department-type model, when `make model` built it: matter, level and department on
+    # evidence (Router.route_many, the decision `liandong route` makes); else keywords and the
+    # category model at the matter's handling level.
+    type_model = (
+        TypeModel.load(settings.routing_model_path)
+        if settings.routing_model_path.exists()
+        else None
+    )
+    router = Router(lists, classifier, type_model, threshold=settings.routing_threshold)
     runtime = Runtime(
         service="classification", settings=settings, tables=tables, clock=clock, lists=lists
     )
@@ -37,8 +47,8 @@ def create_app(
     }
     runtime.consume(
         [topics.DEMAND_RECEIVED],
-        make_handlers(lists, classifier, **thresholds),
-        make_batch_handlers(lists, classifier, **thresholds),
+        make_handlers(lists, classifier, router, **thresholds),
+        make_batch_handlers(lists, classifier, router, **thresholds),
     )
     backlog = TriageBacklog(
         sessions=runtime.sessions,

@@ -193,3 +193,27 @@ def bench(lists: Lists, model_path: Path, *, count: int, batch: int) -> None:
         "                    (the service classifies what one poll of demand.received brings "
         "as one batch)"
     )
+    from services.classification.routing_model import ARTIFACT, ROUTING_THRESHOLD, Router, TypeModel
+
+    if not ARTIFACT.exists():
+        print(f"routing             no department-type model at {ARTIFACT} (make model)")
+        return
+    router = Router(lists, classifier, TypeModel.load(ARTIFACT))
+    units = [u.code for u in lists.units if u.level is Level.community]
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    for start in range(0, count, batch):
+        chunk = texts[start : start + batch]
+        router.route_many(
+            chunk,
+            [units[i % len(units)] for i in range(start, start + len(chunk))],
+            threshold=ROUTING_THRESHOLD,
+        )
+        for i in range(start, min(start + batch, count)):
+            with contextlib.suppress(rules.NotConfident):
+                rules.locate(lists, addresses[i % len(addresses)])
+    cpu, wall = time.process_time() - cpu_started, time.perf_counter() - wall_started
+    print(
+        f"routed, batches of {batch} {count / cpu:.0f} demands per CPU-second; {count / wall:.0f}/s"
+        " wall (the service's path with the department-type model: both layers, the type model,"
+        " matter and level, unit)"
+    )

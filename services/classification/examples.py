@@ -4,7 +4,7 @@ on every `training/operator-*.csv` beside it.
 
 The text is the demand's content with phone and ID numbers masked (they say nothing about the
 category and are personal data); the label is the first-level category of the matter the
-operator chose."""
+operator chose; the matter and unit columns after them feed the department-type model."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from services.classification import repository
 from services.classification.category_model import OPERATOR_SOURCE
 from services.runtime.logging import mask_text
 
-COLUMNS = ("id", "title", "text", "label", "text_source", "created_at")
+# The labelled messages' columns, then the matter and the unit the operator chose: the dispatch
+# history the department-type model learns from (through the power list).
+COLUMNS = ("id", "title", "text", "label", "text_source", "created_at", "matter_code", "unit_code")
 
 
 async def export_labelled(session: AsyncSession, out: TextIO, *, since: datetime | None) -> int:
@@ -35,6 +37,8 @@ async def export_labelled(session: AsyncSession, out: TextIO, *, since: datetime
                 example.category,
                 OPERATOR_SOURCE,
                 example.decided_at.isoformat(),
+                example.matter_code,
+                example.unit_code,
             )
         )
         written += 1

@@ -18,6 +18,7 @@ from contracts.lists import Lists, Matter
 from services.classification import repository, rules
 from services.classification.classifier import Classifier, Decision, Undecided
 from services.classification.models import Classification, TriageItem
+from services.classification.routing_model import Route, Router
 from services.classification.service import Answer, publish_classified
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
 
@@ -25,12 +26,23 @@ log = structlog.get_logger(__name__)
 
 
 def make_batch_handlers(
-    lists: Lists, classifier: Classifier, *, matter_threshold: float, unit_threshold: float
+    lists: Lists,
+    classifier: Classifier,
+    router: Router | None = None,
+    /,
+    *,
+    matter_threshold: float,
+    unit_threshold: float,
 ) -> dict[type[Event], BatchHandler]:
     """A batch of received demands in one call: the category model weighs all their texts at
-    once (one sparse product instead of one per text), then each demand goes on its way."""
+    once (one sparse product instead of one per text), then each demand goes on its way. With a
+    `router` that has a department-type model, the matter, the level and the department come
+    from `Router.route_many`, the decision `liandong route` makes."""
 
     async def classify_demands(delivery: BatchDelivery, events: list[DemandReceived]) -> None:
+        if router is not None and router.model is not None:
+            await _route_demands(delivery, events, router, unit_threshold=unit_threshold)
+            return
         answers = classifier.classify_many(
             [event.content for event in events], [event.matter_code for event in events]
         )
@@ -48,10 +60,20 @@ def make_batch_handlers(
 
 
 def make_handlers(
-    lists: Lists, classifier: Classifier, *, matter_threshold: float, unit_threshold: float
+    lists: Lists,
+    classifier: Classifier,
+    router: Router | None = None,
+    /,
+    *,
+    matter_threshold: float,
+    unit_threshold: float,
 ) -> dict[type[Event], Handler]:
     classify_batch = make_batch_handlers(
-        lists, classifier, matter_threshold=matter_threshold, unit_threshold=unit_threshold
+        lists,
+        classifier,
+        router,
+        matter_threshold=matter_threshold,
+        unit_threshold=unit_threshold,
     )[DemandReceived]
 
     async def classify_demand(delivery: Delivery, event: DemandReceived) -> None:
@@ -60,6 +82,123 @@ def make_handlers(
         )
 
     return {DemandReceived: classify_demand}
+
+
+def routing_unit(lists: Lists, event: DemandReceived) -> tuple[rules.UnitAnswer | None, str]:
+    """The unit a demand is decided on, and the unit the decision is made for: the located
+    unit, or (none located) the lists' first community, so the decision still has every level
+    on its chain; such a demand goes to triage whatever the decision."""
+    from services.classification.route_file import placeholder_unit
+
+    try:
+        unit = rules.locate(lists, event.location)
+    except rules.NotConfident:
+        return None, placeholder_unit(lists)
+    return unit, unit.unit.code
+
+
+async def _route_demands(
+    delivery: BatchDelivery,
+    events: list[DemandReceived],
+    router: Router,
+    *,
+    unit_threshold: float,
+) -> None:
+    """The batch through `Router.route_many` (its own threshold: the department type's
+    calibrated chance), then each demand on its way."""
+    lists = router.lists
+    units = [routing_unit(lists, event) for event in events]
+    routes = router.route_many(
+        [event.content for event in events],
+        [code for _, code in units],
+        chosen=[event.matter_code for event in events],
+    )
+    for event, (unit, _), route in zip(events, units, routes, strict=True):
+        await _routed(delivery, event, route, unit, lists=lists, unit_threshold=unit_threshold)
+
+
+def _proposals(route: Route) -> list[dict[str, Any]]:
+    """The top three ways to route, with their evidence, for the triage operator."""
+    return [
+        {
+            "matter": p.matter,
+            "level": p.level,
+            "department_type": p.department_type,
+            "probability": p.probability,
+            "evidence": p.rule,
+        }
+        for p in route.proposals
+    ]
+
+
+async def _routed(
+    delivery: BatchDelivery,
+    event: DemandReceived,
+    route: Route,
+    unit: rules.UnitAnswer | None,
+    *,
+    lists: Lists,
+    unit_threshold: float,
+) -> None:
+    """One demand after `Router.route_many`: `demand.classified`, or triage with the reason and
+    the top three proposals."""
+    suggestions: dict[str, Any] = {
+        "matter": route.matter.code if route.matter else None,
+        "confidence": route.confidence,
+        "categories": route.categories[:3],
+        "proposals": _proposals(route),
+    }
+    reason = route.reason
+    if unit is None:
+        try:
+            rules.locate(lists, event.location)
+        except rules.NotConfident as exc:
+            reason = str(exc)
+    else:
+        suggestions["unit"] = unit.unit.code
+        if reason is None and unit.confidence < unit_threshold:
+            reason = (
+                f"unit {unit.unit.code} ({unit.how}) confidence {unit.confidence:.2f} "
+                f"is below {unit_threshold:.2f}"
+            )
+    if route.triage and reason is None:
+        reason = "no matter of the lists fits"
+    if reason is not None or unit is None or route.matter is None:
+        certain = not route.triage and route.matter is not None
+        await send_to_triage(
+            delivery,
+            event,
+            reason=reason or "no unit",
+            suggestions=suggestions,
+            lists=lists,
+            matter=route.matter if certain else None,
+        )
+        return
+    matter = route.matter
+    urgency, cue = rules.urgency_of(event.content, matter)
+    rule = f"{route.rule}; unit:{unit.how}" + (f"; critical cue:{cue}" if cue else "")
+    if route.truncated:
+        rule += "; text cut at the length limit"
+    await publish_classified(
+        delivery.session,
+        delivery.outbox,
+        Answer(
+            demand_id=event.demand_id,
+            matter=matter,
+            demand_type=rules.demand_type_of(event.demand_type, matter),
+            urgency=urgency,
+            unit_code=unit.unit.code,
+            confidence=round(min(route.confidence, unit.confidence), 3),
+            rule=rule,
+            content=event.content,
+            address=event.location.address,
+            citizen=event.citizen,
+            level=route.level if route.level is not matter.handling_level else None,
+        ),
+        lists=lists,
+        now=delivery.clock.now(),
+    )
+    log.info("demand routed", matter=matter.code, unit=unit.unit.code, urgency=urgency)
 
 
 async def _classified(

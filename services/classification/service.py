@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import Citizen, DemandClassified, DemandType, Urgency
+from contracts.jurisdiction import Level
 from contracts.lists import Lists, Matter
 from services.classification import repository
 from services.classification.models import Classification, LabelledExample, TriageItem
@@ -34,6 +35,7 @@ class Answer:
     content: str
     address: str | None
     citizen: Citizen
+    level: Level | None = None  # the power list's level chosen on evidence (not the handling one)
 
 
 async def publish_classified(
@@ -70,6 +72,7 @@ async def publish_classified(
             confidence=answer.confidence,
             rule=answer.rule,
             content=answer.content,
+            level=answer.level,
             address=answer.address,
             citizen=answer.citizen,
         ),

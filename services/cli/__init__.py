@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from services.cli import access, classifier, generated, operations, system
+from services.cli import access, classifier, generated, operations, routing, system
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liandong", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (system, operations, generated, access, classifier):
+    for group in (system, operations, generated, access, classifier, routing):
         group.add_commands(sub)
     return parser
 

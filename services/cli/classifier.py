@@ -7,6 +7,7 @@ import argparse
 import sys
 from datetime import datetime
 
+from services.cli import routing
 from services.cli.common import find_database_url, in_session
 
 
@@ -119,6 +120,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     bench.add_argument("--count", type=int, default=3000)
     bench.add_argument("--batch", type=int, default=100, help="demands per batch (one poll)")
     bench.set_defaults(func=_model_bench)
+    routing.add_model_commands(model_sub)
 
     classify = sub.add_parser("classify", help="CSV id,title,text -> id,category,matter,confidence")
     classify.add_argument("file", type=Path)

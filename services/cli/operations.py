@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 
+from services.cli import routing
 from services.cli.common import NOT_SET, bootstrap_of, find_database_url, in_session
 
 
@@ -162,3 +163,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     check = lists_sub.add_parser("check", help="validate a lists directory; every problem listed")
     check.add_argument("path", nargs="?", type=Path, default=DEFAULT_LISTS)
     check.set_defaults(func=_lists_check)
+    routing.add_lists_commands(lists_sub)

@@ -104,7 +104,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "run", help="the whole system (embedded infrastructure unless configured)"
     ).set_defaults(func=_run)
     serve = sub.add_parser("serve", help="one service")
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("service", choices=(*SERVICES, "console"))  # the console has no schema
     serve.set_defaults(func=_serve)
     sub.add_parser(
         "escalator", help="the deadline sweeper and auditor of routing as their own process"

@@ -23,9 +23,10 @@ class FeedbackSettings(ServiceSettings):
         "evaluated (a time limit: '3 working_days', '72 calendar_hours')",
     )
     evaluation_url: str = Field(
-        default="http://127.0.0.1:8003/v1/demands/{demand_id}/evaluation?token={token}",
+        default="http://127.0.0.1:8080/track/{demand_id}?token={token}",
         description="the evaluation link sent to the citizen; {demand_id} and {token} are "
-        "filled in (point it at the city's H5 page in production)",
+        "filled in: the console's citizen page by default (point it at the city's address of "
+        "that page in production)",
     )
     sweep_interval_s: float = Field(
         default=30, gt=0, description="how often unanswered callbacks are looked for"

@@ -80,15 +80,17 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 
 
 async def create_topics(
-    bootstrap_servers: str, names: Iterable[str], *, partitions: int = 3
-) -> None:
-    """Create topics that do not exist yet; existing ones are left as they are."""
+    bootstrap_servers: str, names: Iterable[str], *, partitions: int = 3, replicas: int = 1,
+    configs: Mapping[str, str] | None = None,
+) -> None:  # fmt: skip
+    """Create topics that do not exist yet; existing ones are left as they are. A cluster gives
+    `replicas` 3 and `min.insync.replicas` 2 in `configs`, as production does."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name=name, num_partitions=partitions, replication_factor=1)
+            NewTopic(name, partitions, replicas, topic_configs=dict(configs or {}))
             for name in names
             if name not in existing
         ]

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.lists import load_lists
 from contracts.topics import all_topics
+from services.runtime.apache_kafka import (
+    BrokerUnavailable,
+    EmbeddedApacheKafka,
+    check_reachable,
+    choose_broker,
+)
 from services.runtime.api_keys import add_key, revoke_keys
 from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
@@ -33,7 +39,15 @@ from services.runtime.kafka import create_topics
 from services.runtime.migrations import SERVICES, upgrade_all
 from services.runtime.settings import Port
 
-DEFAULT_PORTS = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
+DEFAULT_PORTS = {
+    "intake": 8000,
+    "classification": 8001,
+    "routing": 8002,
+    "feedback": 8003,
+    "console": 8080,
+}
+# What `liandong run` starts: the services with a schema, then the console (pages, no schema).
+RUN = (*SERVICES, "console")
 
 
 class LauncherSettings(BaseSettings):
@@ -60,6 +74,9 @@ class LauncherSettings(BaseSettings):
     )
     feedback_port: Port = Field(
         default=DEFAULT_PORTS["feedback"], validation_alias="LIANDONG_FEEDBACK_PORT"
+    )
+    console_port: Port = Field(
+        default=DEFAULT_PORTS["console"], validation_alias="LIANDONG_CONSOLE_PORT"
     )
 
     def port(self, service: str) -> int:
@@ -135,18 +152,29 @@ def remove_run_state(state_dir: Path) -> None:
 class Infrastructure:
     database_url: str
     kafka_bootstrap_servers: str
-    embedded_kafka: bool
+    broker: str  # "kafka" or "tansu" when embedded, "external" for KAFKA_BOOTSTRAP_SERVERS
+    broker_reason: str = ""
     _postgres: EmbeddedPostgres | None = None
-    _kafka: EmbeddedKafka | None = None
+    _kafka: EmbeddedKafka | EmbeddedApacheKafka | None = None
+
+    @property
+    def idempotence(self) -> bool:
+        """Whether producers may be idempotent: tansu refuses it, Apache Kafka supports it."""
+        return self.broker != "tansu"
 
     def env(self) -> dict[str, str]:
         env = {
             "DATABASE_URL": self.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
         }
-        if self.embedded_kafka:
-            env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # tansu refuses the idempotent producer
+        if not self.idempotence:
+            env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"
         return env
+
+    def kill_broker(self) -> None:
+        """SIGKILL the embedded Apache Kafka, as a crash would (the restart tests)."""
+        if isinstance(self._kafka, EmbeddedApacheKafka) and self._kafka.node is not None:
+            self._kafka.node.kill()
 
     def stop(self) -> None:
         if self._kafka is not None:
@@ -161,20 +189,43 @@ def start_infrastructure(
     kafka_bootstrap_servers: str | None,
     state_dir: Path,
     durable: bool = True,
+    on_fallback: Callable[[str], None] | None = None,
 ) -> Infrastructure:
-    postgres = kafka = None
+    """PostgreSQL and a broker, embedded unless configured. The embedded broker is Apache Kafka
+    or tansu as `choose_broker` says; Apache Kafka that fails to start (its jars cannot be
+    resolved, its JVM exits) falls back to tansu, telling `on_fallback` why, unless
+    LIANDONG_BROKER=kafka asked for it. A configured broker must answer."""
+    postgres: EmbeddedPostgres | None = None
+    kafka: EmbeddedKafka | EmbeddedApacheKafka | None = None
+    broker, reason = "external", "KAFKA_BOOTSTRAP_SERVERS"
     try:
+        if kafka_bootstrap_servers is None:
+            choice = choose_broker()
+            broker, reason = choice.kind, choice.reason
+        else:
+            check_reachable(kafka_bootstrap_servers)
         if database_url is None:
             postgres = EmbeddedPostgres(state_dir / "pgdata", durable=durable)
             database_url = postgres.start()
-        if kafka_bootstrap_servers is None:
+        if broker == "kafka":
+            kafka = EmbeddedApacheKafka(state_dir / "kafka")
+            try:
+                kafka_bootstrap_servers = kafka.start()
+            except BrokerUnavailable as exc:
+                if os.environ.get("LIANDONG_BROKER", "").strip().lower() == "kafka":
+                    raise
+                broker, reason = "tansu", f"Apache Kafka did not start: {exc}"
+                if on_fallback is not None:
+                    on_fallback(reason)
+        if broker == "tansu":
             kafka = EmbeddedKafka(state_dir / "tansu.log")
             kafka_bootstrap_servers = kafka.start()
     except BaseException:
         if postgres is not None:
             postgres.stop()
         raise
-    return Infrastructure(database_url, kafka_bootstrap_servers, kafka is not None, postgres, kafka)
+    assert kafka_bootstrap_servers is not None
+    return Infrastructure(database_url, kafka_bootstrap_servers, broker, reason, postgres, kafka)
 
 
 def async_url(database_url: str) -> str:
@@ -348,11 +399,16 @@ def run_system() -> int:
 def _run_system(settings: LauncherSettings) -> int:
     """`run_system` while this process holds the state directory."""
     print("Liandong: starting infrastructure ...", flush=True)
-    infra = start_infrastructure(
-        database_url=settings.database_url,
-        kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
-        state_dir=settings.state_dir,
-    )
+    try:
+        infra = start_infrastructure(
+            database_url=settings.database_url,
+            kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+            state_dir=settings.state_dir,
+            on_fallback=lambda why: print(f"Liandong: {why}; using tansu instead.", flush=True),
+        )
+    except (BrokerUnavailable, ValueError) as exc:
+        print(f"Liandong: {exc}", file=sys.stderr, flush=True)
+        return 1
     processes: ServiceProcesses | None = None
     try:
         with _interrupts_as_exit():
@@ -366,8 +422,9 @@ def _run_system(settings: LauncherSettings) -> int:
                 "LIANDONG_AUTH_SECRET": _auth_secret(settings),
                 "LIANDONG_API_KEYS_FILE": str(keys_file),
             }
+            env.update(console_env(settings.port))
             processes = ServiceProcesses(env, log_dir=None)
-            for name in SERVICES:
+            for name in RUN:
                 processes.start(name, port=settings.port(name))
             try:
                 processes.wait_ready()
@@ -388,6 +445,15 @@ def _run_system(settings: LauncherSettings) -> int:
         remove_run_state(settings.state_dir)
         infra.stop()
         print("Liandong: stopped.", flush=True)
+
+
+def console_env(port: Callable[[str], int]) -> dict[str, str]:
+    """Where the console finds the four services, and demo mode (its one-click demo users)."""
+    env = {
+        f"LIANDONG_CONSOLE_{name.upper()}_URL": f"http://127.0.0.1:{port(name)}"
+        for name in SERVICES
+    }
+    return {**env, "LIANDONG_CONSOLE_DEMO": "true"}
 
 
 DEMO_PRINCIPALS = (
@@ -411,6 +477,14 @@ def _demo_api_key(keys_file: Path) -> str:
     return key
 
 
+def _broker_label(infra: Infrastructure) -> str:
+    if infra.broker == "kafka":
+        return f"embedded Apache Kafka, log on disk; {infra.broker_reason}"
+    if infra.broker == "tansu":
+        return f"embedded tansu, topics in memory; {infra.broker_reason}"
+    return "KAFKA_BOOTSTRAP_SERVERS"
+
+
 def _print_banner(
     infra: Infrastructure,
     processes: ServiceProcesses,
@@ -422,12 +496,14 @@ def _print_banner(
         "",
         "Liandong is running (Ctrl-C stops everything)",
         f"  PostgreSQL  {infra.database_url}",
-        f"  Kafka       {infra.kafka_bootstrap_servers}"
-        + ("  (embedded tansu)" if infra.embedded_kafka else ""),
+        f"  Kafka       {infra.kafka_bootstrap_servers}  ({_broker_label(infra)})",
         f"  topics      {len(topics)} created",
     ]
     for service in processes.running.values():
-        lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
+        if service.name == "console":
+            lines.append(f"  {service.name:<15} {service.url}   pages; one-click demo users")
+        else:
+            lines.append(f"  {service.name:<15} {service.url}   docs {service.url}/docs")
     lines.append("Demo credentials for 湖州市 (12 h; more with `.venv/bin/liandong token ...`):")
     for name, role, subject in DEMO_PRINCIPALS:
         token = issue_token(

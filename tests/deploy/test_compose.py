@@ -9,7 +9,13 @@ from tests.deploy.validation import ROOT, compose_errors, load_yaml
 
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 ENV_EXAMPLE = ROOT / "deploy" / ".env.example"
-SERVICES = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
+SERVICES = {
+    "intake": 8000,
+    "classification": 8001,
+    "routing": 8002,
+    "feedback": 8003,
+    "console": 8080,
+}
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,17 @@ from tests.deploy.validation import (
     load_yaml,
 )
 
-SERVICES = {"intake": 8000, "classification": 8001, "routing": 8002, "feedback": 8003}
-# Citizens rate replies on feedback; 12345 operators work the triage queue on classification.
-PUBLIC = {"intake", "routing", "feedback", "classification"}
+SERVICES = {
+    "intake": 8000,
+    "classification": 8001,
+    "routing": 8002,
+    "feedback": 8003,
+    "console": 8080,
+}
+# Citizens rate replies on feedback; 12345 operators work the triage queue on classification;
+# everyone's pages are the console's.
+PUBLIC = {"intake", "routing", "feedback", "classification", "console"}
+APIS = sorted(PUBLIC - {"console"})
 WORKLOADS = {"Deployment", "StatefulSet", "Job"}
 
 
@@ -241,6 +249,25 @@ def test_network_policies_open_only_the_http_apis_and_reach_only_postgres_and_ka
         ]
         assert annotations["prometheus.io/port"] == str(http["containerPort"])
         assert annotations["prometheus.io/path"] == "/metrics"
+    # The console reaches the four services' http port, and they accept it there; nothing else.
+    console_out = policies["liandong-console-egress"]["spec"]
+    assert console_out["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "console"}}
+    (rule,) = console_out["egress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": "http"}]
+    assert rule["to"] == [
+        {
+            "podSelector": {
+                "matchExpressions": [
+                    {"key": "app.kubernetes.io/name", "operator": "In", "values": APIS}
+                ]
+            }
+        }
+    ]
+    console_in = policies["liandong-console-ingress"]["spec"]
+    assert console_in["podSelector"]["matchExpressions"][0]["values"] == APIS
+    (rule,) = console_in["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "console"}}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": "http"}]
     other_ingress = [
         name
         for name, policy in policies.items()
@@ -250,6 +277,7 @@ def test_network_policies_open_only_the_http_apis_and_reach_only_postgres_and_ka
             "liandong-deny-ingress",
             "liandong-public-ingress",
             "liandong-metrics-ingress",
+            "liandong-console-ingress",
             "postgresql",
         )
     ]

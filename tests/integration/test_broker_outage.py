@@ -14,6 +14,7 @@ from sqlalchemy import MetaData, func, select, text
 
 from contracts.events import DemandStatus, DemandStatusChanged
 from services.intake.models import tables
+from services.runtime.apache_kafka import EmbeddedApacheKafka
 from services.runtime.clock import FixedClock
 from services.runtime.db import create_session_factory
 from services.runtime.embedded import EmbeddedKafka
@@ -27,8 +28,13 @@ SESSION_TIMEOUT_MS = 1000
 
 
 @pytest.fixture
-def broker(tmp_path):
-    kafka = EmbeddedKafka(tmp_path / "tansu.log")
+def broker(infra, tmp_path):
+    """A broker of the suite's kind (Apache Kafka, or tansu on the fallback) for this test alone."""
+    kafka: EmbeddedApacheKafka | EmbeddedKafka = (
+        EmbeddedKafka(tmp_path / "tansu.log")
+        if infra.broker == "tansu"
+        else EmbeddedApacheKafka(tmp_path / "kafka")
+    )
     kafka.start()
     yield kafka
     kafka.stop()

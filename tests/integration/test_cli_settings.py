@@ -38,7 +38,7 @@ def test_rates_recompute_finds_the_database_of_a_running_make_run(
 ):
     state_dir = tmp_path / "state"
     launcher.write_run_state(
-        state_dir, Infrastructure(infra.database_url, infra.kafka_bootstrap_servers, False)
+        state_dir, Infrastructure(infra.database_url, infra.kafka_bootstrap_servers, "external")
     )
     try:
         assert main(["rates", "recompute"]) == 0

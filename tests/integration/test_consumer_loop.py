@@ -35,7 +35,7 @@ def _settings(infra, **overrides):
     return ServiceSettings(
         database_url=infra.database_url,
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
-        kafka_enable_idempotence=not infra.embedded_kafka,
+        kafka_enable_idempotence=infra.idempotence,
         auth_secret=AUTH_SECRET,
         consumer_max_attempts=3,
         consumer_retry_backoff_ms=10,

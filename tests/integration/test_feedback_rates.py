@@ -56,7 +56,7 @@ async def feedback(infra):
         {
             "DATABASE_URL": infra.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-            "KAFKA_ENABLE_IDEMPOTENCE": str(not infra.embedded_kafka).lower(),
+            "KAFKA_ENABLE_IDEMPOTENCE": str(infra.idempotence).lower(),
             "LIANDONG_AUTH_SECRET": AUTH_SECRET,
             "consumer_session_timeout_ms": 6000,
             "sweep_interval_s": 3600,  # the test sweeps by hand, at the times it chooses

@@ -53,7 +53,7 @@ async def test_consumer_lag_counts_the_records_after_the_committed_offset(infra,
         settings=ServiceSettings(
             database_url=infra.database_url,
             kafka_bootstrap_servers=bootstrap,
-            kafka_enable_idempotence=not infra.embedded_kafka,
+            kafka_enable_idempotence=infra.idempotence,
             auth_secret=AUTH_SECRET,
             consumer_session_timeout_ms=6000,
         ),

@@ -170,5 +170,8 @@ async def test_an_operators_decision_exports_as_a_training_row(engine, classifie
     assert (row["title"], row["text_source"]) == ("", "operator")
     assert "13812345678" not in row["text"]
     assert row["text"].endswith("请回电138****5678")
-    # The same columns as the labelled messages: `make model` reads the file as it reads those.
-    assert list(rows[0]) == next(csv.reader(TRAINING_DATA.open(encoding="utf-8")))
+    # The labelled messages' columns first: `make model` reads the file as it reads those; then
+    # the matter and unit the department-type model learns from.
+    columns = next(csv.reader(TRAINING_DATA.open(encoding="utf-8")))
+    assert list(rows[0]) == [*columns, "matter_code", "unit_code"]
+    assert (row["matter_code"], row["unit_code"]) == ("SAFETY-FIRE-HAZARD", "330502001016")

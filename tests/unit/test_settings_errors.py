@@ -128,7 +128,9 @@ def test_notifications_log_without_a_broker_fails(env, capsys):
 
 def test_the_launcher_records_where_its_infrastructure_is_for_other_shells(env, tmp_path):
     state_dir = tmp_path / "state"
-    infra = Infrastructure("postgresql://postgres@127.0.0.1:5999/liandong", "127.0.0.1:9999", True)
+    infra = Infrastructure(
+        "postgresql://postgres@127.0.0.1:5999/liandong", "127.0.0.1:9999", "tansu"
+    )
     path = launcher.write_run_state(state_dir, infra)
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # a DATABASE_URL may hold a password

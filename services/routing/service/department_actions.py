@@ -215,7 +215,7 @@ async def return_task(
 def _next_candidate(lists: Lists, facts: DemandFacts, *, exclude: set[str]) -> Department | None:
     """The power list's lead, then its co-handlers, skipping departments that returned it."""
     try:
-        ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
+        ownership = lists.owner(facts.matter_code, facts.demand_unit_code, facts.level)
     except NoOwner:
         return None
     return next((d for d in (ownership.lead, *ownership.co_handlers) if d.id not in exclude), None)

@@ -112,7 +112,7 @@ async def dispatch_facts(
                 linked += 1
                 continue
         try:
-            ownership = lists.owner(facts.matter_code, facts.demand_unit_code)
+            ownership = lists.owner(facts.matter_code, facts.demand_unit_code, facts.level)
         except NoOwner as exc:
             # Nobody owns it here: a dispute for the coordinator, never a demand without an owner.
             # No department refused it, so the citizen is told what is really happening.

@@ -26,6 +26,7 @@ from contracts.events import (
     TaskWithdrawn,
     Urgency,
 )
+from contracts.jurisdiction import Level
 from contracts.lists import Department, Lists
 from services.routing import repository, timers
 from services.routing.deadlines import deadlines
@@ -62,6 +63,7 @@ class DemandFacts:
     content: str
     address: str | None
     citizen: Citizen
+    level: Level | None = None  # the power-list level classification chose on evidence
 
     @classmethod
     def of_event(cls, event: DemandClassified) -> DemandFacts:
@@ -74,6 +76,7 @@ class DemandFacts:
             event.content,
             event.address,
             event.citizen,
+            event.level,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -86,6 +89,7 @@ class DemandFacts:
             "content": self.content,
             "address": self.address,
             "citizen": self.citizen.model_dump(),
+            "level": self.level.value if self.level else None,
         }
 
     @classmethod
@@ -99,6 +103,7 @@ class DemandFacts:
             data["content"],
             data["address"],
             Citizen(**data["citizen"]),
+            Level(data["level"]) if data.get("level") else None,
         )
 
     @classmethod
