@@ -9,7 +9,7 @@ MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
 REPLIES := services/classification/training/messages_with_replies.csv
 
-.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -75,6 +75,12 @@ test-e2e: $(MODEL) $(ROUTING_MODEL) kafka ## The four services as processes: HTT
 
 test-browser: $(MODEL) $(ROUTING_MODEL) kafka ## The console's pages in a real browser (Playwright, Debian's chromium) against the running services
 	LIANDONG_BROKER=kafka $(BIN)/pytest tests/browser
+
+fuzz: $(MODEL) $(ROUTING_MODEL) kafka ## schemathesis on every service's OpenAPI with each role's credential and none (20 s a run), 300 hostile records on the consumed topics
+	$(BIN)/python -m tests.fuzz.api --seconds 20 --records 300
+
+fuzz-short: $(MODEL) $(ROUTING_MODEL) kafka ## The fuzz run CI makes after the tests (4 s a run, about 2 min)
+	$(BIN)/python -m tests.fuzz.api --seconds 4 --records 60
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
 	$(BIN)/pytest tests/deploy

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.kafka import is_outage
 from services.runtime.metrics import HttpMetrics, HttpMetricsMiddleware
+from services.runtime.openapi import describe_request_problems
 from services.runtime.service import Runtime
 
 log = structlog.get_logger(__name__)
@@ -212,6 +213,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    describe_request_problems(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Unprocessable, _unprocessable)
     for outage in OUTAGE_EXCEPTIONS:

@@ -85,8 +85,8 @@ async def test_a_similar_demand_joins_the_open_task_and_follows_it(sessions, out
     # Not its duplicate after all: the coordinator separates it, and it gets its own tasks.
     async with sessions() as session, session.begin():
         own = await service.undo_duplicate(
-            session, outbox, LISTS, link.id, coordinator_unit="330502000000", actor="coordinator:wuxing",
-            now=T0 + timedelta(hours=7),
+            session, outbox, LISTS, link.id,
+            act=service.CoordinatorAct("330502000000", "coordinator:wuxing", T0 + timedelta(hours=7)),
         )  # fmt: skip
     assert own is not None
     assert own.demand_id == second.demand_id
@@ -446,8 +446,8 @@ async def test_merged_demands_follow_an_extension_and_a_redo_and_a_closed_one_st
     async with sessions() as session, session.begin():
         with pytest.raises(service.InvalidRuling, match="closed"):
             await service.undo_duplicate(
-                session, outbox, LISTS, link.id, coordinator_unit="330500000000",
-                actor="coord", now=redo_at + timedelta(hours=2),
+                session, outbox, LISTS, link.id,
+                act=service.CoordinatorAct("330500000000", "coord", redo_at + timedelta(hours=2)),
             )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from services.routing import repository
 from services.routing.models import (
     Task,
 )
+from services.routing.service.acts import CoordinatorAct
 from services.routing.service.coordinators import within_jurisdiction
 from services.routing.service.disputes import (
     DisputeToOpen,
@@ -161,9 +162,7 @@ async def undo_duplicate(
     lists: Lists,
     link_id: uuid.UUID,
     *,
-    coordinator_unit: str,
-    actor: str,
-    now: datetime,
+    act: CoordinatorAct,
 ) -> Task | None:
     """The coordinator separates a demand that was not a duplicate; it is dispatched on its own."""
     link = await repository.lock_link(session, link_id)
@@ -171,19 +170,24 @@ async def undo_duplicate(
         raise TaskNotFound(str(link_id))
     task = await repository.lock_task(session, link.task_id)
     assert task is not None  # a foreign key
-    if not within_jurisdiction(coordinator_unit, task.unit_code):
+    if not within_jurisdiction(act.coordinator_unit, task.unit_code):
         raise OutsideJurisdiction(f"the linked task belongs to unit {task.unit_code}")
     if link.state == "closed":
         raise InvalidRuling("the merged demand was already closed by its citizen's evaluation")
     if link.state != "linked":
         raise InvalidRuling("the link was already undone")
     link.state = "undone"
-    link.undone_by = actor
-    link.undone_at = now
+    link.undone_by = act.actor
+    link.undone_at = act.now
     note_action(
-        session, task, "unlink-duplicate", actor=actor, reason=f"demand {link.demand_id}", now=now
+        session,
+        task,
+        "unlink-duplicate",
+        actor=act.actor,
+        reason=f"demand {link.demand_id}",
+        now=act.now,
     )
     (lead_id,) = await dispatch_facts(
-        session, outbox, lists, [DemandFacts.of_json(link.facts)], now, None
+        session, outbox, lists, [DemandFacts.of_json(link.facts)], act.now, None
     )
     return None if lead_id is None else await repository.get_task(session, lead_id)
