@@ -320,7 +320,8 @@ def render_document(lists: Lists) -> dict[str, Any]:
             message_ids = ["DeadLetter"]
             # written by the services that consume the original topic
             original = plan.name[: -len(topics.DLQ_SUFFIX)]
-            senders = [party for party in _RECEIVERS[original] if party in _SERVICES]
+            original_family = original if original in _RECEIVERS else original.split(".", 1)[0]
+            senders = [party for party in _RECEIVERS[original_family] if party in _SERVICES]
             receivers = ["operators"]
         else:
             family = plan.name if plan.family == "pipeline" else plan.family

@@ -78,6 +78,11 @@ def chain_topics(unit_codes: Iterable[str]) -> list[str]:
 
 
 def all_topics(unit_codes: Iterable[str]) -> list[str]:
-    """Pipeline topics, their dead-letter topics and the chain topics of the units."""
+    """Pipeline topics, their dead-letter topics, the chain topics of the units and the
+    dead-letter topics of the task topics (feedback consumes them: a poison record there must
+    have somewhere to go, since a broker that does not create topics on demand would otherwise
+    hold the consumer on it)."""
     pipeline = [*PIPELINE_TOPICS, *(dlq(t) for t in PIPELINE_TOPICS)]
-    return pipeline + chain_topics(unit_codes)
+    chain = chain_topics(unit_codes)
+    task_dlqs = sorted(dlq(t) for t in chain if t.startswith("tasks."))
+    return pipeline + chain + task_dlqs

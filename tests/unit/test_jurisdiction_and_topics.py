@@ -98,5 +98,8 @@ def test_topic_count_grows_with_districts_not_communities():
         "escalations.3305.330503",
         "tasks.3305.330502",
         "tasks.3305.330503",
+        # feedback consumes the task topics: their poison records need a dead-letter topic
+        "tasks.3305.330502.dlq",
+        "tasks.3305.330503.dlq",
     ]
     assert dlq("demand.received") == "demand.received.dlq"
