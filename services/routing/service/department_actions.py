@@ -46,6 +46,7 @@ from services.routing.state import (
 )
 from services.routing.task_events import task_event_fields
 from services.runtime.logging import mask_text
+from services.runtime.masking import mask_known
 from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -100,9 +101,8 @@ async def reply_task(
             **task_event_fields(task, act.now),
             actor=act.actor,
             result=result,
-            reply_text=mask_text(
-                reply_text
-            ),  # the district's task topic: every department reads it
+            # the district's task topic: every department reads it
+            reply_text=mask_known(mask_text(reply_text), [task.citizen_name or ""]),
         ),
     )
     if task.role == TaskRole.lead.value:
