@@ -106,11 +106,13 @@ async def reply_task(
         ),
     )
     if task.role == TaskRole.lead.value:
-        await outbox.put(
-            session, task_status(task, DemandStatus.replied, now=act.now, note=reply_text)
-        )
+        # The citizen reads the reply as written (a number in it may be the department's), but
+        # not their name (the status reaches Open311 readers too); the citizens of merged
+        # duplicates read no one else's number either.
+        own = mask_known(reply_text, [task.citizen_name or ""])
+        await outbox.put(session, task_status(task, DemandStatus.replied, now=act.now, note=own))
         await status_for_linked(
-            session, outbox, task, DemandStatus.replied, now=act.now, note=reply_text
+            session, outbox, task, DemandStatus.replied, now=act.now, note=mask_text(own)
         )
     return task
 
