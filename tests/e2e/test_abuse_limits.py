@@ -28,8 +28,8 @@ class Cell:
     service: str
     method: str
     path: str  # {demand} is a fresh id per request, {i} the request's number
-    status: int  # the answer to the last request
-    repeat: int = 1
+    status: int  # the answer to the last request (a 429: to the first one refused)
+    repeat: int = 1  # for a 429: the burst that must pass first; up to three times that is sent
     source: str = "127.0.0.1"
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
@@ -130,16 +130,21 @@ CELLS = [
 
 
 async def _last_answer(cell: Cell, base: str) -> httpx.Response:
+    """The answer to the last of `repeat` requests; for a 429 cell, to the first refused one,
+    which must come after the burst (the bucket refills as the requests go, so it may come a
+    few requests later)."""
     transport = httpx.AsyncHTTPTransport(local_address=cell.source)
+    tries = cell.repeat * 3 if cell.status == 429 else cell.repeat
     async with httpx.AsyncClient(transport=transport, timeout=10) as client:
         response = None
-        for i in range(cell.repeat):
+        for i in range(tries):
             path = cell.path.format(demand=uuid.uuid4(), i=i)
             response = await client.request(
                 cell.method, base + path, headers=cell.headers, content=cell.body
             )
-            if response.status_code == 429 and i < cell.repeat - 1:
-                pytest.fail(f"429 after {i + 1} of {cell.repeat} requests")
+            if response.status_code == 429:
+                assert i >= cell.repeat - 1, f"429 after {i + 1} requests, before the burst"
+                break
         assert response is not None
         return response
 
@@ -159,9 +164,9 @@ async def test_open311_reads_are_limited_per_key(services, tmp_path):
     url = f"{services.urls['intake']}/open311/v2/requests.json?api_key={key}"
     transport = httpx.AsyncHTTPTransport(local_address="127.0.0.7")
     async with httpx.AsyncClient(transport=transport, timeout=10) as client:
-        answers = [(await client.get(url)).status_code for _ in range(PER_CREDENTIAL + 1)]
-    assert set(answers[:PER_CREDENTIAL]) == {200}, answers
-    assert answers[-1] == 429
+        answers = [(await client.get(url)).status_code for _ in range(PER_CREDENTIAL * 3)]
+    assert set(answers[:PER_CREDENTIAL]) == {200}, answers  # the burst passes
+    assert 429 in answers
 
 
 async def test_no_cross_site_reader_is_allowed_by_default(services):
