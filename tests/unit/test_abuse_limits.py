@@ -3,9 +3,12 @@
 limits on a real socket."""
 
 import asyncio
+import base64
+import inspect
 import socket
 import threading
 import time
+import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -14,6 +17,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
+from services.runtime.auth import tracking_token, tracking_token_matches
 from services.runtime.http import BodySizeLimit
 from services.runtime.limits import (
     TokenBuckets,
@@ -286,3 +290,17 @@ def test_uvicorn_closes_a_connection_whose_headers_trickle(served):
 
 def test_uvicorn_closes_a_connection_that_never_speaks(served):
     assert _exchange(served, b"") == b""
+
+
+def test_a_tracking_token_is_144_bits_of_hmac_and_compared_in_constant_time():
+    secret = "s" * 32
+    tokens = {tracking_token(secret, str(uuid.uuid4())) for _ in range(1000)}
+    assert len(tokens) == 1000
+    assert {len(base64.urlsafe_b64decode(t)) for t in tokens} == {18}  # 144 bits each
+    demand = str(uuid.uuid4())
+    token = tracking_token(secret, demand)
+    assert tracking_token(secret, demand) == token  # derived, never stored
+    assert tracking_token("t" * 32, demand) != token  # nothing without the secret
+    assert not tracking_token_matches(secret, demand, "令牌" + token)  # any text, no error
+    source = inspect.getsource(tracking_token_matches)
+    assert "compare_digest" in source
