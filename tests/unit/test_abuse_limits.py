@@ -17,6 +17,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
+from services.console.app import create_app as create_console
+from services.console.settings import ConsoleSettings
 from services.runtime.auth import tracking_token, tracking_token_matches
 from services.runtime.http import BodySizeLimit
 from services.runtime.limits import (
@@ -304,3 +306,21 @@ def test_a_tracking_token_is_144_bits_of_hmac_and_compared_in_constant_time():
     assert not tracking_token_matches(secret, demand, "令牌" + token)  # any text, no error
     source = inspect.getsource(tracking_token_matches)
     assert "compare_digest" in source
+
+
+async def test_the_console_limits_guessing_at_sign_in_and_tracking_pages(tmp_path):
+    settings = ConsoleSettings(
+        auth_secret="c" * 40,
+        api_keys_file=tmp_path / "keys.json",
+        rate_limit_per_address=3,
+    )
+    async with _client(create_console(settings)) as client:
+        guesses = [
+            (await client.post("/sign-in", data={"credential": f"guess-{i}"})).status_code
+            for i in range(4)
+        ]
+        page = await client.get("/track/0f5b?token=guess-token")
+    assert 429 not in guesses[:3]
+    assert guesses[3] == 429
+    assert page.status_code == 429
+    assert int(page.headers["Retry-After"]) >= 1
