@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from services.console.api import citizens, coordinators, departments, leaders, operators, sign_in
+from services.console.api import (
+    citizens,
+    coordinators,
+    departments,
+    jurisdiction,
+    leaders,
+    operators,
+    sign_in,
+)
 from services.console.pages import (
     TEMPLATES,
     Console,
@@ -86,7 +95,7 @@ def create_app(
         openapi_url=None,
     )
     app.state.console = console
-    for module in (sign_in, citizens, operators, departments, coordinators, leaders):
+    for module in (sign_in, citizens, operators, departments, coordinators, jurisdiction, leaders):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -150,7 +159,12 @@ def _answer_refusals(app: FastAPI) -> None:
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        started = time.perf_counter()
         response = await call_next(request)
+        # The page's server time (services' calls and rendering included), read by
+        # `make bench-console` and by a browser's developer tools.
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"total;dur={elapsed_ms:.1f}"
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from services.console.api.jurisdiction import FEED
 from services.console.pages import CheckedForm, ConsoleDep, SignedIn, render, require
 from services.console.schemas import (
     CoordinateForm,
@@ -48,6 +49,7 @@ async def _desk(
         "coordinator.html",
         {
             "escalations": escalations,
+            "feed": escalations[:FEED],
             "disputes": disputes,
             "extensions": extensions,
             "departments": departments,

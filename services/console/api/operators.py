@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from services.console.pages import CheckedForm, ConsoleDep, SignedIn, field, render, require
 from services.console.schemas import CallForm, ClassifyForm, read_form
@@ -19,6 +19,7 @@ from services.runtime.auth import Role
 router = APIRouter(prefix="/operator", tags=["operators"])
 
 UNIT_CODE = re.compile(r"^[0-9]{12}$")
+SUGGESTIONS = 20
 
 
 async def _desk(
@@ -53,6 +54,22 @@ async def _desk(
         status_code=status_code,
         session=session,
     )
+
+
+@router.get("/units")
+async def unit_suggestions(
+    console: ConsoleDep,
+    session: SignedIn,
+    q: Annotated[str, Query(min_length=1, max_length=50)],
+) -> JSONResponse:
+    """Registry units whose name contains, or whose code starts with, what the operator typed:
+    the address box's suggestions (JSON for the page's script)."""
+    require(session, Role.operator)
+    units = await console.services.call(
+        "intake", "GET", "/v1/units", headers=session.headers(),
+        params={"q": q, "limit": SUGGESTIONS},
+    )  # fmt: skip
+    return JSONResponse([{"code": u["code"], "name": u["name"]} for u in units])
 
 
 @router.get("")
