@@ -66,9 +66,9 @@ FROM generate_series(0, $2::bigint - 1) AS g(i)
 _INTAKE = [
     """
 INSERT INTO intake.demands (id, channel, content, demand_type, unit_code, address, citizen_name,
-    citizen_phone, request_sha256, status, department_name, received_at, updated_at,
-    submitted_by, expected_reply_at)
-SELECT demand_id, 'hotline', content, 'complaint', unit, NULL, '市民', phone,
+    citizen_phone, citizen_phone_key, request_sha256, status, department_name, received_at,
+    updated_at, submitted_by, expected_reply_at)
+SELECT demand_id, 'hotline', content, 'complaint', unit, NULL, '市民', phone, phone,
        md5(demand_id::text) || md5(content), state,
        CASE WHEN i < $1 THEN $2 ELSE '社区居委会' END, received, received + interval '1 hour',
        'channel:hotline', received + interval '5 days'

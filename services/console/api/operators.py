@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from services.console.pages import CheckedForm, ConsoleDep, SignedIn, field, render, require
-from services.console.schemas import CallForm, ClassifyForm, read_form
+from services.console.schemas import CallerForm, CallForm, ClassifyForm, read_form
 from services.console.service import ServiceRefused
 from services.console.sessions import Session
 from services.runtime.auth import Role
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/operator", tags=["operators"])
 
 UNIT_CODE = re.compile(r"^[0-9]{12}$")
 SUGGESTIONS = 20
+CALLER_DEMANDS = 20
 
 
 async def _desk(
@@ -125,6 +126,33 @@ async def take_call(
         f"/operator?demand={accepted['demand_id']}&token={accepted['tracking_token']}",
         status_code=303,
     )
+
+
+@router.post("/caller")
+async def look_up_caller(
+    request: Request, console: ConsoleDep, session: SignedIn, form: CheckedForm
+) -> Response:
+    """The caller's earlier demands, by the phone number on the line. Posted, not asked in the
+    address, so the number stays out of URLs, browser history and access logs."""
+    require(session, Role.operator)
+    lookup, errors = read_form(CallerForm, form)
+    typed = field(form, "caller_phone")
+    if lookup is None:
+        return await _desk(
+            request, console, session, status_code=422, errors=errors, caller={"phone": typed}
+        )
+    try:
+        demands = await console.services.call(
+            "intake", "POST", "/v1/callers/demands", headers=session.headers(),
+            json={"phone": lookup.caller_phone, "limit": CALLER_DEMANDS},
+        )  # fmt: skip
+    except ServiceRefused as exc:
+        errors = {"caller_phone": exc.fields.get("phone") or exc.message}
+        return await _desk(
+            request, console, session, status_code=exc.status, errors=errors,
+            caller={"phone": typed},
+        )  # fmt: skip
+    return await _desk(request, console, session, caller={"phone": typed, "demands": demands})
 
 
 # Intake names the fields of its JSON body; the form's fields are named otherwise.
