@@ -162,6 +162,15 @@ class OpenTasksPage(BaseModel):
     tasks: list[TaskView]
 
 
+class OpenTaskCounts(BaseModel):
+    """The open tasks of a jurisdiction, counted: all, late on their current stage, escalated."""
+
+    unit_code: str
+    open: int
+    late: int
+    escalated: int
+
+
 class EscalationView(BaseModel):
     """One step of a task's climb (ids and reasons, never personal data)."""
 

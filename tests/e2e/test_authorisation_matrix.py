@@ -99,6 +99,7 @@ routing        POST   /v1/tasks/{task_id}/return                        403 403 
 routing        POST   /v1/tasks/{task_id}/request-extension             403 403  403 403  403  403   409   404 404   403  403  403  403 401   401  401  401  401
 routing        POST   /v1/summons/{summons_id}/arrival                  403 403  403 403  403  403   404   200 404   403  403  403  403 401   401  401  401  401
 routing        GET    /v1/jurisdiction/tasks                            403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
+routing        GET    /v1/jurisdiction/counts                           403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 routing        GET    /v1/disputes                                      403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
 routing        GET    /v1/escalations                                   403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 routing        POST   /v1/disputes/{dispute_id}/ruling                  403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
@@ -117,6 +118,7 @@ feedback       POST   /v1/demands/{demand_id}/evaluation                422 422 
 feedback       POST   /v1/callbacks/{demand_id}/evaluation              403 403  403 403  403  403   403   403 403   403  403  403  409 401   401  401  401  401
 feedback       GET    /v1/callbacks                                     403 403  403 403  403  403   403   403 403   403  403  403  200 401   401  401  401  401
 feedback       GET    /v1/rankings                                      403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
+feedback       GET    /v1/rates                                         403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 feedback       GET    /v1/hotspots                                      403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 """
 # Notes on rows whose answers are not obvious:
@@ -220,6 +222,7 @@ PROBES: dict[str, Probe] = {
     ),
     "routing POST /v1/summons/{summons_id}/arrival": Probe("/v1/summons/{summons}/arrival"),
     "routing GET /v1/jurisdiction/tasks": Probe("/v1/jurisdiction/tasks", {"unit": DISTRICT}),
+    "routing GET /v1/jurisdiction/counts": Probe("/v1/jurisdiction/counts", {"unit": DISTRICT}),
     "routing GET /v1/disputes": Probe("/v1/disputes"),
     "routing GET /v1/escalations": Probe("/v1/escalations", {"unit": DISTRICT, "state": "all"}),
     "routing POST /v1/disputes/{dispute_id}/ruling": Probe(
@@ -251,6 +254,7 @@ PROBES: dict[str, Probe] = {
     ),
     "feedback GET /v1/callbacks": Probe("/v1/callbacks", {"limit": "500"}),
     "feedback GET /v1/rankings": Probe("/v1/rankings", {"unit": DISTRICT}),
+    "feedback GET /v1/rates": Probe("/v1/rates", {"unit": DISTRICT}),
     "feedback GET /v1/hotspots": Probe("/v1/hotspots", {"unit": DISTRICT}),
 }
 for _service in ("intake", "classification", "routing", "feedback"):

@@ -3,6 +3,7 @@ catalogue, the place as an address or a unit code) and the triage queue, classif
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Annotated, Any
@@ -31,14 +32,23 @@ async def _desk(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
-    matters = await console.services.call("intake", "GET", "/v1/matters", headers=session.headers())
-    try:
-        triage = await console.services.call(
-            "classification", "GET", "/v1/triage", headers=session.headers(), params={"limit": 50}
-        )
-        triage_failure = None
-    except ServiceRefused as exc:  # the call form stays usable when the queue is not
-        triage, triage_failure = [], exc.message
+    answers: tuple[Any, Any] = await asyncio.gather(
+        console.services.call("intake", "GET", "/v1/matters", headers=session.headers()),
+        console.services.call(
+            "classification", "GET", "/v1/triage", headers=session.headers(),
+            params={"limit": 50},
+        ),
+        return_exceptions=True,
+    )  # fmt: skip
+    matters, triage = answers
+    if isinstance(matters, BaseException):
+        raise matters
+    triage_failure = None
+    if isinstance(triage, ServiceRefused):  # the call form stays usable when the queue is not
+        triage_failure = triage.message
+        triage = []
+    elif isinstance(triage, BaseException):
+        raise triage
     return render(
         request,
         "operator.html",

@@ -70,3 +70,16 @@ async def demands_by_unit_and_matter(
     return [
         (unit, matter, bool(is_current), int(count)) for unit, matter, is_current, count in rows
     ]
+
+
+async def counters_by_month(
+    session: AsyncSession, prefix: str, months: list[str]
+) -> list[tuple[str, str, int]]:
+    """(month, metric, value) summed over every department whose unit code starts with
+    `prefix` (a unit's whole subtree), for the given months: one grouped statement."""
+    rows = await session.execute(
+        select(RateCounter.month, RateCounter.metric, func.sum(RateCounter.value))
+        .where(RateCounter.month.in_(months), RateCounter.unit_code.startswith(prefix))
+        .group_by(RateCounter.month, RateCounter.metric)
+    )
+    return [(month, metric, int(value)) for month, metric, value in rows]

@@ -1,5 +1,6 @@
-"""The open tasks of a coordinator's jurisdiction, filtered by matter, department, stage and
-lateness: the query behind GET /v1/jurisdiction/tasks (routing's other SQL is in repository.py)."""
+"""The lists of tasks the desks page through: a department's own (GET /v1/tasks), and the open
+tasks of a coordinator's jurisdiction by matter, department, stage and lateness, with their
+counts (GET /v1/jurisdiction/…). Routing's other SQL is in repository.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.models import Task
@@ -24,6 +25,35 @@ def current_due() -> Any:
         ((Task.state == "signed") & (Task.role == "lead"), Task.first_contact_due_at),
         else_=Task.reply_due_at,
     )
+
+
+async def tasks_of_department(
+    session: AsyncSession,
+    department_id: str,
+    *,
+    state: str | None,
+    open_only: bool,
+    text: str | None,
+    limit: int,
+    offset: int,
+) -> list[Task]:
+    """A department's tasks: newest first, or (open only) the nearest deadline first; `text`
+    found in the demand's content or address."""
+    query = select(Task).where(Task.department_id == department_id)
+    if state is not None:
+        query = query.where(Task.state == state)
+    elif open_only:
+        query = query.where(Task.state.in_(OPEN_STATES))
+    if text:
+        query = query.where(
+            or_(
+                Task.content.contains(text, autoescape=True),
+                Task.address.contains(text, autoescape=True),
+            )
+        )
+    order = (current_due(), Task.id) if open_only else (Task.created_at.desc(), Task.id)
+    page = query.order_by(*order).limit(limit).offset(offset)
+    return list((await session.scalars(page)).all())
 
 
 @dataclass(frozen=True)
@@ -59,3 +89,19 @@ async def open_tasks_within(
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     page = query.order_by(current_due(), Task.id).limit(limit).offset(offset)
     return int(total or 0), list((await session.scalars(page)).all())
+
+
+async def open_task_counts(session: AsyncSession, unit_code: str, now: datetime) -> dict[str, int]:
+    """How many tasks of the jurisdiction are open, late on their current stage, and held by a
+    coordinator (escalated): one pass over the open tasks, counted in the database."""
+    late = func.count().filter(current_due() < now)
+    escalated = func.count().filter(Task.escalation_id.is_not(None))
+    row = (
+        await session.execute(
+            select(func.count(), late, escalated).where(
+                Task.unit_code.startswith(jurisdiction_prefix(unit_code)),
+                Task.state.in_(OPEN_STATES),
+            )
+        )
+    ).one()
+    return {"open": int(row[0]), "late": int(row[1]), "escalated": int(row[2])}
