@@ -35,7 +35,7 @@ from services.console.pages import (
     return_path,
     sign_in_url,
 )
-from services.console.service import ServiceRefused, Services
+from services.console.service import CALL_TIMES, ServiceRefused, Services
 from services.console.sessions import SESSION_COOKIE, CredentialChecker, SessionCodec
 from services.console.settings import ConsoleSettings
 from services.runtime.api_keys import ApiKeys
@@ -160,11 +160,19 @@ def _answer_refusals(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
+        calls: list[tuple[str, float]] = []
+        CALL_TIMES.set(calls)
         response = await call_next(request)
-        # The page's server time (services' calls and rendering included), read by
+        # The page's server time (services' calls and rendering included) and the time spent
+        # waiting on each service (summed over its calls, which may overlap), read by
         # `make bench-console` and by a browser's developer tools.
         elapsed_ms = (time.perf_counter() - started) * 1000
-        response.headers["Server-Timing"] = f"total;dur={elapsed_ms:.1f}"
+        waited: dict[str, float] = {}
+        for service, ms in calls:
+            waited[service] = waited.get(service, 0.0) + ms
+        response.headers["Server-Timing"] = ", ".join(
+            [f"total;dur={elapsed_ms:.1f}", *(f"{k};dur={v:.1f}" for k, v in waited.items())]
+        )
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response

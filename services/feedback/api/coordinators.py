@@ -104,7 +104,7 @@ async def rankings(
         counted = await facts.counters_of_month(session, month)
         # Hot spots are the one use of the demand counts: none asked, none counted.
         demand_rows = (
-            await league_tables.demand_counts(session, lists, month)
+            await league_tables.demand_counts(session, lists, month, scope=scope, level=level)
             if by == "unit" and hotspots
             else ([], [])
         )
@@ -184,7 +184,9 @@ async def hotspots(
     scope = _scope(lists, reader, unit)
     month = month or rates.month_of(runtime.clock.now(), lists.calendar.zone)
     async with runtime.sessions() as session:
-        current, previous = await league_tables.demand_counts(session, lists, month)
+        current, previous = await league_tables.demand_counts(
+            session, lists, month, scope=scope, level=level_of(scope)
+        )
     spots = rates.hot_spots(current, previous, scope, limit=limit)
     return HotSpots(
         unit_code=scope,
