@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from services.console.settings import ConsoleSettings
+from services.console.translations import said
 
 
 @dataclass
@@ -56,7 +57,7 @@ def _refusal(response: httpx.Response) -> ServiceRefused:
     for error in (body.get("errors") or []) if isinstance(body, dict) else []:
         if isinstance(error, dict):
             name = str(error.get("field", "")).removeprefix("body.").removeprefix("query.")
-            fields[name] = str(error.get("reason", ""))
+            fields[name] = said(str(error.get("reason", "")))
     if isinstance(detail, list):  # FastAPI's own validation shape
         for error in detail:
             if isinstance(error, dict):
@@ -64,7 +65,7 @@ def _refusal(response: httpx.Response) -> ServiceRefused:
                 fields[".".join(loc)] = str(error.get("msg", ""))
         detail = None
     prefix = _STATUS_TEXT.get(response.status_code, f"服务返回 {response.status_code}")
-    message = f"{prefix}：{detail}" if isinstance(detail, str) and detail else prefix
+    message = f"{prefix}：{said(detail)}" if isinstance(detail, str) and detail else prefix
     return ServiceRefused(response.status_code, message, fields)
 
 

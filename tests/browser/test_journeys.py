@@ -263,7 +263,7 @@ def test_an_operator_classifies_a_demand_of_the_triage_queue_by_hand(new_page):
     item.locator('input[name="matter_code"]').fill("NO-SUCH-MATTER")
     item.locator("button").click()
     item = page.locator("article.triage", has_text=marker)
-    assert "no matter NO-SUCH-MATTER" in item.inner_text()
+    assert "事项目录中没有 NO-SUCH-MATTER" in item.inner_text()  # routing's reason, in Chinese
     assert item.locator('input[name="unit_code"]').input_value() == "330502001016"
     item.locator('input[name="matter_code"]').fill("ENV-NOISE-LIFE")
     item.locator("button").click()
