@@ -125,6 +125,11 @@ async def _bench(console_url: str, seeded: console_seed.Seeded, args: argparse.N
         ("workbench /department", department, lambda n: "/department"),
         ("task page", department, lambda n: f"/department/tasks/{tasks[n % len(tasks)]}"),
         ("coordinator desk (city)", city, lambda n: "/coordinator"),
+        (
+            "open tasks, late (city)",
+            city,
+            lambda n: f"/coordinator/tasks?late=yes&offset={n % 5 * 50}",
+        ),
         ("dashboard (city)", city, lambda n: "/leaders"),
         ("operator desk", operator, lambda n: "/operator"),
         ("citizen page", citizen, track),

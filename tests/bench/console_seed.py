@@ -69,7 +69,8 @@ INSERT INTO intake.demands (id, channel, content, demand_type, unit_code, addres
     citizen_phone, citizen_phone_key, request_sha256, status, department_name, received_at,
     updated_at, submitted_by, expected_reply_at)
 SELECT demand_id, 'hotline', content, 'complaint', unit, NULL, '市民', phone, phone,
-       md5(demand_id::text) || md5(content), state,
+       md5(demand_id::text) || md5(content),
+       CASE state WHEN 'contacted' THEN 'signed' ELSE state END,  -- a demand's own statuses
        CASE WHEN i < $1 THEN $2 ELSE '社区居委会' END, received, received + interval '1 hour',
        'channel:hotline', received + interval '5 days'
 FROM seed
