@@ -5,6 +5,7 @@ reply on a phone without JavaScript, the leaders' figures move; and the refusals
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,7 @@ def test_a_call_is_worked_from_the_desk_to_the_citizens_evaluation(new_page):
     operator.fill("#phone", "13812345678")
     # The address box suggests registry units as the operator types (the page's one script).
     operator.locator("#place").press_sequentially("月河社区")
-    operator.wait_for_function("document.querySelector('#units option[value=\"330502001016\"]')")
+    operator.locator('#units option[value="330502001016"]').wait_for(state="attached")
     assert "月河社区居委会" in operator.inner_html("#units")
     operator.fill("#place", "330502001016")
     operator.fill("#matter_code", "ENV-NOISE-LIFE")
@@ -325,14 +326,16 @@ def test_a_late_task_reaches_the_desk_of_the_coordinator_above_who_reassigns_it(
 
     # The desk stays open: its live feed shows the escalation without a reload.
     fed = district.locator("tr[data-feed-escalation]", has_text="330502001000.street_office")
-    fed_before = fed.count()
+
+    def fed_ids() -> set[str | None]:
+        return {row.get_attribute("data-feed-escalation") for row in fed.all()}
+
+    fed_before = fed_ids()
     reload_until(district, routed)
-    district.wait_for_function(
-        f"document.querySelectorAll('tr[data-feed-escalation]').length > 0 && "
-        f"[...document.querySelectorAll('tr[data-feed-escalation]')].filter("
-        f"r => r.textContent.includes('330502001000.street_office')).length > {fed_before}",
-        timeout=60_000,
-    )
+    deadline = time.monotonic() + 60
+    while not fed_ids() - fed_before:  # no reload: the page's own script brings it
+        assert time.monotonic() < deadline, "the live feed did not show the escalation"
+        time.sleep(1)
 
     # Every open task of the jurisdiction, narrowed to the street office's late ones.
     listing = district
