@@ -140,8 +140,8 @@ async def list_open_tasks(  # noqa: PLR0913 - one argument per filter of the des
     runtime: RoutingRuntime,
     coordinator: CoordinatorDep,
     unit: Annotated[UnitCode | None, Query(description="12-digit unit code")] = None,
-    matter: Annotated[str | None, Query(max_length=40, description="matter code")] = None,
-    department: Annotated[str | None, Query(max_length=100, description="department id")] = None,
+    matter: Annotated[Text | None, Query(max_length=40, description="matter code")] = None,
+    department: Annotated[Text | None, Query(max_length=100, description="department id")] = None,
     state: Annotated[Literal["assigned", "signed", "contacted"] | None, Query()] = None,
     late: Annotated[
         bool, Query(description="only tasks past their current stage's deadline")
