@@ -9,7 +9,7 @@ MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
 REPLIES := services/classification/training/messages_with_replies.csv
 
-.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation bench-console clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -106,6 +106,9 @@ bench-routing: install ## Routing decisions per second, demand.classified -> lea
 
 bench-escalation: install ## The sweeper against 1,000,000 open tasks (ARGS="--spread 0 --sweepers 2")
 	$(PY) -m tests.bench.escalation $(ARGS)
+
+bench-console: $(MODEL) $(ROUTING_MODEL) kafka ## Server time of every console page for a department with 10,000 tasks and a city with 100,000 demands a month (ARGS="--requests 40")
+	$(PY) -m tests.bench.console $(ARGS)
 
 clean: ## Remove .venv and local state (.liandong)
 	rm -rf $(VENV) .liandong .pytest_cache .mypy_cache .ruff_cache

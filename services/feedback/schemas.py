@@ -91,6 +91,19 @@ class Ranking(BaseModel):
     rows: list[RankingRow]
 
 
+class MonthFigures(BaseModel):
+    month: str
+    figures: Figures
+
+
+class RatesByMonth(BaseModel):
+    """A unit with its whole subtree, month by month, oldest first."""
+
+    unit_code: str
+    name: str
+    months: list[MonthFigures]
+
+
 class HotSpots(BaseModel):
     unit_code: str
     name: str

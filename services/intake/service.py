@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.events import Citizen, DemandReceived, DemandStatus, Location
 from services.intake import repository
+from services.intake.callers import phone_key
 from services.intake.models import Demand
 from services.intake.schemas import DemandIn
 from services.runtime.auth import Principal
@@ -57,6 +58,7 @@ async def accept_demand(
         lon=body.location.lon,
         citizen_name=body.citizen.name,
         citizen_phone=body.citizen.phone,
+        citizen_phone_key=phone_key(body.citizen.phone),
         idempotency_key=idempotency_key,
         request_sha256=request_sha256,
         status=DemandStatus.received.value,

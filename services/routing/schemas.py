@@ -153,6 +153,25 @@ class DisputeView(BaseModel):
     ruling: list[str]
 
 
+class OpenTasksPage(BaseModel):
+    """One page of the open tasks of a coordinator's jurisdiction, as a coordinator may see
+    them (no citizen contact), the nearest deadline first."""
+
+    total: int = Field(description="open tasks matching the filters, on every page")
+    limit: int
+    offset: int
+    tasks: list[TaskView]
+
+
+class OpenTaskCounts(BaseModel):
+    """The open tasks of a jurisdiction, counted: all, late on their current stage, escalated."""
+
+    unit_code: str
+    open: int
+    late: int
+    escalated: int
+
+
 class EscalationView(BaseModel):
     """One step of a task's climb (ids and reasons, never personal data)."""
 

@@ -24,6 +24,7 @@ import httpx
 
 from services.runtime.auth import Role, issue_token
 from tests.conftest import AUTH_SECRET
+from tests.e2e.matrix_table import operations, parse_matrix
 from tests.kafka_helpers import eventually
 
 # --- who ------------------------------------------------------------------------------------------
@@ -69,6 +70,7 @@ intake         GET    /health/ready                                     200 200 
 intake         GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 intake         POST   /v1/demands                                       422 422  422 422  422  422   403   403 403   403  403  403  422 401   401  401  401  401
 intake         GET    /v1/demands/{demand_id}                           422 422  422 422  422  422   422   422 422   422  422  422  422 200   404  422  422  422
+intake         POST   /v1/callers/demands                               403 403  403 403  403  403   403   403 403   403  403  403  200 401   401  401  401  401
 intake         GET    /v1/units                                         200 200  200 200  200  200   200   200 200   200  200  200  200 401   401  401  401  401
 intake         GET    /v1/units/{code}                                  200 200  200 200  200  200   200   200 200   200  200  200  200 401   401  401  401  401
 intake         GET    /v1/units/{code}/children                         200 200  200 200  200  200   200   200 200   200  200  200  200 401   401  401  401  401
@@ -96,6 +98,8 @@ routing        POST   /v1/tasks/{task_id}/reply                         403 403 
 routing        POST   /v1/tasks/{task_id}/return                        403 403  403 403  403  403   409   404 404   403  403  403  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/request-extension             403 403  403 403  403  403   409   404 404   403  403  403  403 401   401  401  401  401
 routing        POST   /v1/summons/{summons_id}/arrival                  403 403  403 403  403  403   404   200 404   403  403  403  403 401   401  401  401  401
+routing        GET    /v1/jurisdiction/tasks                            403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
+routing        GET    /v1/jurisdiction/counts                           403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 routing        GET    /v1/disputes                                      403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
 routing        GET    /v1/escalations                                   403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 routing        POST   /v1/disputes/{dispute_id}/ruling                  403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
@@ -114,6 +118,7 @@ feedback       POST   /v1/demands/{demand_id}/evaluation                422 422 
 feedback       POST   /v1/callbacks/{demand_id}/evaluation              403 403  403 403  403  403   403   403 403   403  403  403  409 401   401  401  401  401
 feedback       GET    /v1/callbacks                                     403 403  403 403  403  403   403   403 403   403  403  403  200 401   401  401  401  401
 feedback       GET    /v1/rankings                                      403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
+feedback       GET    /v1/rates                                         403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 feedback       GET    /v1/hotspots                                      403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 """
 # Notes on rows whose answers are not obvious:
@@ -129,20 +134,6 @@ feedback       GET    /v1/hotspots                                      403 403 
 # - Duplicate merging is off in the end-to-end system, so the undo probe names no link: 404 for
 #   every coordinator, 403 for everyone else (tests/integration/test_duplicates.py covers the
 #   jurisdiction of undo on a real link).
-
-
-def parse_matrix(text: str) -> dict[str, dict[str, int]]:
-    """`service METHOD path` → role → expected status."""
-    lines = [line.split() for line in text.strip().splitlines()]
-    header, rows = lines[0], lines[1:]
-    assert tuple(header[3:]) == ROLES, "MATRIX's columns must be ROLES, in order"
-    table: dict[str, dict[str, int]] = {}
-    for row in rows:
-        assert len(row) == 3 + len(ROLES), f"row of {len(row) - 3} cells: {' '.join(row[:3])}"
-        key = " ".join(row[:3])
-        assert key not in table, f"two rows for {key}"
-        table[key] = dict(zip(ROLES, (int(cell) for cell in row[3:]), strict=True))
-    return table
 
 
 # --- the world the probes act on ------------------------------------------------------------------
@@ -186,6 +177,7 @@ PROBES: dict[str, Probe] = {
         },
     ),
     "intake GET /v1/demands/{demand_id}": Probe("/v1/demands/{d}"),
+    "intake POST /v1/callers/demands": Probe("/v1/callers/demands", json={"phone": CITIZEN_PHONE}),
     "intake GET /v1/units": Probe("/v1/units", {"q": "吴兴"}),
     "intake GET /v1/units/{code}": Probe(f"/v1/units/{DISTRICT}"),
     "intake GET /v1/units/{code}/children": Probe(f"/v1/units/{DISTRICT}/children"),
@@ -229,6 +221,8 @@ PROBES: dict[str, Probe] = {
         headers=STALE,
     ),
     "routing POST /v1/summons/{summons_id}/arrival": Probe("/v1/summons/{summons}/arrival"),
+    "routing GET /v1/jurisdiction/tasks": Probe("/v1/jurisdiction/tasks", {"unit": DISTRICT}),
+    "routing GET /v1/jurisdiction/counts": Probe("/v1/jurisdiction/counts", {"unit": DISTRICT}),
     "routing GET /v1/disputes": Probe("/v1/disputes"),
     "routing GET /v1/escalations": Probe("/v1/escalations", {"unit": DISTRICT, "state": "all"}),
     "routing POST /v1/disputes/{dispute_id}/ruling": Probe(
@@ -260,6 +254,7 @@ PROBES: dict[str, Probe] = {
     ),
     "feedback GET /v1/callbacks": Probe("/v1/callbacks", {"limit": "500"}),
     "feedback GET /v1/rankings": Probe("/v1/rankings", {"unit": DISTRICT}),
+    "feedback GET /v1/rates": Probe("/v1/rates", {"unit": DISTRICT}),
     "feedback GET /v1/hotspots": Probe("/v1/hotspots", {"unit": DISTRICT}),
 }
 for _service in ("intake", "classification", "routing", "feedback"):
@@ -286,6 +281,7 @@ MAY_KNOW: dict[str, frozenset[str]] = {
 MAY_SEE_NAME = {("routing GET /v1/tasks", "deptA"), ("routing GET /v1/tasks/{task_id}", "deptA")}
 MAY_SEE_PHONE = MAY_SEE_NAME | {
     ("feedback GET /v1/callbacks", "oper"),
+    ("intake POST /v1/callers/demands", "oper"),  # looked up by it; the text carries it too
     ("intake GET /v1/demands/{demand_id}", "cit"),
 }
 
@@ -518,21 +514,9 @@ async def build_world(client: httpx.AsyncClient, urls: Mapping[str, str]) -> Wor
 # --- the test -------------------------------------------------------------------------------------
 
 
-async def operations(client: httpx.AsyncClient, urls: Mapping[str, str]) -> set[str]:
-    """Every operation the running services publish in their OpenAPI documents."""
-    found = set()
-    for service in ("intake", "classification", "routing", "feedback"):
-        document = (await client.get(f"{urls[service]}/openapi.json")).json()
-        for path, item in document["paths"].items():
-            for method in item:
-                if method in ("get", "post", "put", "patch", "delete"):
-                    found.add(f"{service} {method.upper()} {path}")
-    return found
-
-
 async def test_every_operation_answers_every_role_as_the_matrix_says(services):
     urls = services.urls
-    expected = parse_matrix(MATRIX)
+    expected = parse_matrix(MATRIX, ROLES)
     staff = credentials(services.app_key)
     async with httpx.AsyncClient(timeout=30) as client:
         published = await operations(client, urls)
