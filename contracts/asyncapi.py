@@ -95,7 +95,7 @@ _SENDERS: dict[str, list[str]] = {
     topics.DEMAND_STATUS: ["classification", "routing"],
     topics.DEMAND_EVALUATED: ["feedback"],
     topics.CITIZEN_NOTIFICATIONS: ["feedback"],
-    "tasks": ["routing"],
+    "tasks": ["routing", "classification"],  # classification: praise passed on at the desk
     "escalations": ["routing"],  # disputes and the deadline sweeper (routing, `liandong escalator`)
 }
 _RECEIVERS: dict[str, list[str]] = {

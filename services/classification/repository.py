@@ -57,6 +57,18 @@ async def lock_triage_item(session: AsyncSession, demand_id: uuid.UUID) -> Triag
     return item
 
 
+async def get_triage_item(session: AsyncSession, demand_id: uuid.UUID) -> TriageItem | None:
+    return await session.get(TriageItem, demand_id)
+
+
+async def was_classified(session: AsyncSession, demand_id: uuid.UUID) -> bool:
+    """Whether the demand went on to routing (by the model or an operator's hand)."""
+    outcome = await session.scalar(
+        select(Classification.outcome).where(Classification.demand_id == demand_id)
+    )
+    return outcome == "classified"
+
+
 @dataclass(frozen=True, slots=True)
 class PendingByUrgency:
     urgency: str

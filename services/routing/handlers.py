@@ -3,9 +3,17 @@ close them, or send the reply back (重办)."""
 
 from __future__ import annotations
 
-from contracts.events import DemandClassified, DemandEvaluated, DemandNotEvaluated, Event
+from contracts.events import (
+    DemandAnsweredAtDesk,
+    DemandClassified,
+    DemandEvaluated,
+    DemandMergedAtDesk,
+    DemandNotEvaluated,
+    Event,
+)
 from contracts.lists import Lists
 from services.routing import service
+from services.routing.service import desk
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
 
 
@@ -54,8 +62,16 @@ def make_handlers(
             delivery.session, delivery.outbox, event, now=delivery.clock.now()
         )
 
+    async def merge_at_desk(delivery: Delivery, event: DemandMergedAtDesk) -> None:
+        await desk.merge_at_desk(delivery.session, delivery.outbox, event, now=delivery.clock.now())
+
+    async def answered_at_desk(_delivery: Delivery, _event: DemandAnsweredAtDesk) -> None:
+        return None  # closed at the desk: no task; its evaluation finds none and closes nothing
+
     return {
         DemandClassified: dispatch_demand,
         DemandEvaluated: close_after_evaluation,
         DemandNotEvaluated: close_not_evaluated,
+        DemandMergedAtDesk: merge_at_desk,
+        DemandAnsweredAtDesk: answered_at_desk,
     }

@@ -85,6 +85,16 @@ classification GET    /health/ready                                     200 200 
 classification GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 classification GET    /v1/triage                                        403 403  403 403  403  403   403   403 403   403  403  403  200 401   401  401  401  401
 classification POST   /v1/triage/{demand_id}/classify                   403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
+classification POST   /v1/triage/{demand_id}/answer                     403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
+classification POST   /v1/triage/{demand_id}/praise                     403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
+classification POST   /v1/triage/{demand_id}/close                      403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
+classification POST   /v1/triage/{demand_id}/merge                      403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
+classification GET    /v1/triage/{demand_id}/knowledge                  403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
+classification GET    /v1/knowledge                                     403 403  403 403  403  403   200   200 200   403  403  403  403 401   401  401  401  401
+classification POST   /v1/knowledge                                     403 403  403 403  403  403   422   422 422   403  403  403  403 401   401  401  401  401
+classification PUT    /v1/knowledge/{entry_id}                          403 403  403 403  403  403   422   422 422   403  403  403  403 401   401  401  401  401
+classification DELETE /v1/knowledge/{entry_id}                          403 403  403 403  403  403   404   404 404   403  403  403  403 401   401  401  401  401
+classification GET    /v1/knowledge/search                              403 403  403 403  403  403   200   200 200   403  403  403  200 401   401  401  401  401
 routing        GET    /health/live                                      200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 routing        GET    /health/ready                                     200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 routing        GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
@@ -174,6 +184,8 @@ class Probe:
 STALE = {"If-Match": "999999"}  # a version the task never had: 409 once past the owner check
 NOBODY = "330502000000.no_such_department"
 RANDOM = "00000000-0000-4000-8000-000000000000"
+# A knowledge-base entry the domain refuses once the department's credential is accepted.
+KNOWLEDGE_REFUSED = {"question": "怎么办理？", "answer": "到窗口办理。", "matters": ["NO-SUCH"]}
 
 PROBES: dict[str, Probe] = {
     "intake POST /v1/demands": Probe(
@@ -209,6 +221,26 @@ PROBES: dict[str, Probe] = {
         "/v1/triage/{d}/classify",
         json={"matter_code": "ENV-NOISE-LIFE", "unit_code": "330502001016"},
     ),
+    "classification POST /v1/triage/{demand_id}/answer": Probe(
+        "/v1/triage/{d}/answer", json={"answer": "持身份证到窗口办理。"}
+    ),
+    "classification POST /v1/triage/{demand_id}/praise": Probe(
+        "/v1/triage/{d}/praise", json={"department_id": DEPT_A}
+    ),
+    "classification POST /v1/triage/{demand_id}/close": Probe(
+        "/v1/triage/{d}/close", json={"reason": "spam"}
+    ),
+    "classification POST /v1/triage/{demand_id}/merge": Probe(
+        "/v1/triage/{d}/merge", json={"into_demand_id": RANDOM}
+    ),
+    "classification GET /v1/triage/{demand_id}/knowledge": Probe("/v1/triage/{d}/knowledge"),
+    "classification GET /v1/knowledge": Probe("/v1/knowledge"),
+    "classification POST /v1/knowledge": Probe("/v1/knowledge", json=KNOWLEDGE_REFUSED),
+    "classification PUT /v1/knowledge/{entry_id}": Probe(
+        f"/v1/knowledge/{RANDOM}", json=KNOWLEDGE_REFUSED
+    ),
+    "classification DELETE /v1/knowledge/{entry_id}": Probe(f"/v1/knowledge/{RANDOM}"),
+    "classification GET /v1/knowledge/search": Probe("/v1/knowledge/search", {"q": "户口迁入"}),
     "routing GET /v1/tasks": Probe("/v1/tasks"),
     "routing GET /v1/tasks/{task_id}": Probe("/v1/tasks/{d_lead}"),
     "routing POST /v1/tasks/{task_id}/sign": Probe("/v1/tasks/{d_lead}/sign", headers=STALE),

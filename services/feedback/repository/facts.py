@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.feedback.models import (
     DemandFact,
     EvaluationFact,
+    PraiseFact,
     RateCounter,
     RedoFact,
     ReplyFact,
@@ -19,7 +20,10 @@ from services.feedback.models import (
 )
 
 
-def add_fact(session: AsyncSession, fact: TaskFact | ReplyFact | RedoFact | EvaluationFact) -> None:
+def add_fact(
+    session: AsyncSession,
+    fact: TaskFact | ReplyFact | RedoFact | EvaluationFact | PraiseFact,
+) -> None:
     session.add(fact)
 
 
