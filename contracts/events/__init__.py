@@ -1,6 +1,12 @@
 """Every event of the data standard, and the registry from CloudEvents type to model."""
 
 from contracts.events.base import Event
+from contracts.events.citizen import (
+    DemandSupplemented,
+    DemandWithdrawn,
+    RoutedDemandSupplemented,
+    RoutedDemandWithdrawn,
+)
 from contracts.events.demand import (
     Channel,
     Citizen,
@@ -52,6 +58,7 @@ from contracts.events.task import (
     TaskReturned,
     TaskRole,
     TaskSigned,
+    TaskSupplemented,
     TaskWithdrawn,
 )
 
@@ -84,6 +91,11 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     DemandMergedAtDesk,
     DemandClosedAsInvalid,
     DepartmentPraised,
+    DemandWithdrawn,
+    DemandSupplemented,
+    RoutedDemandWithdrawn,
+    RoutedDemandSupplemented,
+    TaskSupplemented,
 )
 EVENT_TYPES: dict[str, type[Event]] = {model.TYPE: model for model in EVENT_MODELS}
 
@@ -104,8 +116,10 @@ __all__ = [
     "DemandReceived",
     "DemandStatus",
     "DemandStatusChanged",
+    "DemandSupplemented",
     "DemandTriaged",
     "DemandType",
+    "DemandWithdrawn",
     "DepartmentPraised",
     "DepartmentSummoned",
     "DeskExit",
@@ -118,6 +132,8 @@ __all__ = [
     "Location",
     "ReplyResult",
     "ReturnReason",
+    "RoutedDemandSupplemented",
+    "RoutedDemandWithdrawn",
     "Satisfaction",
     "Stage",
     "TaskAssigned",
@@ -132,6 +148,7 @@ __all__ = [
     "TaskReturned",
     "TaskRole",
     "TaskSigned",
+    "TaskSupplemented",
     "TaskWithdrawn",
     "Urgency",
 ]

@@ -11,11 +11,13 @@ from contracts.events import (
     DemandReceived,
     DemandStatus,
     DemandStatusChanged,
+    DemandSupplemented,
     DemandTriaged,
+    DemandWithdrawn,
     Event,
 )
 from contracts.lists import Lists, Matter
-from services.classification import repository, rules
+from services.classification import citizen_acts, repository, rules
 from services.classification.classifier import Classifier, Decision, Undecided
 from services.classification.exits import propose_exits
 from services.classification.models import Classification, TriageItem
@@ -82,7 +84,11 @@ def make_handlers(
             BatchDelivery(delivery.session, delivery.outbox, delivery.clock), [event]
         )
 
-    return {DemandReceived: classify_demand}
+    return {
+        DemandReceived: classify_demand,
+        DemandWithdrawn: citizen_acts.withdraw,
+        DemandSupplemented: citizen_acts.supplement,
+    }
 
 
 def routing_unit(lists: Lists, event: DemandReceived) -> tuple[rules.UnitAnswer | None, str]:

@@ -1,5 +1,6 @@
-"""What feedback learns from the front desk: a desk answer opens a callback like any reply,
-a merged contact's citizen gets the phone fact its callback needs, and praise is counted."""
+"""What feedback learns from the front desk and the citizen's own acts: a desk answer opens a
+callback like any reply, a merged contact's citizen gets the phone fact its callback needs,
+praise and withdrawals (撤诉) are counted for their department."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from contracts.events import (
     DemandStatus,
     DemandStatusChanged,
     DepartmentPraised,
+    RoutedDemandSupplemented,
+    RoutedDemandWithdrawn,
 )
 from services.feedback import rates
-from services.feedback.models import DemandFact, PraiseFact
+from services.feedback.models import DemandFact, PraiseFact, WithdrawalFact
 from services.feedback.repository import counters, facts
 from services.feedback.service.callbacks import CallbackPolicy, open_callback
 from services.runtime.kafka import Delivery
@@ -86,3 +89,27 @@ class DeskFacts:
             unit_code=event.unit_code,
         )
         log.info("praise counted", department_id=event.department_id)
+
+    async def on_withdrawn(self, delivery: Delivery, event: RoutedDemandWithdrawn) -> None:
+        lead = await facts.lead_task_fact(delivery.session, event.demand_id)
+        if lead is None:
+            log.warning("withdrawal before the lead task's assignment: not counted")
+            return
+        withdrawal = WithdrawalFact(
+            event_id=str(delivery.envelope.id),
+            demand_id=event.demand_id,
+            department_id=lead.department_id,
+            department_name=lead.department_name,
+            unit_code=lead.unit_code,
+            withdrawn_at=event.occurred_at,
+        )
+        facts.add_fact(delivery.session, withdrawal)
+        await counters.add(
+            delivery.session,
+            rates.withdrawal_counts(withdrawal, self.policy.lists.calendar.zone),
+            department_name=lead.department_name,
+            unit_code=lead.unit_code,
+        )
+
+    async def on_supplemented(self, _delivery: Delivery, _event: RoutedDemandSupplemented) -> None:
+        return None  # the addition is the lead department's to read: no fact changes

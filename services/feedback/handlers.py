@@ -32,6 +32,7 @@ from contracts.events import (
     TaskSigned,
     TaskWithdrawn,
 )
+from contracts.events.citizen import RoutedDemandSupplemented, RoutedDemandWithdrawn
 from contracts.events.desk import DepartmentPraised
 from contracts.events.task import TaskEvent
 from services.feedback import rates
@@ -64,6 +65,8 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
         DemandAnsweredAtDesk: desk.on_answered,
         DemandMergedAtDesk: desk.on_merged,
         DepartmentPraised: desk.on_praised,
+        RoutedDemandWithdrawn: desk.on_withdrawn,
+        RoutedDemandSupplemented: desk.on_supplemented,
     }
 
 

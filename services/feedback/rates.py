@@ -35,6 +35,8 @@ NOT_EVALUATED = "not_evaluated"
 # 表扬: praise passed on at the desk. Counted per department and month as the 12345 rules
 # count it, a plus apart from the three rates: it enters no rate's numerator or denominator.
 PRAISED = "praised"
+# 撤诉: a routed demand its citizen withdrew, for its lead department; in no rate either.
+WITHDRAWN = "withdrawn"
 METRICS = (
     ASSIGNED,
     RESPONDED_ON_TIME,
@@ -47,6 +49,7 @@ METRICS = (
     REDO,
     NOT_EVALUATED,
     PRAISED,
+    WITHDRAWN,
 )
 
 # The counts one fact adds: (month, department id, metric) -> n.
@@ -161,6 +164,17 @@ class PraiseLike(Protocol):
 def praise_counts(praise: PraiseLike, zone: ZoneInfo) -> Counter[Key]:
     """Praise counts in the month it was passed on, for the praised department."""
     return Counter({(month_of(praise.praised_at, zone), praise.department_id, PRAISED): 1})
+
+
+class WithdrawalLike(Protocol):
+    department_id: str
+    withdrawn_at: datetime
+
+
+def withdrawal_counts(withdrawal: WithdrawalLike, zone: ZoneInfo) -> Counter[Key]:
+    """A withdrawal counts in the month the citizen withdrew, for the lead department."""
+    month = month_of(withdrawal.withdrawn_at, zone)
+    return Counter({(month, withdrawal.department_id, WITHDRAWN): 1})
 
 
 def difference(after: Counter[Key], before: Counter[Key]) -> dict[Key, int]:

@@ -10,10 +10,12 @@ from contracts.events import (
     DemandMergedAtDesk,
     DemandNotEvaluated,
     Event,
+    RoutedDemandSupplemented,
+    RoutedDemandWithdrawn,
 )
 from contracts.lists import Lists
 from services.routing import service
-from services.routing.service import desk
+from services.routing.service import citizen_acts, desk
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
 
 
@@ -65,6 +67,16 @@ def make_handlers(
     async def merge_at_desk(delivery: Delivery, event: DemandMergedAtDesk) -> None:
         await desk.merge_at_desk(delivery.session, delivery.outbox, event, now=delivery.clock.now())
 
+    async def withdrawn(delivery: Delivery, event: RoutedDemandWithdrawn) -> None:
+        await citizen_acts.withdraw_by_citizen(
+            delivery.session, delivery.outbox, event, now=delivery.clock.now()
+        )
+
+    async def supplemented(delivery: Delivery, event: RoutedDemandSupplemented) -> None:
+        await citizen_acts.supplement_lead(
+            delivery.session, delivery.outbox, event, now=delivery.clock.now()
+        )
+
     async def answered_at_desk(_delivery: Delivery, _event: DemandAnsweredAtDesk) -> None:
         return None  # closed at the desk: no task; its evaluation finds none and closes nothing
 
@@ -74,4 +86,6 @@ def make_handlers(
         DemandNotEvaluated: close_not_evaluated,
         DemandMergedAtDesk: merge_at_desk,
         DemandAnsweredAtDesk: answered_at_desk,
+        RoutedDemandWithdrawn: withdrawn,
+        RoutedDemandSupplemented: supplemented,
     }

@@ -1,16 +1,14 @@
 """The authorisation matrix: every HTTP operation of the four services against every role, each
 expected answer written once in MATRIX below, checked against the services running as processes
-on real PostgreSQL and a real broker. On the same run every response is searched for the
-test citizen's name and phone (the data list gives them to the lead department only) and for the
-ids of demands the role has no business knowing.
+on real PostgreSQL and a real broker. Every response is also searched for the test citizen's name
+and phone (the data list gives them to the lead only) and for ids of demands the role may not know.
 
-An operation a service publishes in its OpenAPI document but missing from MATRIX fails the test:
-a new endpoint is not done until its row says who may call it.
+An operation a service publishes in its OpenAPI document but missing from MATRIX (or the rows
+of tests/e2e/matrix_*.py) fails the test: a new endpoint is not done until a row says who may.
 
-How a cell is probed without changing what the next cell sees: an action a role may take is
-sent so that the domain refuses it after the authorisation check (a stale If-Match version, an
-unknown department, a decision already made), so an allowed caller reads 409 or 422 where
-a refused one reads 401, 403 or 404.
+How a cell is probed without changing what the next cell sees: an action a role may take is sent
+so that the domain refuses it after the authorisation check (a stale If-Match version, an unknown
+department, a decision already made): an allowed caller reads 409 or 422, a refused one 401-404.
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ import httpx
 
 from services.runtime.auth import Role, issue_token
 from tests.conftest import AUTH_SECRET
+from tests.e2e.matrix_front_desk import FRONT_DESK_MATRIX, front_desk_probes
 from tests.kafka_helpers import eventually
 
 # --- who ------------------------------------------------------------------------------------------
@@ -85,16 +84,6 @@ classification GET    /health/ready                                     200 200 
 classification GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 classification GET    /v1/triage                                        403 403  403 403  403  403   403   403 403   403  403  403  200 401   401  401  401  401
 classification POST   /v1/triage/{demand_id}/classify                   403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
-classification POST   /v1/triage/{demand_id}/answer                     403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
-classification POST   /v1/triage/{demand_id}/praise                     403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
-classification POST   /v1/triage/{demand_id}/close                      403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
-classification POST   /v1/triage/{demand_id}/merge                      403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
-classification GET    /v1/triage/{demand_id}/knowledge                  403 403  403 403  403  403   403   403 403   403  403  403  404 401   401  401  401  401
-classification GET    /v1/knowledge                                     403 403  403 403  403  403   200   200 200   403  403  403  403 401   401  401  401  401
-classification POST   /v1/knowledge                                     403 403  403 403  403  403   422   422 422   403  403  403  403 401   401  401  401  401
-classification PUT    /v1/knowledge/{entry_id}                          403 403  403 403  403  403   422   422 422   403  403  403  403 401   401  401  401  401
-classification DELETE /v1/knowledge/{entry_id}                          403 403  403 403  403  403   404   404 404   403  403  403  403 401   401  401  401  401
-classification GET    /v1/knowledge/search                              403 403  403 403  403  403   200   200 200   403  403  403  200 401   401  401  401  401
 routing        GET    /health/live                                      200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 routing        GET    /health/ready                                     200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 routing        GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
@@ -184,8 +173,6 @@ class Probe:
 STALE = {"If-Match": "999999"}  # a version the task never had: 409 once past the owner check
 NOBODY = "330502000000.no_such_department"
 RANDOM = "00000000-0000-4000-8000-000000000000"
-# A knowledge-base entry the domain refuses once the department's credential is accepted.
-KNOWLEDGE_REFUSED = {"question": "怎么办理？", "answer": "到窗口办理。", "matters": ["NO-SUCH"]}
 
 PROBES: dict[str, Probe] = {
     "intake POST /v1/demands": Probe(
@@ -221,26 +208,6 @@ PROBES: dict[str, Probe] = {
         "/v1/triage/{d}/classify",
         json={"matter_code": "ENV-NOISE-LIFE", "unit_code": "330502001016"},
     ),
-    "classification POST /v1/triage/{demand_id}/answer": Probe(
-        "/v1/triage/{d}/answer", json={"answer": "持身份证到窗口办理。"}
-    ),
-    "classification POST /v1/triage/{demand_id}/praise": Probe(
-        "/v1/triage/{d}/praise", json={"department_id": DEPT_A}
-    ),
-    "classification POST /v1/triage/{demand_id}/close": Probe(
-        "/v1/triage/{d}/close", json={"reason": "spam"}
-    ),
-    "classification POST /v1/triage/{demand_id}/merge": Probe(
-        "/v1/triage/{d}/merge", json={"into_demand_id": RANDOM}
-    ),
-    "classification GET /v1/triage/{demand_id}/knowledge": Probe("/v1/triage/{d}/knowledge"),
-    "classification GET /v1/knowledge": Probe("/v1/knowledge"),
-    "classification POST /v1/knowledge": Probe("/v1/knowledge", json=KNOWLEDGE_REFUSED),
-    "classification PUT /v1/knowledge/{entry_id}": Probe(
-        f"/v1/knowledge/{RANDOM}", json=KNOWLEDGE_REFUSED
-    ),
-    "classification DELETE /v1/knowledge/{entry_id}": Probe(f"/v1/knowledge/{RANDOM}"),
-    "classification GET /v1/knowledge/search": Probe("/v1/knowledge/search", {"q": "户口迁入"}),
     "routing GET /v1/tasks": Probe("/v1/tasks"),
     "routing GET /v1/tasks/{task_id}": Probe("/v1/tasks/{d_lead}"),
     "routing POST /v1/tasks/{task_id}/sign": Probe("/v1/tasks/{d_lead}/sign", headers=STALE),
@@ -294,6 +261,7 @@ PROBES: dict[str, Probe] = {
     "feedback GET /v1/rankings": Probe("/v1/rankings", {"unit": DISTRICT}),
     "feedback GET /v1/hotspots": Probe("/v1/hotspots", {"unit": DISTRICT}),
 }
+PROBES.update(front_desk_probes(Probe, department=DEPT_A, random_id=RANDOM))
 for _service in ("intake", "classification", "routing", "feedback"):
     for _path in ("/health/live", "/health/ready", "/metrics"):
         PROBES[f"{_service} GET {_path}"] = Probe(_path)
@@ -564,7 +532,7 @@ async def operations(client: httpx.AsyncClient, urls: Mapping[str, str]) -> set[
 
 async def test_every_operation_answers_every_role_as_the_matrix_says(services):
     urls = services.urls
-    expected = parse_matrix(MATRIX)
+    expected = parse_matrix(MATRIX + FRONT_DESK_MATRIX)
     staff = credentials(services.app_key)
     async with httpx.AsyncClient(timeout=30) as client:
         published = await operations(client, urls)

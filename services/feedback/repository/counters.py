@@ -18,6 +18,7 @@ from services.feedback.models import (
     RedoFact,
     ReplyFact,
     TaskFact,
+    WithdrawalFact,
 )
 
 
@@ -91,6 +92,11 @@ async def from_facts(
     ):
         total.update(rates.praise_counts(praise, zone))
         departments[praise.department_id] = (praise.department_name, praise.unit_code)
+    async for withdrawal in await session.stream_scalars(
+        select(WithdrawalFact).execution_options(yield_per=2000)
+    ):
+        total.update(rates.withdrawal_counts(withdrawal, zone))
+        departments[withdrawal.department_id] = (withdrawal.department_name, withdrawal.unit_code)
     return Counter({k: v for k, v in total.items() if v}), departments
 
 

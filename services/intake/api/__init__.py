@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.intake.api import citizens, front_ends, lists, open311
+from services.intake.api import citizen_acts, citizens, front_ends, lists, open311
 
-ROUTERS: list[APIRouter] = [front_ends.router, citizens.router, lists.router, open311.router]
+ROUTERS: list[APIRouter] = [
+    front_ends.router,
+    citizens.router,
+    citizen_acts.router,
+    lists.router,
+    open311.router,
+]

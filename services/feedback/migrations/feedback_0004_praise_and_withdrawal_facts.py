@@ -1,4 +1,5 @@
-"""praise facts: 表扬 passed on at the desk, counted per department and month
+"""praise and withdrawal facts: 表扬 passed on at the desk, 撤诉 by the citizen, counted per
+department and month
 
 Revision ID: feedback_0004
 Revises: feedback_0003
@@ -34,8 +35,31 @@ def upgrade() -> None:
         schema="feedback",
     )
 
+    op.create_table(
+        "withdrawal_facts",
+        sa.Column("event_id", sa.String(length=100), primary_key=True),
+        sa.Column("demand_id", sa.Uuid(), nullable=False),
+        sa.Column("department_id", sa.String(length=100), nullable=False),
+        sa.Column("department_name", sa.String(length=200), nullable=False),
+        sa.Column("unit_code", sa.String(length=12), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=False),
+        schema="feedback",
+    )
+    op.create_index(
+        op.f("ix_feedback_withdrawal_facts_department_id"),
+        "withdrawal_facts",
+        ["department_id"],
+        schema="feedback",
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(
+        op.f("ix_feedback_withdrawal_facts_department_id"),
+        table_name="withdrawal_facts",
+        schema="feedback",
+    )
+    op.drop_table("withdrawal_facts", schema="feedback")
     op.drop_index(
         op.f("ix_feedback_praise_facts_department_id"), table_name="praise_facts", schema="feedback"
     )
