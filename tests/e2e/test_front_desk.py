@@ -17,6 +17,7 @@ from tests.e2e.test_demand_to_closed import CHANNEL
 from tests.kafka_helpers import eventually, header, read_records
 
 PRAISED_DEPT = "330502000000.urban_management"
+LEAD_DEPT = "330502000000.urban_management"  # leads a noise complaint in 月河社区
 NOWHERE = {"address": "火星基地七号"}  # names no unit: the contact goes to triage
 
 
@@ -103,8 +104,8 @@ async def test_a_consultation_answered_at_the_desk_is_evaluated_like_any_reply(s
         assert json.loads(evaluation.value)["satisfaction"] == "satisfied"
 
 
-async def test_praise_reaches_the_department_topic_and_is_counted(system, infra):
-    urls, _ = system
+async def _figure(client, urls, department_id, metric):
+    """The department's count of `metric` this month in the league table."""
     month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     coordinator = issue_token(
         AUTH_SECRET,
@@ -113,15 +114,20 @@ async def test_praise_reaches_the_department_topic_and_is_counted(system, infra)
         now=datetime.now(UTC),
         unit_code="330502000000",
     )
+    response = await client.get(
+        f"{urls['feedback']}/v1/rankings?by=department&month={month}",
+        headers={"Authorization": f"Bearer {coordinator}"},
+    )
+    assert response.status_code == 200, response.text
+    rows = {r["department_id"]: r["figures"] for r in response.json()["rows"]}
+    return rows.get(department_id, {}).get(metric, 0)
+
+
+async def test_praise_reaches_the_department_topic_and_is_counted(system, infra):
+    urls, _ = system
 
     async def praised():
-        response = await client.get(
-            f"{urls['feedback']}/v1/rankings?by=department&month={month}",
-            headers={"Authorization": f"Bearer {coordinator}"},
-        )
-        assert response.status_code == 200, response.text
-        rows = {r["department_id"]: r["figures"] for r in response.json()["rows"]}
-        return rows.get(PRAISED_DEPT, {}).get("praised", 0)
+        return await _figure(client, urls, PRAISED_DEPT, "praised")
 
     async with httpx.AsyncClient(timeout=10) as client:
         before = await praised()
@@ -176,3 +182,75 @@ async def test_a_repeat_merged_at_the_desk_follows_the_routed_demand(system, inf
         assert merged.status_code == 200, merged.text
         tracked = await _tracked(client, urls, repeat, "assigned")
         assert "合并办理" in tracked["timeline"][-1]["note"]
+
+
+async def test_the_citizen_adds_to_then_withdraws_a_routed_demand(system, infra):
+    urls, _ = system
+    async with httpx.AsyncClient(timeout=10) as client:
+        demand = {
+            "channel": "hotline",
+            "content": "月河社区楼下烧烤店每晚噪音扰民，油烟也很大",
+            "location": {"unit_code": "330502001016"},
+            "citizen": {"name": "孙八", "phone": "13812340081"},
+        }
+        before = await _figure(client, urls, LEAD_DEPT, "withdrawn")
+        accepted = await client.post(f"{urls['intake']}/v1/demands", json=demand, headers=CHANNEL)
+        assert accepted.status_code == 201, accepted.text
+        accepted = accepted.json()
+        demand_id = accepted["demand_id"]
+        await _tracked(client, urls, accepted, "assigned")
+        token = accepted["tracking_token"]
+
+        added = await client.post(
+            f"{urls['intake']}/v1/demands/{demand_id}/supplement",
+            params={"token": token},
+            json={"text": "烧烤店晚上十点以后最吵，电话13812340081"},
+        )
+        assert added.status_code == 201, added.text
+        [supplement] = await read_records(
+            infra.kafka_bootstrap_servers,
+            ["tasks.3305.330502"],
+            lambda r: (
+                header(r, "ce_demandid") == demand_id
+                and header(r, "ce_type") == "cn.liandong.task.supplemented.v1"
+            ),
+        )
+        body = json.loads(supplement.value)
+        assert "十点以后" in body["text"]
+        assert "13812340081" not in body["text"]  # masked on the topic
+
+        withdrawn = await client.post(
+            f"{urls['intake']}/v1/demands/{demand_id}/withdraw",
+            params={"token": token},
+            json={"reason": "店家已停止夜间经营"},
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert withdrawn.json()["status"] == "closed"
+        records = await read_records(
+            infra.kafka_bootstrap_servers,
+            ["tasks.3305.330502"],
+            lambda r: (
+                header(r, "ce_demandid") == demand_id
+                and header(r, "ce_type") == "cn.liandong.task.withdrawn.v1"
+            ),
+        )
+        assert records  # every open task's department is told
+        assert all("市民撤诉" in json.loads(r.value)["reason"] for r in records)
+        again = await client.post(
+            f"{urls['intake']}/v1/demands/{demand_id}/withdraw", params={"token": token}
+        )
+        assert again.status_code == 409, again.text
+        late = await client.post(
+            f"{urls['intake']}/v1/demands/{demand_id}/supplement",
+            params={"token": token},
+            json={"text": "再补充一句"},
+        )
+        assert late.status_code == 409, late.text
+        tracked = (await client.get(f"{urls['intake']}{accepted['tracking_url']}")).json()
+        assert tracked["status"] == "closed"
+        assert "撤诉" in tracked["timeline"][-1]["note"]
+
+        async def counted():  # for the lead department, as withdrawn
+            return await _figure(client, urls, LEAD_DEPT, "withdrawn") >= before + 1
+
+        await eventually(counted, timeout_s=30)
