@@ -89,7 +89,7 @@ class DepartmentPraised(Event):
     """表扬/感谢 for a department, passed on to it as information on its task topic; feedback
     counts it per department and month apart from the three rates. No personal data."""
 
-    TYPE: ClassVar[str] = "cn.liandong.department.praised.v1"
+    TYPE: ClassVar[str] = "cn.liandong.task.department-praised.v1"
 
     department_id: str
     department_name: str

@@ -21,6 +21,19 @@ intake         POST   /v1/demands/{demand_id}/withdraw                  422 422 
 intake         POST   /v1/demands/{demand_id}/supplement                422 422  422 422  422  422   422   422 422   422  422  422  422 409   404  422  422  422
 """
 
+# Open311 reading is public (GeoReport v2): any caller may read any request (with no personal
+# data), so the ids of the world's demands in these answers are no leak.
+PUBLIC_READS = frozenset(
+    {
+        "intake GET /open311/v2/requests.{ext}",
+        "intake GET /open311/v2/requests/{service_request_id}.{ext}",
+        "intake GET /open311/v2/tokens/{token}.{ext}",
+    }
+)
+FRONT_DESK_MATRIX += """
+intake         GET    /open311/v2/tokens/{token}.{ext}                  200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
+"""
+
 # A knowledge-base entry the domain refuses once the department's credential is accepted.
 KNOWLEDGE_REFUSED = {"question": "怎么办理？", "answer": "到窗口办理。", "matters": ["NO-SUCH"]}
 
@@ -49,6 +62,7 @@ def front_desk_probes(probe: Any, *, department: str, random_id: str) -> dict[st
         ),
         "classification DELETE /v1/knowledge/{entry_id}": probe(f"/v1/knowledge/{random_id}"),
         "classification GET /v1/knowledge/search": probe("/v1/knowledge/search", {"q": "户口迁入"}),
+        "intake GET /open311/v2/tokens/{token}.{ext}": probe("/open311/v2/tokens/{d}.json"),
         "intake POST /v1/demands/{demand_id}/withdraw": probe(
             "/v1/demands/{e}/withdraw", json={"reason": "已自行解决"}, demand="e"
         ),

@@ -148,7 +148,7 @@ async def test_praise_reaches_the_department_topic_and_is_counted(system, infra)
             ["tasks.3305.330502"],
             lambda r: (
                 header(r, "ce_demandid") == demand_id
-                and header(r, "ce_type") == "cn.liandong.department.praised.v1"
+                and header(r, "ce_type") == "cn.liandong.task.department-praised.v1"
             ),
         )
         assert header(record, "ce_departmentid") == PRAISED_DEPT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.intake.api import citizen_acts, citizens, front_ends, lists, open311
+from services.intake.api import citizen_acts, citizens, front_ends, lists, open311, open311_public
 
 ROUTERS: list[APIRouter] = [
     front_ends.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     citizen_acts.router,
     lists.router,
     open311.router,
+    open311_public.router,
 ]
