@@ -33,6 +33,8 @@ PUBLIC_READS = frozenset(
 FRONT_DESK_MATRIX += """
 intake         GET    /open311/v2/tokens/{token}.{ext}                  200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 """
+# Rows only, no blank line: they follow MATRIX's last row.
+FRONT_DESK_MATRIX = "".join(f"{line}\n" for line in FRONT_DESK_MATRIX.splitlines() if line.strip())
 
 # A knowledge-base entry the domain refuses once the department's credential is accepted.
 KNOWLEDGE_REFUSED = {"question": "怎么办理？", "answer": "到窗口办理。", "matters": ["NO-SUCH"]}

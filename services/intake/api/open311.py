@@ -232,8 +232,11 @@ def _format(value: str) -> Format:
     raise Open311Error(404, f"unknown format {value!r}: use .json or .xml")
 
 
-def _principal(request: Request, params: Mapping[str, str], fmt: Format) -> Principal:
-    """A front end's credential: api_key (form or query), X-API-Key, or a bearer token."""
+def _principal(
+    request: Request, params: Mapping[str, str], fmt: Format, *, anyone: bool = False
+) -> Principal:
+    """A front end's credential: api_key (form or query), X-API-Key, or a bearer token
+    (`anyone`: any valid credential, for the public reads)."""
     key = params.get("api_key") or request.headers.get(API_KEY_HEADER)
     authorization = request.headers.get("authorization", "")
     if key:
@@ -247,7 +250,7 @@ def _principal(request: Request, params: Mapping[str, str], fmt: Format) -> Prin
             raise Open311Error(403, f"bearer token is not valid: {exc}", fmt) from exc
     else:
         raise Open311Error(403, "api_key was not provided", fmt)
-    if principal.role not in (Role.channel, Role.operator):
+    if not anyone and principal.role not in (Role.channel, Role.operator):
         raise Open311Error(403, "requests need a channel or operator api_key", fmt)
     return principal
 
@@ -268,7 +271,7 @@ def _reader(
     fmt = _format(ext)
     _storable(request.query_params, fmt)
     if api_key or API_KEY_HEADER in request.headers or "authorization" in request.headers:
-        _principal(request, {"api_key": api_key or ""}, fmt)
+        _principal(request, {"api_key": api_key or ""}, fmt, anyone=True)
     _check_jurisdiction(lists, jurisdiction, fmt)
     return fmt
 
