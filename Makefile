@@ -9,7 +9,7 @@ MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
 REPLIES := services/classification/training/messages_with_replies.csv
 
-.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation bench-console clean
+.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier eval-exits cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation bench-console clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ cv-classifier: install ## 5-fold GroupKFold on the training part only: choose ch
 
 eval-routing: $(MODEL) ## Department type against the bodies that answered the real replies (held-out part): coverage, accuracy, baseline
 	$(BIN)/liandong model eval-routing
+
+eval-exits: $(MODEL) $(ROUTING_MODEL) ## Of the labelled messages sent to triage, the share with no exit available (must be 0)
+	$(BIN)/liandong model eval-exits
 
 bench-classifier: $(MODEL) ## Demands per second per core of the whole classification step, and model load time
 	$(BIN)/liandong model bench

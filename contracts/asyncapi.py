@@ -89,13 +89,13 @@ def topic_plans(lists: Lists) -> list[TopicPlan]:
 
 # Who sends to and who reads each topic family (the services read as group liandong-<service>).
 _SENDERS: dict[str, list[str]] = {
-    topics.DEMAND_RECEIVED: ["intake"],
+    topics.DEMAND_RECEIVED: ["intake"],  # the demand, then the citizen's withdrawal or addition
     topics.DEMAND_CLASSIFIED: ["classification"],
     topics.DEMAND_TRIAGE: ["classification"],
     topics.DEMAND_STATUS: ["classification", "routing"],
     topics.DEMAND_EVALUATED: ["feedback"],
     topics.CITIZEN_NOTIFICATIONS: ["feedback"],
-    "tasks": ["routing"],
+    "tasks": ["routing", "classification"],  # classification: praise passed on at the desk
     "escalations": ["routing"],  # disputes and the deadline sweeper (routing, `liandong escalator`)
 }
 _RECEIVERS: dict[str, list[str]] = {

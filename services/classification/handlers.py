@@ -11,12 +11,15 @@ from contracts.events import (
     DemandReceived,
     DemandStatus,
     DemandStatusChanged,
+    DemandSupplemented,
     DemandTriaged,
+    DemandWithdrawn,
     Event,
 )
 from contracts.lists import Lists, Matter
-from services.classification import repository, rules
+from services.classification import citizen_acts, repository, rules
 from services.classification.classifier import Classifier, Decision, Undecided
+from services.classification.exits import propose_exits
 from services.classification.models import Classification, TriageItem
 from services.classification.routing_model import Route, Router
 from services.classification.service import Answer, publish_classified
@@ -88,7 +91,11 @@ def make_handlers(
             BatchDelivery(delivery.session, delivery.outbox, delivery.clock), [event]
         )
 
-    return {DemandReceived: classify_demand}
+    return {
+        DemandReceived: classify_demand,
+        DemandWithdrawn: citizen_acts.withdraw,
+        DemandSupplemented: citizen_acts.supplement,
+    }
 
 
 def routing_unit(lists: Lists, event: DemandReceived) -> tuple[rules.UnitAnswer | None, str]:
@@ -300,6 +307,9 @@ async def send_to_triage(
     urgency, cue = rules.urgency_of(event.content, matter)
     if event.matter_code is not None:  # what the citizen or the operator picked, for the queue
         suggestions = suggestions | {"chosen": event.matter_code}
+    # The desk exits that fit (praise, a consultation, an invalid contact), likeliest first.
+    exits = propose_exits(event.content, event.demand_type)
+    suggestions = suggestions | {"exits": [proposal.as_suggestion() for proposal in exits]}
     repository.add_triage_outcome(
         delivery.session,
         Classification(

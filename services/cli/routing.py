@@ -99,6 +99,13 @@ def _lists_suggest(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_eval_exits(_args: argparse.Namespace) -> int:
+    from services.classification.exits_eval import evaluate_exits
+
+    evaluate_exits(_router())
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     route = sub.add_parser(
         "route",
@@ -137,6 +144,10 @@ def add_model_commands(model_sub: argparse._SubParsersAction[argparse.ArgumentPa
         "--cv", action="store_true", help="5-fold figures on the training part only (tuning)"
     )
     routing_eval.set_defaults(func=_model_eval_routing)
+    model_sub.add_parser(
+        "eval-exits",
+        help="of the labelled messages sent to triage, the share with no exit available",
+    ).set_defaults(func=_model_eval_exits)
 
 
 def add_lists_commands(lists_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -69,6 +69,8 @@ class Demand(Base):
     # Who submitted it (the credential's subject) and, through Open311, the service chosen.
     submitted_by: Mapped[str | None] = mapped_column(String(200))
     service_code: Mapped[str | None] = mapped_column(String(64))
+    # Open311's media_url: a link to the citizen's photo, shown back to every reader.
+    media_url: Mapped[str | None] = mapped_column(String(1000))
     # The lead department's reply deadline, from the `assigned` status.
     expected_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -210,3 +210,19 @@ class MatterOut(BaseModel):
             },
             legal_basis=matter.legal_basis,
         )
+
+
+class WithdrawalIn(BaseModel):
+    """撤诉: why the citizen withdraws (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text | None = Field(default=None, max_length=500, examples=["问题已自行解决"])
+
+
+class SupplementIn(BaseModel):
+    """补充: what the citizen adds; it reaches the lead department."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Text = Field(min_length=1, max_length=2000, examples=["噪音主要在晚上十点以后"])

@@ -30,12 +30,14 @@ async def accept_demand(
     submitted_by: Principal,
     idempotency_key: str | None,
     service_code: str | None = None,
+    media_url: str | None = None,
 ) -> tuple[Demand, bool]:
     """Store the demand and its `demand.received` event in one transaction: the one way in for
     /v1/demands and Open311. Returns the demand and whether it replays an earlier request with
     the same Idempotency-Key from the same submitter (another submitter's key is not theirs to
     replay); raises IdempotencyConflict if that request was different."""
     fingerprint = body.model_dump_json() + (f"|service:{service_code}" if service_code else "")
+    fingerprint += f"|media:{media_url}" if media_url else ""
     chosen = service_code or body.matter_code  # Open311's service, or the front end's pick
     request_sha256 = hashlib.sha256(fingerprint.encode()).hexdigest()
     if idempotency_key is not None:
@@ -67,6 +69,7 @@ async def accept_demand(
         updated_at=now,
         submitted_by=submitted_by.sub,
         service_code=chosen,
+        media_url=media_url,
         expected_reply_at=None,
     )
     event = DemandReceived(

@@ -11,7 +11,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.feedback import rates
-from services.feedback.models import EvaluationFact, RateCounter, RedoFact, ReplyFact, TaskFact
+from services.feedback.models import (
+    EvaluationFact,
+    PraiseFact,
+    RateCounter,
+    RedoFact,
+    ReplyFact,
+    TaskFact,
+    WithdrawalFact,
+)
 
 
 async def add(
@@ -79,6 +87,16 @@ async def from_facts(
     ):
         total.update(rates.redo_counts(redo, zone))
         departments[redo.department_id] = (redo.department_name, redo.unit_code)
+    async for praise in await session.stream_scalars(
+        select(PraiseFact).execution_options(yield_per=2000)
+    ):
+        total.update(rates.praise_counts(praise, zone))
+        departments[praise.department_id] = (praise.department_name, praise.unit_code)
+    async for withdrawal in await session.stream_scalars(
+        select(WithdrawalFact).execution_options(yield_per=2000)
+    ):
+        total.update(rates.withdrawal_counts(withdrawal, zone))
+        departments[withdrawal.department_id] = (withdrawal.department_name, withdrawal.unit_code)
     return Counter({k: v for k, v in total.items() if v}), departments
 
 

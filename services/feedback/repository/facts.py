@@ -12,14 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.feedback.models import (
     DemandFact,
     EvaluationFact,
+    PraiseFact,
     RateCounter,
     RedoFact,
     ReplyFact,
     TaskFact,
+    WithdrawalFact,
 )
 
 
-def add_fact(session: AsyncSession, fact: TaskFact | ReplyFact | RedoFact | EvaluationFact) -> None:
+def add_fact(
+    session: AsyncSession,
+    fact: TaskFact | ReplyFact | RedoFact | EvaluationFact | PraiseFact | WithdrawalFact,
+) -> None:
     session.add(fact)
 
 
@@ -30,6 +35,17 @@ async def get_demand_fact(session: AsyncSession, demand_id: uuid.UUID) -> Demand
 async def put_demand_fact(session: AsyncSession, fact: DemandFact) -> DemandFact:
     """Insert the demand's fact, or replace it (an operator's reclassification)."""
     return await session.merge(fact)
+
+
+async def lead_task_fact(session: AsyncSession, demand_id: uuid.UUID) -> TaskFact | None:
+    """The demand's latest lead task as the task topics told it."""
+    fact: TaskFact | None = await session.scalar(
+        select(TaskFact)
+        .where(TaskFact.demand_id == demand_id, TaskFact.role == "lead")
+        .order_by(TaskFact.assigned_at.desc())
+        .limit(1)
+    )
+    return fact
 
 
 async def get_task_fact(session: AsyncSession, task_id: uuid.UUID) -> TaskFact | None:
