@@ -29,7 +29,7 @@ from scipy import sparse
 from contracts.jurisdiction import Level, chain_of, level_of
 from contracts.lists import Lists, Matter, NoOwner
 from services.classification import rules
-from services.classification.category_model import MAX_CHARS
+from services.classification.category_model import MAX_CHARS, lead
 from services.classification.classifier import CHOSEN_CONFIDENCE, Classifier, Decision, Undecided
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")  # as the classifier: a text without Chinese is not decided
@@ -50,6 +50,7 @@ PARAMS: dict[str, Any] = {
     "classifier": "linear-svm",  # one-vs-rest; as good as a logistic regression, 100x faster
     "C": 0.5,
     "temperature": 3.0,  # softmax over the SVM's scores: a ranking; calibrated below
+    "lead_weight": 1.0,  # the lead (title) as a block of its own: 0.584 against 0.563 top-1
     "category_weight": 1.0,
     "keyword_weight": 1.0,
     "hash_bits": HASH_BITS,
@@ -191,6 +192,12 @@ class TypeModel:
         keyword matter (the unit's overrides are left to the decision: they are evidence of a
         place, not of the text)."""
         chars = _char_block(texts, params["hash_bits"])
+        # The lead (a message's title, a demand's first sentence) again on its own: short and to
+        # the point. An artifact trained before this block has no lead_weight, hence 0.
+        lead_weight = params.get("lead_weight", 0.0)
+        if lead_weight:
+            leads_block = _char_block([lead(text) for text in texts], params["hash_bits"])
+            chars = sparse.hstack((chars, leads_block * lead_weight))
         type_index = {t: i for i, t in enumerate(types)}
         category_index = {c: i for i, c in enumerate(categories)}
         leads = _rule_leads(lists)
@@ -200,8 +207,8 @@ class TypeModel:
                 if name in category_index:
                     dense[row, category_index[name]] = probability * params["category_weight"]
             for matter, confidence in item.hits:
-                for level, lead in leads.get(matter.code, ()):
-                    column = type_index.get(lead)
+                for level, kind in leads.get(matter.code, ()):
+                    column = type_index.get(kind)
                     if column is None:
                         continue
                     other = level is not matter.handling_level
