@@ -14,6 +14,7 @@ default, 0.4 (ROUTING_THRESHOLD), was chosen by cross-validation.
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import pickle
 import re
@@ -63,31 +64,29 @@ PARAMS: dict[str, Any] = {
 
 def _char_block(texts: Sequence[str], bits: int) -> sparse.csr_matrix:
     """Each text's characters and adjacent character pairs, hashed into 2**bits columns,
-    sublinear counts, each row of unit length."""
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    shift = np.uint64(64 - bits)
-    for row, text in enumerate(texts):
-        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        codes = codes.astype(np.uint64)
-        keys = np.concatenate(
-            (codes, (codes[:-1] << np.uint64(21)) | codes[1:] | (np.uint64(1) << np.uint64(63)))
-        )
-        hashed = ((keys * _HASH_MULTIPLIER) >> shift).astype(np.int64)
-        rows.append(np.full(len(hashed), row, dtype=np.int64))
-        cols.append(hashed)
+    sublinear counts, each row of unit length. The whole batch in one pass of array operations
+    (a pass per text cost more in calls than in arithmetic)."""
+    width = 1 << bits
     if not texts:
-        return sparse.csr_matrix((0, 1 << bits))
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    matrix = sparse.csr_matrix(
-        (np.ones(len(r)), (r, c)), shape=(len(texts), 1 << bits), dtype=np.float64
+        return sparse.csr_matrix((0, width))
+    codes = [np.frombuffer(t.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) for t in texts]
+    lengths = np.fromiter(map(len, codes), dtype=np.int64, count=len(codes))
+    every = np.concatenate(codes).astype(np.uint64)
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    within = rows[:-1] == rows[1:]  # a pair never spans two texts
+    pairs = (every[:-1] << np.uint64(21)) | every[1:] | (np.uint64(1) << np.uint64(63))
+    keys = np.concatenate((every, pairs[within]))
+    shift = np.uint64(64 - bits)
+    columns = ((keys * _HASH_MULTIPLIER) >> shift).astype(np.int64)
+    cells, counts = np.unique(
+        np.concatenate((rows, rows[:-1][within])) * width + columns, return_counts=True
     )
-    matrix.sum_duplicates()
-    np.log1p(matrix.data, out=matrix.data)
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+    cell_rows = cells // width
+    values = np.log1p(counts.astype(np.float64))
+    norms = np.sqrt(np.bincount(cell_rows, weights=values * values, minlength=len(texts)))
+    values /= norms[cell_rows]  # a row with entries has a norm above zero
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(cell_rows, minlength=len(texts)))))
+    return sparse.csr_matrix((values, cells % width, indptr), shape=(len(texts), width))
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +177,10 @@ class TypeModel:
         self.params = params
         self._type_index = {t: i for i, t in enumerate(types)}
         self._category_index = {c: i for i, c in enumerate(categories)}
+        self._steps = (
+            [float(x) for x in calibration[0]],
+            [float(y) for y in calibration[1]],
+        )
 
     @staticmethod
     def features(
@@ -227,8 +230,16 @@ class TypeModel:
 
     def calibrated(self, probability: float) -> float:
         """The chance that the most probable type is right, read off the isotonic steps."""
-        xs, ys = self.calibration
-        return float(np.interp(probability, xs, ys))
+        # As np.interp over the steps, in plain Python: called once per demand, where numpy's
+        # call costs more than the search.
+        xs, ys = self._steps
+        at = bisect.bisect_right(xs, probability)
+        if at == 0:
+            return ys[0]
+        if at == len(xs):
+            return ys[-1]
+        x0, x1, y0, y1 = xs[at - 1], xs[at], ys[at - 1], ys[at]
+        return y0 if x1 == x0 else y0 + (y1 - y0) * (probability - x0) / (x1 - x0)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -311,6 +322,10 @@ class Router:
         self.threshold = threshold  # the type model's triage threshold (its calibrated chance)
         self._candidates: dict[tuple[object, ...], dict[str, list[Option]]] = {}
         self._best: dict[tuple[tuple[object, ...], str], list[Option]] = {}
+        self._by_matter: dict[
+            tuple[tuple[object, ...], str], dict[str, list[tuple[int, Option]]]
+        ] = {}
+        self._targets: dict[tuple[str, Level], str] = {}
 
     def candidates(self, unit: str) -> dict[str, list[Option]]:
         """Every (matter, level) of the lists on the unit's chain, by the type it leads to
@@ -340,6 +355,28 @@ class Router:
             best = list(per_category.values())
             self._best[key] = best
         return best
+
+    def _keyword_options(self, unit: str, kind: str, keyword: dict[str, float]) -> list[Option]:
+        """The options of a type at a unit whose matter a keyword named (by matter, cached per
+        shape of chain: a demand names a few matters, a type has hundreds of options)."""
+        key = (_shape(self.lists, unit), kind)
+        by_matter = self._by_matter.get(key)
+        if by_matter is None:
+            by_matter = {}
+            for place, option in enumerate(self.candidates(unit).get(kind, [])):
+                by_matter.setdefault(option.matter.code, []).append((place, option))
+            self._by_matter[key] = by_matter
+        # In the catalogue's order, as all the options are: the first of equals wins.
+        found = sorted(pair for code in keyword for pair in by_matter.get(code, ()))
+        return [option for _, option in found]
+
+    def _target(self, unit: str, level: Level) -> str:
+        """The unit on the chain at that level (cached: the same few units recur)."""
+        found = self._targets.get((unit, level))
+        if found is None:
+            found = next(c for c in chain_of(unit) if level_of(c) is level)
+            self._targets[(unit, level)] = found
+        return found
 
     @property
     def version(self) -> str:
@@ -471,7 +508,7 @@ class Router:
                 continue
             # The best option of a type: one of a keyword matter, or the best of each category
             # (the rest differ from it only in fit terms that are zero without a keyword).
-            tried = [o for o in candidates[kind] if o.matter.code in keyword]
+            tried = self._keyword_options(unit, kind, keyword)
             tried.extend(self._category_best(unit, kind))
             best = max(tried, key=lambda o: _fit(o, keyword, categories, model.params))
             chance = round(model.calibrated(float(probability[index])), 4)
@@ -514,7 +551,7 @@ class Router:
             fallback = self._keyword_fallback(item, unit, top.probability, proposals)
             if fallback is not None:
                 return fallback
-        target = next(c for c in chain_of(unit) if level_of(c) is option.level)
+        target = self._target(unit, option.level)
         department = self.lists.department_of_type(option.department_type, target)
         triage = top.probability < threshold or department is None
         reason = None
