@@ -20,7 +20,6 @@ import pickle
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,12 @@ from contracts.lists import Lists, Matter, NoOwner
 from services.classification import rules
 from services.classification.category_model import MAX_CHARS, lead
 from services.classification.classifier import CHOSEN_CONFIDENCE, Classifier, Decision, Undecided
+from services.classification.routing_options import Option, chain_shape, options, rule_leads
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")  # as the classifier: a text without Chinese is not decided
 ARTIFACT = Path(__file__).parent / "artifacts" / "routing-model.pkl.gz"
 HASH_BITS = 15  # 32,768 hashed columns for the characters and character pairs
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads keys evenly
-_LEVELS = (Level.community, Level.street, Level.district, Level.city)
 
 # The triage threshold of the evidence-based decision: its confidence is the calibrated chance
 # that the department type is right. 0.4 was chosen by 5-fold GroupKFold on the evaluation's
@@ -87,60 +86,6 @@ def _char_block(texts: Sequence[str], bits: int) -> sparse.csr_matrix:
     values /= norms[cell_rows]  # a row with entries has a norm above zero
     indptr = np.concatenate(([0], np.cumsum(np.bincount(cell_rows, minlength=len(texts)))))
     return sparse.csr_matrix((values, cells % width, indptr), shape=(len(texts), width))
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """A (matter, level) whose power-list rule names a lead type: one way to route."""
-
-    matter: Matter
-    level: Level
-    department_type: str
-
-
-def options(lists: Lists, matter: Matter, unit_code: str) -> list[Option]:
-    """The levels on the unit's chain at which the power list names a lead for the matter
-    (an override of the unit's chain replaces them all, as `Lists.owner` does)."""
-    try:
-        chosen = lists.owner(matter.code, unit_code)
-    except NoOwner:  # nobody at the handling level; other levels may have a rule
-        chosen = None
-    found: list[Option] = []
-    if chosen is not None and chosen.rule.startswith("override:"):
-        return [Option(matter, chosen.level, chosen.lead.type)]
-    chain_levels = {level_of(code) for code in chain_of(unit_code)}
-    for level in _LEVELS:
-        if level not in chain_levels:
-            continue
-        rule = lists.rule(matter.code, level)
-        if rule is not None and rule.lead is not None:
-            found.append(Option(matter, level, rule.lead))
-    return found
-
-
-@lru_cache(maxsize=4)
-def _rule_leads(lists: Lists) -> dict[str, tuple[tuple[Level, str], ...]]:
-    """Each matter's (level, lead type) over the power list's rules: once per lists snapshot."""
-    leads: dict[str, tuple[tuple[Level, str], ...]] = {}
-    for matter in lists.matters:
-        found = []
-        for level in _LEVELS:
-            rule = lists.rule(matter.code, level)
-            if rule is not None and rule.lead is not None:
-                found.append((level, rule.lead))
-        leads[matter.code] = tuple(found)
-    return leads
-
-
-@lru_cache(maxsize=16384)
-def _shape(lists: Lists, unit_code: str) -> tuple[object, ...]:
-    """What the options of a unit depend on: the levels of its chain and the overrides on it."""
-    chain = chain_of(unit_code)
-    on_chain = set(chain)
-    return (
-        tuple(level_of(code) for code in chain),
-        tuple((o.matter_code, o.unit_code) for o in lists.overrides if o.unit_code in on_chain),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +148,7 @@ class TypeModel:
             chars = sparse.hstack((chars, leads_block * lead_weight))
         type_index = {t: i for i, t in enumerate(types)}
         category_index = {c: i for i, c in enumerate(categories)}
-        leads = _rule_leads(lists)
+        leads = rule_leads(lists)
         dense = np.zeros((len(texts), len(categories) + 2 * len(types)))
         for row, item in enumerate(evidence):
             for name, probability in item.categories:
@@ -330,7 +275,7 @@ class Router:
     def candidates(self, unit: str) -> dict[str, list[Option]]:
         """Every (matter, level) of the lists on the unit's chain, by the type it leads to
         (worked out once per shape of chain: its levels and the overrides on it)."""
-        shape = _shape(self.lists, unit)
+        shape = chain_shape(self.lists, unit)
         found = self._candidates.get(shape)
         if found is None:
             found = {}
@@ -343,7 +288,7 @@ class Router:
     def _category_best(self, unit: str, kind: str) -> list[Option]:
         """For a type at a unit's shape of chain: per category, the option a text without a
         keyword would choose (the first in the catalogue at its handling level, else the first)."""
-        key = (_shape(self.lists, unit), kind)
+        key = (chain_shape(self.lists, unit), kind)
         best = self._best.get(key)
         if best is None:
             per_category: dict[str, Option] = {}
@@ -359,7 +304,7 @@ class Router:
     def _keyword_options(self, unit: str, kind: str, keyword: dict[str, float]) -> list[Option]:
         """The options of a type at a unit whose matter a keyword named (by matter, cached per
         shape of chain: a demand names a few matters, a type has hundreds of options)."""
-        key = (_shape(self.lists, unit), kind)
+        key = (chain_shape(self.lists, unit), kind)
         by_matter = self._by_matter.get(key)
         if by_matter is None:
             by_matter = {}
