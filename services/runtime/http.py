@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.kafka import is_outage
+from services.runtime.limits import install_limits
 from services.runtime.metrics import HttpMetrics, HttpMetricsMiddleware
 from services.runtime.openapi import describe_request_problems
 from services.runtime.service import Runtime
@@ -237,6 +238,7 @@ def create_service_app(
             )
         return response
 
+    install_limits(app, runtime.settings)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     # Added last, so outermost: it sees the body limit's 413 and the answer to an exception.
     # FastAPI's documentation routes do not put their route in the scope: labelled by path.
