@@ -32,10 +32,10 @@ kafka-cluster: kafka ## A three-node Apache Kafka KRaft cluster on loopback (RF 
 $(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
 
-$(ROUTING_MODEL): $(MODEL) $(REPLIES) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
+$(ROUTING_MODEL): $(MODEL) $(REPLIES) $(wildcard services/classification/training/dispatch-*.csv) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
 	$(BIN)/liandong model train-routing
 
-model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions)
+model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions, reassignments and rulings)
 
 eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1, top-3, triage share, unit resolution
 	$(BIN)/liandong model eval

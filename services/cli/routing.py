@@ -47,13 +47,16 @@ def _model_train_routing(_args: argparse.Namespace) -> int:
     )
     from services.classification.classifier import Classifier
     from services.classification.routing_model import ARTIFACT
-    from services.classification.routing_training import train_artifact
+    from services.classification.routing_training import DISPATCH_DATA, train_artifact
 
     started = time.perf_counter()
     lists = load_lists()
     classifier = Classifier(lists, CategoryModel.load(DEFAULT_ARTIFACT))
-    operators = training_files()[1:]
-    model, history = train_artifact(lists, classifier, operator_files=operators)
+    files = training_files()
+    dispatch = sorted(files[0].parent.glob(DISPATCH_DATA))
+    model, history = train_artifact(
+        lists, classifier, operator_files=files[1:], dispatch_files=dispatch
+    )
     seconds = time.perf_counter() - started
     print(f"trained {model.version} on {len(history.texts)} dispatch records in {seconds:.1f} s")
     for reason, count in sorted(history.skipped.items()):
