@@ -107,6 +107,15 @@ class EscalationMetrics(Collector):
             fired.add_metric(["dispute"], totals.escalated_disputes)
             fired.add_metric(["extension"], totals.escalated_extensions)
             yield fired
+            by_level = CounterMetricFamily(
+                "liandong_escalations",
+                "Tasks this process's sweeper escalated, by the level reached (steps above the "
+                "department's unit: 1 its parent, up to the city)",
+                labels=["level"],
+            )
+            for level in range(1, max(totals.escalated_by_level, default=0) + 1):
+                by_level.add_metric([str(level)], totals.escalated_by_level[level])
+            yield by_level
         report = self.auditor.report
         yield GaugeMetricFamily(
             "liandong_stuck_tasks",
