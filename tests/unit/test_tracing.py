@@ -137,7 +137,9 @@ def test_background_queries_are_not_traced_but_a_requests_are(exported):
     db = {"db.system": "postgresql"}
     with tracer.start_as_current_span("poll", kind=SpanKind.CLIENT, attributes=db) as poll:
         assert not poll.is_recording()
-    with tracer.start_as_current_span("GET /v1/tasks", kind=SpanKind.SERVER):
-        with tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT, attributes=db) as q:
-            assert q.is_recording()
+    with (
+        tracer.start_as_current_span("GET /v1/tasks", kind=SpanKind.SERVER),
+        tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT, attributes=db) as query,
+    ):
+        assert query.is_recording()
     assert sorted(span.name for span in exported()) == ["GET /v1/tasks", "SELECT"]
