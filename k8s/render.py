@@ -234,9 +234,8 @@ def render_generated(lists: Lists, lists_path: Path = DEFAULT_LISTS) -> dict[Pat
         TOPICS_FILE: _yaml_stream(header, kafka_topics(lists)),
         USERS_FILE: _yaml_stream(header, kafka_users(lists)),
         RULES_FILE: _yaml_stream(_RULES_HEADER, [prometheus_rule()]),
-        DASHBOARDS_FILE: _DASHBOARDS_HEADER + yaml.dump(
-            grafana_dashboards(), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True
-        ),
+        DASHBOARDS_FILE: _DASHBOARDS_HEADER
+        + yaml.dump(grafana_dashboards(), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True),
     }
     for source in lists_files(lists_path):
         rendered[LISTS_DIR / source.name] = source.read_text(encoding="utf-8")

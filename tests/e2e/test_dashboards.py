@@ -98,9 +98,7 @@ async def test_every_dashboard_query_names_series_the_services_export(services):
     found = queries()
     assert len(found) >= 20
     problems = {
-        (name, title): unknown(expr, series)
-        for name, title, expr in found
-        if unknown(expr, series)
+        (name, title): unknown(expr, series) for name, title, expr in found if unknown(expr, series)
     }
     assert problems == {}
 

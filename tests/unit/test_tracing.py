@@ -32,9 +32,7 @@ def _settings(**overrides):
 def exported(monkeypatch):
     """Tracing on for this test only, spans kept in memory (never the process's global one)."""
     exporter = InMemorySpanExporter()
-    provider = tracing.build_provider(
-        _settings(otel_export_delay_ms=10), "test", exporter=exporter
-    )
+    provider = tracing.build_provider(_settings(otel_export_delay_ms=10), "test", exporter=exporter)
     monkeypatch.setattr(tracing, "_provider", provider)
     yield lambda: (provider.force_flush(), exporter.get_finished_spans())[1]
     provider.shutdown()
