@@ -88,6 +88,9 @@ class Auditor:
                 await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
 
 
+_HIGHEST_LEVEL = 3
+
+
 class EscalationMetrics(Collector):
     """The sweeper's counters and the auditor's findings, for GET /metrics."""
 
@@ -113,7 +116,10 @@ class EscalationMetrics(Collector):
                 "department's unit: 1 its parent, up to the city)",
                 labels=["level"],
             )
-            for level in range(1, max(totals.escalated_by_level, default=0) + 1):
+            # Every level a task can climb to is exported, 0 until one does (a community's
+            # department climbs at most three steps, to the city), so a panel has its lines.
+            highest = max([_HIGHEST_LEVEL, *totals.escalated_by_level])
+            for level in range(1, highest + 1):
                 by_level.add_metric([str(level)], totals.escalated_by_level[level])
             yield by_level
         report = self.auditor.report

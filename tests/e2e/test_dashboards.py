@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.runtime.auth import Role, issue_token
@@ -79,8 +80,16 @@ def unknown(expr, series):
     return problems
 
 
-async def test_every_dashboard_query_names_series_the_services_export(services):
+async def test_every_dashboard_query_names_series_the_services_export(services, infra):
     urls = services.urls
+    # A record that is no CloudEvent: classification dead-letters it, so the dead-letter
+    # counter has a sample whose labels the panels group by.
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait("demand.received", b"not an event", key=b"dashboards")
+    finally:
+        await producer.stop()
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.post(f"{urls['intake']}/v1/demands", json=DEMAND, headers=CHANNEL)
         assert response.status_code == 201, response.text
@@ -88,9 +97,12 @@ async def test_every_dashboard_query_names_series_the_services_export(services):
         async def scraped():
             texts = [(await client.get(f"{url}/metrics")).text for url in urls.values()]
             series = exported(texts)
-            # Once the demand is through: routing published its task, feedback measured.
-            published = "liandong_events_published_total"
-            return texts if published in series and "liandong_rate_counter" in series else None
+            # Once the demand is through (routing published its task, feedback measured) and
+            # the hostile record was dead-lettered.
+            published = series.get("liandong_events_published_total", set())
+            dead = series.get("liandong_events_dead_lettered_total", set())
+            through = "topic" in published and "liandong_rate_counter" in series
+            return texts if through and "reason" in dead else None
 
         texts = await eventually(scraped, timeout_s=30, interval_s=0.5)
     series = exported(texts)
