@@ -49,12 +49,14 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN /usr/local/bin/python -m pip uninstall --yes --quiet pip setuptools wheel \
  && groupadd --system --gid 10001 liandong \
  && useradd --system --uid 10001 --gid liandong --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin liandong
+      --shell /usr/sbin/nologin liandong \
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/liandong/keys
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
 # Numeric, so Kubernetes can check runAsNonRoot. The code is root's and read-only to this user;
-# the only writable place it needs is /tmp (the segmenter's cache).
+# the only writable place it needs is /tmp (the segmenter's cache). /var/lib/liandong/keys is
+# where compose mounts the API-keys volume (a new volume takes this directory's owner).
 USER 10001:10001
 EXPOSE 8000 8001 8002 8003 8080
 # Health checks are the orchestrator's (deploy/compose.yaml, k8s/): the port depends on the command.
