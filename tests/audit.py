@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCKS = ("requirements.lock", "requirements-image.lock")
@@ -37,7 +39,9 @@ def run_audit(service: str) -> list[dict[str, object]]:
     return dependencies
 
 
-def verdict(service: str, dependencies: list[dict[str, object]]) -> tuple[int | None, list[str]]:
+def verdict(
+    service: str, dependencies: Sequence[Mapping[str, Any]]
+) -> tuple[int | None, list[str]]:
     """(exit code, lines) of one service's report; code None: nothing audited, try another."""
     audited = [d for d in dependencies if "skip_reason" not in d]
     skipped = [d for d in dependencies if "skip_reason" in d]
@@ -47,7 +51,7 @@ def verdict(service: str, dependencies: list[dict[str, object]]) -> tuple[int | 
     lines = []
     vulnerable = [d for d in audited if d.get("vulns")]
     for dependency in vulnerable:
-        for vuln in dependency["vulns"]:  # type: ignore[attr-defined]
+        for vuln in dependency["vulns"]:
             fixed = ", ".join(vuln.get("fix_versions") or []) or "no fix yet"
             lines.append(f"{dependency['name']} {dependency['version']}: {vuln['id']} ({fixed})")
     lines += [f"not audited: {d['name']}: {d['skip_reason']}" for d in skipped]
