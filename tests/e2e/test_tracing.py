@@ -41,7 +41,9 @@ async def test_a_demand_is_one_trace_from_intake_to_the_task_event(services, inf
         ),
         count=1,
     )
-    _, trace_id, parent_span_id, _ = header(task, "ce_traceparent").split("-")
+    traceparent = header(task, "ce_traceparent")
+    assert traceparent is not None
+    _, trace_id, parent_span_id, _ = traceparent.split("-")
 
     def whole_trace():
         spans = services.traces.trace(trace_id)

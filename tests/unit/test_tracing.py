@@ -38,6 +38,18 @@ def exported(monkeypatch):
     provider.shutdown()
 
 
+def _tracer():
+    provider = tracing._provider
+    assert provider is not None
+    return provider.get_tracer("test")
+
+
+def _traceparent(headers):
+    value = dict(headers)["ce_traceparent"]
+    assert value is not None
+    return value
+
+
 def _outbox():
     return Outbox(outbox_table(MetaData(schema="test")), source="/liandong/test")
 
@@ -68,7 +80,7 @@ def test_without_tracing_no_traceparent_is_written():
 
 def test_one_trace_from_request_through_outbox_relay_and_consumer(exported):
     outbox = _outbox()
-    tracer = tracing._provider.get_tracer("test")
+    tracer = _tracer()
     demand_id = uuid.uuid4()
     with tracer.start_as_current_span("POST /v1/demands", kind=SpanKind.SERVER) as request:
         row = outbox.values(_event(demand_id))  # written in the request's transaction
@@ -79,6 +91,7 @@ def test_one_trace_from_request_through_outbox_relay_and_consumer(exported):
     publish = tracing.start_publish(row["topic"], str(row["event_id"]), stored)
     sent = tracing.traceparent_header(publish, stored)
     tracing.end(publish)
+    assert sent is not None
     headers = [(n, (sent if n == "ce_traceparent" else v).encode()) for n, v in row["headers"]]
 
     # The consumer, in another service: its process span continues the record's context,
@@ -102,7 +115,7 @@ def test_one_trace_from_request_through_outbox_relay_and_consumer(exported):
 
 def test_a_batch_keeps_each_demands_trace(exported):
     outbox = _outbox()
-    tracer = tracing._provider.get_tracer("test")
+    tracer = _tracer()
     envelopes = []
     for _ in range(2):
         with tracer.start_as_current_span("POST /v1/demands"):
@@ -115,6 +128,7 @@ def test_a_batch_keeps_each_demands_trace(exported):
 
     for envelope, row in zip(reversed(envelopes), rows, strict=True):
         written = dict(row["headers"])["ce_traceparent"]
+        assert envelope.traceparent is not None
         assert written.split("-")[1] == envelope.traceparent.split("-")[1]
     processed = [span for span in exported() if span.kind is SpanKind.CONSUMER]
     assert len(processed) == 2
@@ -131,7 +145,7 @@ def test_a_failed_record_ends_its_span_as_an_error(exported):
 
 
 def test_background_queries_are_not_traced_but_a_requests_are(exported):
-    tracer = tracing._provider.get_tracer("test")
+    tracer = _tracer()
     db = {"db.system": "postgresql"}
     with tracer.start_as_current_span("poll", kind=SpanKind.CLIENT, attributes=db) as poll:
         assert not poll.is_recording()
