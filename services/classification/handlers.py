@@ -21,6 +21,8 @@ from services.classification.models import Classification, TriageItem
 from services.classification.routing_model import Route, Router
 from services.classification.service import Answer, publish_classified
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
+from services.runtime.logging import mask_text
+from services.runtime.masking import citizens_in_hand, mask_known
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +42,11 @@ def make_batch_handlers(
     from `Router.route_many`, the decision `liandong route` makes."""
 
     async def classify_demands(delivery: BatchDelivery, events: list[DemandReceived]) -> None:
+        names = [event.citizen.name for event in events]
+        with citizens_in_hand(names, [event.location.address for event in events]):
+            await _classify_demands(delivery, events)
+
+    async def _classify_demands(delivery: BatchDelivery, events: list[DemandReceived]) -> None:
         if router is not None and router.model is not None:
             await _route_demands(delivery, events, router, unit_threshold=unit_threshold)
             return
@@ -333,7 +340,8 @@ async def send_to_triage(
             demand_id=event.demand_id,
             occurred_at=now,
             reason=reason,
-            content=event.content,
+            # The triage desk reads the citizen's contact from the queue's API, not the topic.
+            content=mask_known(mask_text(event.content), [event.citizen.name or ""]),
             location=event.location,
         ),
     )

@@ -14,6 +14,7 @@ from services.cli.common import NOT_SET
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from services.runtime.limits import uvicorn_limits
     from services.runtime.logging import configure_logging
 
     name = args.service
@@ -29,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,  # our request log omits query strings (tracking tokens)
         log_config=None,
         timeout_graceful_shutdown=15,
+        **uvicorn_limits(settings),
     )
     uvicorn.Server(config).run()
     return 0

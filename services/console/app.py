@@ -32,6 +32,7 @@ from services.console.settings import ConsoleSettings
 from services.runtime.api_keys import ApiKeys
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import BodySizeLimit
+from services.runtime.limits import install_limits
 from services.runtime.metrics import HttpMetrics, HttpMetricsMiddleware
 
 SETTINGS_CLASS = ConsoleSettings
@@ -104,6 +105,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     _answer_refusals(app)
+    install_limits(app, settings)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # outermost, as in the other services: a 413 and a 500 are counted too
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry))

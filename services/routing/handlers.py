@@ -7,6 +7,7 @@ from contracts.events import DemandClassified, DemandEvaluated, DemandNotEvaluat
 from contracts.lists import Lists
 from services.routing import service
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
+from services.runtime.masking import citizens_in_hand
 
 
 def make_batch_handlers(
@@ -15,14 +16,16 @@ def make_batch_handlers(
     """A batch of classified demands in one call: one duplicate lookup for the batch."""
 
     async def dispatch_demands(delivery: BatchDelivery, events: list[DemandClassified]) -> None:
-        await service.dispatch_demands(
-            delivery.session,
-            delivery.outbox,
-            lists,
-            events,
-            now=delivery.clock.now(),
-            duplicates=duplicates,
-        )
+        names = [event.citizen.name for event in events]
+        with citizens_in_hand(names, [event.address for event in events]):
+            await service.dispatch_demands(
+                delivery.session,
+                delivery.outbox,
+                lists,
+                events,
+                now=delivery.clock.now(),
+                duplicates=duplicates,
+            )
 
     return {DemandClassified: dispatch_demands}
 

@@ -14,6 +14,7 @@ from contracts.text import Text
 from services.routing.models import DemandLink, Escalation, Task
 from services.routing.state import TaskState
 from services.runtime.logging import mask_text
+from services.runtime.masking import mask_known
 
 
 class CitizenContact(BaseModel):
@@ -104,7 +105,7 @@ class TaskView(BaseModel):
             # (citizens often write their number into the demand; clerks into the reply).
             for key in ("content", "reply_text"):
                 if visible.get(key):
-                    visible[key] = mask_text(visible[key])
+                    visible[key] = mask_known(mask_text(visible[key]), [task.citizen_name or ""])
         return cls(
             task_id=task.id,
             role=TaskRole(task.role),

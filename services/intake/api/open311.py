@@ -47,6 +47,7 @@ from services.runtime.auth import (
 )
 from services.runtime.http import RuntimeDep
 from services.runtime.logging import mask_text
+from services.runtime.masking import mask_house_numbers, mask_known
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -187,13 +188,18 @@ def request_of(demand: Demand, lists: Lists) -> dict[str, Any]:
         "status_notes": STATUS_TEXT[status] + (f"：{mask_text(note)}" if note else ""),
         "service_name": matter.name if matter else None,
         "service_code": demand.service_code,
-        "description": mask_text(demand.content),
+        # Open311 readers are no role of the data list that sees the citizen or the house.
+        "description": mask_house_numbers(
+            mask_known(
+                mask_text(demand.content), [demand.citizen_name or ""], [demand.address or ""]
+            )
+        ),
         "agency_responsible": demand.department_name,
         "service_notice": None,
         "requested_datetime": _time(demand.received_at, zone),
         "updated_datetime": _time(demand.updated_at, zone),
         "expected_datetime": _time(demand.expected_reply_at, zone),
-        "address": demand.address or (unit.name if unit else None),
+        "address": mask_house_numbers(demand.address) if demand.address else unit and unit.name,
         "address_id": demand.unit_code,
         "zipcode": None,
         "lat": demand.lat,
