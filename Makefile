@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
+# Both locks: every platform's files of each pinned version, with their hashes (docs/supply-chain.md).
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-header --quiet
 
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
 REPLIES := services/classification/training/messages_with_replies.csv
 
-.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier eval-exits cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation bench-console clean
+.PHONY: help install lock audit kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier eval-exits cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation bench-console clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -17,11 +19,18 @@ help: ## List the targets
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock)
+install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock, every file checked against its hash)
+
+lock: install ## Rewrite both hashed locks from pyproject.toml, keeping every pinned version (UPGRADE="--upgrade-package NAME" moves one)
+	printf 'setuptools\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev --extra embedded $(LOCK_FLAGS) $(UPGRADE) -o requirements.lock
+	printf 'setuptools\n' | $(BIN)/uv pip compile pyproject.toml - $(LOCK_FLAGS) --constraint requirements.lock -o requirements-image.lock
+
+audit: install ## pip-audit: known vulnerabilities in every locked package (skips, saying so, only when the vulnerability service cannot be reached)
+	$(PY) -m tests.audit
 
 kafka: install ## Fetch the Apache Kafka broker of deploy/kafka/pom.xml with Maven into .liandong/kafka/libs and check it starts
 	$(PY) -m services.runtime.apache_kafka

@@ -122,6 +122,30 @@ class ServiceSettings(HttpLimitSettings):
         description="hashes of the API keys and their claims (`liandong principals add`)",
     )
     log_level: LogLevel = Field(default="INFO", validation_alias="LIANDONG_LOG_LEVEL")
+    otel_enabled: bool = Field(
+        default=False,
+        validation_alias="LIANDONG_OTEL_ENABLED",
+        description="send OpenTelemetry traces (HTTP, Kafka, SQL) to LIANDONG_OTEL_ENDPOINT",
+    )
+    otel_endpoint: str = Field(
+        default="http://127.0.0.1:4318",
+        validation_alias="LIANDONG_OTEL_ENDPOINT",
+        pattern=r"^https?://",
+        description="OTLP/HTTP base URL of a collector (spans go to <url>/v1/traces)",
+    )
+    otel_sample_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        validation_alias="LIANDONG_OTEL_SAMPLE_RATIO",
+        description="share of new traces kept (by trace id); a trace's later spans follow",
+    )
+    otel_export_delay_ms: int = Field(
+        default=5_000,
+        ge=10,
+        validation_alias="LIANDONG_OTEL_EXPORT_DELAY_MS",
+        description="spans are buffered and sent at most this long after they end",
+    )
 
     host: str = "127.0.0.1"
     port: Port = 8000
