@@ -106,7 +106,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
         database_url = asyncio.run(_create_database(embedded.database_url))
         found = Infra(database_url, embedded.kafka_bootstrap_servers, embedded.broker)
         upgrade_all(found.async_database_url)
-        names = all_topics(u.code for u in load_lists().units)
+        names = all_topics(load_lists())
         asyncio.run(create_topics(found.kafka_bootstrap_servers, names, partitions=3))
         yield found
 

@@ -80,7 +80,7 @@ def _topics(args: argparse.Namespace) -> int:
     from services.runtime.launcher import LauncherSettings
 
     settings = LauncherSettings().with_running_system()
-    names = all_topics(u.code for u in load_lists(args.lists).units)
+    names = all_topics(load_lists(args.lists))
     if args.dry_run:
         print("\n".join(names))
         return 0

@@ -239,7 +239,7 @@ def prepare(infra: Infrastructure, *, partitions: int, lists_path: Path | None =
     """Migrate every schema and create every topic of the configured city."""
     upgrade_all(async_url(infra.database_url))
     lists = load_lists(lists_path) if lists_path else load_lists()
-    names = all_topics(u.code for u in lists.units)
+    names = all_topics(lists)
     asyncio.run(create_topics(infra.kafka_bootstrap_servers, names, partitions=partitions))
     return names
 

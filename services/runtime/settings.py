@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.kafka_clients import KafkaClientSettings
+
 
 def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
@@ -34,7 +36,10 @@ _POSTGRESQL_SCHEMES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(KafkaClientSettings):
+    """The infrastructure and runtime of a service; the Kafka client security from
+    `KafkaClientSettings` (LIANDONG_KAFKA_SECURITY_PROTOCOL and the SASL user)."""
+
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     database_url: str = Field(

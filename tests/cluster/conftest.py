@@ -55,7 +55,7 @@ def pipeline(
 ) -> Iterator[Pipeline]:
     database_url = asyncio.run(_create_database(infra.database_url))
     upgrade_all(async_url(database_url))
-    names = all_topics(u.code for u in load_lists().units)
+    names = all_topics(load_lists())
     asyncio.run(
         create_topics(
             cluster.bootstrap_servers,
