@@ -188,3 +188,23 @@ def principals(lists: Lists) -> list[KafkaPrincipal]:
     departments = [department_principal(d) for d in lists.departments]
     coordinators = [coordinator_principal(u) for u in lists.units if u.level in COORDINATOR_LEVELS]
     return services + departments + coordinators
+
+
+COMPOSE_USERS = ("intake", "classification", "routing", "feedback", ESCALATOR, NOTIFIER)
+
+
+def compose_acls(lists: Lists) -> str:
+    """deploy/kafka/service-acls.tsv: the ACLs of the principals compose runs (its services),
+    one line per resource, `<user> <topic|group> <literal|prefixed> <name> <operations>`, for
+    deploy/kafka/access.sh (compose's broker has no Strimzi to create them)."""
+    lines = [
+        "# Generated from contracts/kafka_access.py (compose_acls); a test fails when it is stale."
+    ]
+    for principal in principals(lists):
+        if principal.name not in COMPOSE_USERS:
+            continue
+        for acl in principal.acls:
+            pattern = "prefixed" if acl.pattern == "prefix" else "literal"
+            operations = ",".join(acl.operations)
+            lines.append(f"{principal.name}\t{acl.resource}\t{pattern}\t{acl.name}\t{operations}")
+    return "\n".join(lines) + "\n"

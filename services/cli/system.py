@@ -8,7 +8,7 @@ import asyncio
 import importlib
 import sys
 
-from services.cli.common import NOT_SET
+from services.cli.common import NOT_SET, kafka_security
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -87,8 +87,16 @@ def _topics(args: argparse.Namespace) -> int:
     if settings.kafka_bootstrap_servers is None:
         print(f"KAFKA_BOOTSTRAP_SERVERS: {NOT_SET}", file=sys.stderr)
         return 2
+    security = kafka_security()  # an operator's user on a SASL cluster (compose's init job)
+    if security is None:
+        return 2
     asyncio.run(
-        create_topics(settings.kafka_bootstrap_servers, names, partitions=settings.topic_partitions)
+        create_topics(
+            settings.kafka_bootstrap_servers,
+            names,
+            partitions=settings.topic_partitions,
+            security=security,
+        )
     )
     print(f"{len(names)} topics present")
     return 0
