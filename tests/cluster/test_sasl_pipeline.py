@@ -149,9 +149,11 @@ async def test_a_demand_reaches_each_department_on_its_own_topic_over_sasl(secur
         await eventually(assigned, timeout_s=120, interval_s=1)
     demand_id = accepted["demand_id"]
     for department in (LEAD, CO_HANDLER):
-        found = await eventually(
-            lambda d=department: _assigned(kafka, d, demand_id), timeout_s=60, interval_s=1
-        )
+
+        async def on_its_topic(department: str = department) -> str | None:
+            return await _assigned(kafka, department, demand_id)
+
+        found = await eventually(on_its_topic, timeout_s=60, interval_s=1)
         assert found == f"{topics.tasks_topic('330502000000', department)} {department}"
     # and the co-handler's user still cannot read the lead's topic
     consumer = AIOKafkaConsumer(

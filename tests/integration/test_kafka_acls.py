@@ -167,7 +167,7 @@ PRINCIPALS = {p.name: p for p in principals(LISTS)}
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
     """Every principal's ACLs; SCRAM users for those the cells log in as (a user's password
     hash takes the Admin client a moment, the ACLs none: all 1,579 users are created in
-    tests/cluster/test_kafka_acls_all_users.py)."""
+    tests/cluster/test_sasl_pipeline.py, in make test-kafka-cluster)."""
     users = {user for user, _ in WHO.values()}
     kafka = SecureKafka(tmp_path_factory.mktemp("sasl-kafka"), PRINCIPALS.values(), users=users)
     kafka.start()
@@ -249,8 +249,10 @@ def test_the_rendered_acls_say_what_the_matrix_says():
     wrong = []
     for cell in CELLS:
         principal: KafkaPrincipal = PRINCIPALS[WHO[cell.who][0]]
-        operation = "Read" if cell.action == "read" else "Write"
-        allowed = principal.allows(operation, "topic", cell.topic)
+        if cell.action == "read":
+            allowed = principal.allows("Read", "topic", cell.topic)
+        else:
+            allowed = principal.allows("Write", "topic", cell.topic)
         if cell.action == "read":
             allowed = allowed and principal.allows("Read", "group", cell.group)
         if ("allowed" if allowed else "denied") != cell.expected:
