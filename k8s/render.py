@@ -113,14 +113,14 @@ def kafka_user(principal: KafkaPrincipal) -> dict[str, Any]:
     elif principal.unit_code is not None:
         annotations[f"{LABEL}/unit-name"] = principal.description
     internal = principal.role in ("service", "front end")
+    spec: dict[str, Any] = {"authentication": {"type": "scram-sha-512" if internal else "tls"}}
+    if principal.acls:  # none (a front end): the cluster's simple authorizer denies everything
+        spec["authorization"] = {"type": "simple", "acls": [_acl(a) for a in principal.acls]}
     return {
         "apiVersion": STRIMZI_API,
         "kind": "KafkaUser",
         "metadata": _metadata(principal.name, labels, annotations),
-        "spec": {
-            "authentication": {"type": "scram-sha-512" if internal else "tls"},
-            "authorization": {"type": "simple", "acls": [_acl(a) for a in principal.acls]},
-        },
+        "spec": spec,
     }
 
 
