@@ -8,6 +8,7 @@ aiokafka producer, consumer and admin client of the code base takes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -161,5 +162,29 @@ async def create_topics(
             # Another launcher may create them concurrently.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+async def wait_for_group_coordinator(
+    bootstrap_servers: str, *, security: KafkaClientSettings | None = None, timeout_s: float = 600
+) -> None:
+    """Wait until the broker names a group coordinator. A broker creates `__consumer_offsets`
+    on the first request for one, after the topics it is still creating: with a topic per
+    department (1,500 partitions for the sample city) that is a minute or more on a loaded
+    machine, and until then every consumer group fails with GroupCoordinatorNotAvailable."""
+    options = client_options(security) if security is not None else {}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **options)
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            try:
+                await admin.find_coordinator("liandong-startup-probe")
+                return
+            except KafkaError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(1)
     finally:
         await admin.close()

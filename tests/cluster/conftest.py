@@ -14,6 +14,7 @@ from contracts.lists import load_lists
 from contracts.topics import all_topics
 from services.runtime.embedded import free_port
 from services.runtime.kafka import create_topics
+from services.runtime.kafka_clients import wait_for_group_coordinator
 from services.runtime.kafka_cluster import MIN_INSYNC_REPLICAS, REPLICATION_FACTOR, KafkaCluster
 from services.runtime.launcher import ServiceProcesses, async_url
 from services.runtime.migrations import upgrade_all
@@ -65,6 +66,7 @@ def pipeline(
             configs={"min.insync.replicas": str(MIN_INSYNC_REPLICAS)},
         )
     )
+    asyncio.run(wait_for_group_coordinator(cluster.bootstrap_servers))
     env = {
         **infra.env(),
         "DATABASE_URL": database_url,

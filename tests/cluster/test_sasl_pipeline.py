@@ -25,7 +25,11 @@ from contracts.kafka_access import principals
 from contracts.lists import load_lists
 from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import free_port
-from services.runtime.kafka_clients import client_options, create_topics
+from services.runtime.kafka_clients import (
+    client_options,
+    create_topics,
+    wait_for_group_coordinator,
+)
 from services.runtime.launcher import ServiceProcesses, async_url
 from services.runtime.migrations import SERVICES, upgrade_all
 from services.runtime.secure_kafka import ADMIN, SecureKafka
@@ -75,6 +79,9 @@ def secure_pipeline(
                 security=kafka.client(ADMIN),
             )
         )
+        asyncio.run(
+            wait_for_group_coordinator(kafka.bootstrap_servers, security=kafka.client(ADMIN))
+        )
         env = {
             **infra.env(),
             "DATABASE_URL": database_url,
@@ -83,7 +90,8 @@ def secure_pipeline(
             "LIANDONG_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
             "LIANDONG_ROUTING_DUPLICATE_WINDOW_HOURS": "0",
         }
-        processes = ServiceProcesses(env, log_dir=tmp_path_factory.mktemp("sasl-logs"))
+        log_dir = tmp_path_factory.mktemp("sasl-logs")
+        processes = ServiceProcesses(env, log_dir=log_dir)
         for name in SERVICES:
             processes.start(
                 name,
@@ -93,7 +101,13 @@ def secure_pipeline(
                     "LIANDONG_KAFKA_SASL_PASSWORD": kafka.passwords[name],
                 },
             )
-        processes.wait_ready(timeout_s=180)
+        try:
+            processes.wait_ready(timeout_s=180)
+        except TimeoutError:  # say why: the services' own last words
+            for log in sorted(log_dir.glob("*.log")):
+                tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+                print(f"--- {log.name}", *tail, sep="\n")
+            raise
         yield SecurePipeline(kafka, processes.running["intake"].url)
     finally:
         if processes is not None:
