@@ -70,8 +70,8 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
         demand_id, token = accepted["demand_id"], accepted["tracking_token"]
         track = f"{urls['intake']}/v1/demands/{demand_id}?token={token}"
 
-        # Each department's consumer reads the district topic and keeps, by header, its own
-        # tasks: the lead (综合行政执法局) and the co-handler (公安吴兴分局).
+        # The district's department topics carry the two tasks, each on its department's own
+        # topic: the lead (综合行政执法局) and the co-handler (公安吴兴分局).
         assigned = await read_records(
             infra.kafka_bootstrap_servers,
             district_task_topics(),
