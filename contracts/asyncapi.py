@@ -28,11 +28,13 @@ KAFKA_BINDING = "0.5.0"
 DAY_MS = 24 * 60 * 60 * 1000
 
 # Sizing of the production cluster (docs/operations.md): consumers of one group scale up to the
-# partition count, so pipeline topics get room for a dozen replicas of a service; a chain topic
-# is read by one group per department or coordinator, each reading the whole topic.
+# partition count, so pipeline topics get room for a dozen replicas of a service; an escalation
+# topic is read by one group per coordinator, each reading the whole topic. A department's task
+# topic carries a few dozen tasks a day to one department system: one partition (docs/kafka.md).
 PIPELINE_PARTITIONS = 12
 DEAD_LETTER_PARTITIONS = 3
 CHAIN_PARTITIONS = 6
+TASK_PARTITIONS = 1
 REPLICAS = 3
 MIN_IN_SYNC_REPLICAS = 2
 PIPELINE_RETENTION_MS = 7 * DAY_MS
@@ -51,6 +53,7 @@ class TopicPlan:
     replicas: int
     retention_ms: int
     unit_code: str | None = None
+    department_id: str | None = None  # a task topic's one reader
 
     @property
     def config(self) -> dict[str, int | str]:
@@ -64,32 +67,38 @@ class TopicPlan:
 
 def topic_plans(lists: Lists) -> list[TopicPlan]:
     """Every topic of the lists' city, in `contracts.topics.all_topics` order."""
-    unit_codes = [unit.code for unit in lists.units]
     served = {
-        topic_of(code): code
-        for code in unit_codes
-        if level_of(code) in (Level.city, Level.district)
-        for topic_of in (topics.tasks_topic, topics.escalations_topic)
+        topics.escalations_topic(unit.code): unit.code
+        for unit in lists.units
+        if level_of(unit.code) in (Level.city, Level.district)
     }
+    departments = {topics.tasks_topic(d.unit_code, d.id): d for d in lists.departments}
     plans: list[TopicPlan] = []
-    for name in topics.all_topics(unit_codes):
+    for name in topics.all_topics(lists):
         if name in topics.PIPELINE_TOPICS:
             plan = TopicPlan(name, "pipeline", PIPELINE_PARTITIONS, REPLICAS, PIPELINE_RETENTION_MS)
         elif name.endswith(topics.DLQ_SUFFIX):
             plan = TopicPlan(
                 name, "dead-letter", DEAD_LETTER_PARTITIONS, REPLICAS, DEAD_LETTER_RETENTION_MS
             )
-        else:  # tasks.<city4>[.<district6>] or escalations.<city4>[.<district6>]
+        else:  # tasks.<city4>[.<district6>].<department id> or escalations.<city4>[.<district6>]
             family = name.split(".", 1)[0]
-            plan = TopicPlan(
-                name, family, CHAIN_PARTITIONS, REPLICAS, CHAIN_RETENTION_MS, served[name]
-            )
+            if family == "tasks":
+                department = departments[name]
+                plan = TopicPlan(
+                    name, family, TASK_PARTITIONS, REPLICAS, CHAIN_RETENTION_MS,
+                    department.unit_code, department.id,
+                )  # fmt: skip
+            else:
+                plan = TopicPlan(
+                    name, family, CHAIN_PARTITIONS, REPLICAS, CHAIN_RETENTION_MS, served[name]
+                )
         plans.append(plan)
     return plans
 
 
 # Who sends to and who reads each topic family (the services read as group liandong-<service>).
-_SENDERS: dict[str, list[str]] = {
+SENDERS: dict[str, list[str]] = {
     topics.DEMAND_RECEIVED: ["intake"],  # the demand, then the citizen's withdrawal or addition
     topics.DEMAND_CLASSIFIED: ["classification"],
     topics.DEMAND_TRIAGE: ["classification"],
@@ -99,7 +108,7 @@ _SENDERS: dict[str, list[str]] = {
     "tasks": ["routing", "classification"],  # classification: praise passed on at the desk
     "escalations": ["routing"],  # disputes and the deadline sweeper (routing, `liandong escalator`)
 }
-_RECEIVERS: dict[str, list[str]] = {
+RECEIVERS: dict[str, list[str]] = {
     topics.DEMAND_RECEIVED: ["classification"],
     topics.DEMAND_CLASSIFIED: ["routing", "feedback"],
     topics.DEMAND_TRIAGE: ["triage desk"],
@@ -109,7 +118,7 @@ _RECEIVERS: dict[str, list[str]] = {
     "tasks": ["department systems", "feedback"],  # feedback: the facts of the three rates
     "escalations": ["coordinators", "liandong watch escalations"],
 }
-_SERVICES = {"intake", "classification", "routing", "feedback"}
+SERVICES = ("intake", "classification", "routing", "feedback")
 
 _HEADER_DESCRIPTIONS = {
     "ce_specversion": "CloudEvents spec version, always 1.0",
@@ -124,12 +133,14 @@ _HEADER_DESCRIPTIONS = {
 
 
 def _sample(model: type[Event], city_code: str) -> Event:
-    """An unvalidated instance with every unit code at the city and a distinct id per UUID field,
-    enough to ask the event itself for its topic and its key."""
+    """An unvalidated instance with every unit code at the city, a department there and a
+    distinct id per UUID field, enough to ask the event itself for its topic and its key."""
     values: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         if name.endswith("unit_code"):
             values[name] = city_code
+        elif name == "department_id":  # a task event's topic is its department's
+            values[name] = f"{city_code}.sample"
         elif field.annotation is UUID:
             values[name] = uuid5(NAMESPACE_URL, f"{model.TYPE}#{name}")
     return model.model_construct(**values)
@@ -140,7 +151,7 @@ def _message_family(model: type[Event], city_code: str) -> str:
     topic = _sample(model, city_code).topic()
     if topic in topics.PIPELINE_TOPICS:
         return topic
-    return topic.split(".", 1)[0]  # tasks.<city4>[.<district6>] -> tasks
+    return topic.split(".", 1)[0]  # tasks.<city4>.<department id> -> tasks
 
 
 def _key_field(model: type[Event], city_code: str) -> str:
@@ -250,6 +261,11 @@ def _channel(plan: TopicPlan, message_ids: Iterable[str], lists: Lists) -> dict[
         description = f"Pipeline topic {plan.name}."
     elif plan.family == "dead-letter":
         description = f"Dead letters of {plan.name[: -len(topics.DLQ_SUFFIX)]}."
+    elif plan.department_id is not None:
+        description = (
+            f"Tasks of {lists.departments_by_id[plan.department_id].name} ({plan.department_id}), "
+            "on a topic of its own: its Kafka user alone may read it (contracts/kafka_access.py)."
+        )
     else:
         assert plan.unit_code is not None
         unit = lists.units_by_code[plan.unit_code]
@@ -296,7 +312,7 @@ def _operation(action: str, channel: str, party: str, message_ids: Iterable[str]
             {"$ref": f"#/channels/{channel}/messages/{message_id}"} for message_id in message_ids
         ],
     }
-    if action == "receive" and party in _SERVICES:
+    if action == "receive" and party in SERVICES:
         operation["bindings"] = {
             "kafka": {
                 "groupId": {"type": "string", "const": f"liandong-{party}"},
@@ -304,6 +320,37 @@ def _operation(action: str, channel: str, party: str, message_ids: Iterable[str]
             }
         }
     return operation
+
+
+TASKS_CHANNEL = "tasks"
+TASKS_ADDRESS = "tasks.{area}.{departmentId}"
+
+
+def _tasks_template(lists: Lists) -> dict[str, Any]:
+    """The department task topics as one channel: `tasks.{area}.{departmentId}`, one topic per
+    department of the lists (a channel each would make this document a hundred times longer)."""
+    areas = sorted({topics.tasks_topic(d.unit_code, d.id).split(".", 1)[1][: -len(d.id) - 1]
+                    for d in lists.departments})  # fmt: skip
+    return {
+        "address": TASKS_ADDRESS,
+        "title": "tasks of one department",
+        "description": (
+            "One topic per department, `tasks.<city4>[.<district6>].<department id>` "
+            "(contracts.topics.tasks_topic): Kafka authorises per topic, so the department's "
+            "Kafka user, allowed to read its own topic only, reads no other department's tasks "
+            "(contracts/kafka_access.py). One partition each; the key is the task id."
+        ),
+        "parameters": {
+            "area": {
+                "description": "the city, then the district of the department's unit if any",
+                "enum": areas,
+            },
+            "departmentId": {
+                "description": "the department's id in the lists",
+                "enum": sorted(d.id for d in lists.departments),
+            },
+        },
+    }
 
 
 def _slug(party: str) -> str:
@@ -322,26 +369,30 @@ def render_document(lists: Lists) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for plan in topic_plans(lists):
+        if plan.family == "tasks" and TASKS_CHANNEL in channels:
+            continue  # one channel, its address a template, stands for every department's topic
         if plan.family == "dead-letter":
             message_ids = ["DeadLetter"]
             # written by the services that consume the original topic
             original = plan.name[: -len(topics.DLQ_SUFFIX)]
-            original_family = original if original in _RECEIVERS else original.split(".", 1)[0]
-            senders = [party for party in _RECEIVERS[original_family] if party in _SERVICES]
+            original_family = original if original in RECEIVERS else original.split(".", 1)[0]
+            senders = [party for party in RECEIVERS[original_family] if party in SERVICES]
             receivers = ["operators"]
         else:
             family = plan.name if plan.family == "pipeline" else plan.family
             message_ids = by_family.get(family, [])
-            senders = _SENDERS[family]
-            receivers = _RECEIVERS[family]
-        channels[plan.name] = _channel(plan, message_ids, lists)
+            senders = SENDERS[family]
+            receivers = RECEIVERS[family]
+        key = TASKS_CHANNEL if plan.family == "tasks" else plan.name
+        channels[key] = _channel(plan, message_ids, lists)
+        if plan.family == "tasks":
+            channels[key] |= _tasks_template(lists)
+            del channels[key]["bindings"]["kafka"]["topic"]
         for party in senders:
-            operations[f"{_slug(party)}.send.{plan.name}"] = _operation(
-                "send", plan.name, party, message_ids
-            )
+            operations[f"{_slug(party)}.send.{key}"] = _operation("send", key, party, message_ids)
         for party in receivers:
-            operations[f"{_slug(party)}.receive.{plan.name}"] = _operation(
-                "receive", plan.name, party, message_ids
+            operations[f"{_slug(party)}.receive.{key}"] = _operation(
+                "receive", key, party, message_ids
             )
 
     return {
@@ -362,14 +413,17 @@ def render_document(lists: Lists) -> dict[str, Any]:
             "cluster": {
                 "host": "liandong-kafka-bootstrap:9092",
                 "protocol": "kafka",
-                "description": "In-cluster plain listener of the Strimzi cluster; the services "
-                "only (a NetworkPolicy keeps everyone else out).",
+                "description": "In-cluster SASL/SCRAM-SHA-512 listener of the Strimzi cluster; "
+                "each service with its own KafkaUser, whose ACLs allow only its topics "
+                "(a NetworkPolicy keeps everyone else out).",
+                "security": [{"$ref": "#/components/securitySchemes/kafkaUserScram"}],
             },
             "departments": {
                 "host": "liandong-kafka-bootstrap:9093",
                 "protocol": "kafka-secure",
                 "description": "TLS listener for department and coordinator systems, each "
-                "with the certificate of its KafkaUser; ACLs allow only its own chain topic.",
+                "with the certificate of its KafkaUser; ACLs allow a department its own task "
+                "topic only, a coordinator the escalation topics of its area only.",
                 "security": [{"$ref": "#/components/securitySchemes/kafkaUserCertificate"}],
             },
         },
@@ -382,7 +436,12 @@ def render_document(lists: Lists) -> dict[str, Any]:
                     "type": "X509",
                     "description": "Client certificate of a Strimzi KafkaUser "
                     "(k8s/kafka/generated/users.yaml).",
-                }
+                },
+                "kafkaUserScram": {
+                    "type": "scramSha512",
+                    "description": "User name and password of a Strimzi KafkaUser "
+                    "(k8s/kafka/generated/users.yaml; the password in the user's Secret).",
+                },
             },
         },
     }

@@ -21,6 +21,7 @@ from contracts.lists import load_lists
 from contracts.topics import all_topics
 from services.runtime.db import create_engine
 from services.runtime.kafka import create_topics
+from services.runtime.kafka_clients import wait_for_group_coordinator
 from services.runtime.launcher import async_url, start_infrastructure
 from services.runtime.migrations import upgrade_all
 
@@ -112,8 +113,10 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
         database_url = asyncio.run(_create_database(embedded.database_url))
         found = Infra(database_url, embedded.kafka_bootstrap_servers, embedded.broker)
         upgrade_all(found.async_database_url)
-        names = all_topics(u.code for u in load_lists().units)
+        names = all_topics(load_lists())
         asyncio.run(create_topics(found.kafka_bootstrap_servers, names, partitions=3))
+        # the broker creates a partition per department topic: let it finish before any group
+        asyncio.run(wait_for_group_coordinator(found.kafka_bootstrap_servers))
         yield found
 
 

@@ -99,3 +99,12 @@ async def publish_outbox(
     finally:
         await producer.stop()
     return relay
+
+
+def district_task_topics(district: str = "330502") -> list[str]:
+    """The task topics of every department of a district (one topic per department): what a
+    test reads to find a task whichever department of the district it went to."""
+    from contracts.lists import load_lists
+    from contracts.topics import department_topics
+
+    return [t for t in department_topics(load_lists()) if t.startswith(f"tasks.3305.{district}.")]

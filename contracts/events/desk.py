@@ -98,7 +98,7 @@ class DepartmentPraised(Event):
     operator: str = Field(max_length=200)
 
     def topic(self) -> str:
-        return topics.tasks_topic(self.unit_code)
+        return topics.tasks_topic(self.unit_code, self.department_id)
 
     def target_unit_code(self) -> str | None:
         return self.unit_code

@@ -1,4 +1,4 @@
-"""Events of a task on its department's chain topic. No personal data: the lead reads the
+"""Events of a task on its department's own topic. No personal data: the lead reads the
 citizen's contact through the task API, where the data list is enforced per caller."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class TaskEvent(Event):
     unit_code: UnitCode = Field(description="the unit of the department that owns the task")
 
     def topic(self) -> str:
-        return topics.tasks_topic(self.unit_code)
+        return topics.tasks_topic(self.unit_code, self.department_id)
 
     def key(self) -> str:
         return str(self.task_id)

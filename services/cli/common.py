@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from services.runtime.kafka_clients import KafkaClientSettings
+
 T = TypeVar("T")
 
 NOT_SET = "is not set and no `liandong run` (make run) is running here"
@@ -53,3 +55,19 @@ def bootstrap_of(args: argparse.Namespace) -> str | None:
         args.bootstrap or LauncherSettings().with_running_system().kafka_bootstrap_servers
     )
     return found or None
+
+
+def kafka_security() -> KafkaClientSettings | None:
+    """The process's Kafka user from LIANDONG_KAFKA_SECURITY_PROTOCOL and the SASL variables;
+    None, with one line per mistake on stderr, when they are incomplete."""
+    from pydantic import ValidationError
+
+    from services.runtime.kafka_clients import KafkaClientSettings
+    from services.runtime.settings import describe_validation_error
+
+    try:
+        return KafkaClientSettings()
+    except ValidationError as exc:
+        for line in describe_validation_error(exc)[1]:
+            print(line, file=sys.stderr)
+        return None

@@ -8,7 +8,13 @@ import asyncio
 import sys
 
 from services.cli import routing
-from services.cli.common import NOT_SET, bootstrap_of, find_database_url, in_session
+from services.cli.common import (
+    NOT_SET,
+    bootstrap_of,
+    find_database_url,
+    in_session,
+    kafka_security,
+)
 
 
 def _watch_escalations(args: argparse.Namespace) -> int:
@@ -17,6 +23,7 @@ def _watch_escalations(args: argparse.Namespace) -> int:
     from contracts.jurisdiction import validate_code
     from contracts.lists import load_lists
     from services.routing.watch import watch_escalations
+    from services.runtime.kafka_clients import KafkaConnection
 
     try:
         validate_code(args.unit)
@@ -31,11 +38,14 @@ def _watch_escalations(args: argparse.Namespace) -> int:
     if bootstrap is None:
         print(f"KAFKA_BOOTSTRAP_SERVERS: {NOT_SET} (or --bootstrap)", file=sys.stderr)
         return 2
+    security = kafka_security()
+    if security is None:
+        return 2
     print(f"watching escalations at and beneath {args.unit} on {bootstrap}", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             watch_escalations(
-                bootstrap,
+                KafkaConnection(bootstrap, security),
                 args.unit,
                 lists,
                 out=sys.stdout,
@@ -57,6 +67,9 @@ def _notifications_log(args: argparse.Namespace) -> int:
     if bootstrap is None:
         print(f"KAFKA_BOOTSTRAP_SERVERS: {NOT_SET} (or --bootstrap)", file=sys.stderr)
         return 2
+    security = kafka_security()
+    if security is None:
+        return 2
     zone = load_lists(args.lists).calendar.zone  # deadlines in the city's time zone
     print(f"logging citizen.notifications on {bootstrap}", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
@@ -68,6 +81,7 @@ def _notifications_log(args: argparse.Namespace) -> int:
                 group=None if args.no_group else args.group,
                 from_beginning=not args.latest,
                 on_ready=lambda: print("ready", file=sys.stderr, flush=True),
+                security=security,
             )
         )
     return 0

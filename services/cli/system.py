@@ -8,7 +8,7 @@ import asyncio
 import importlib
 import sys
 
-from services.cli.common import NOT_SET
+from services.cli.common import NOT_SET, kafka_security
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -109,15 +109,23 @@ def _topics(args: argparse.Namespace) -> int:
     from services.runtime.launcher import LauncherSettings
 
     settings = LauncherSettings().with_running_system()
-    names = all_topics(u.code for u in load_lists(args.lists).units)
+    names = all_topics(load_lists(args.lists))
     if args.dry_run:
         print("\n".join(names))
         return 0
     if settings.kafka_bootstrap_servers is None:
         print(f"KAFKA_BOOTSTRAP_SERVERS: {NOT_SET}", file=sys.stderr)
         return 2
+    security = kafka_security()  # an operator's user on a SASL cluster (compose's init job)
+    if security is None:
+        return 2
     asyncio.run(
-        create_topics(settings.kafka_bootstrap_servers, names, partitions=settings.topic_partitions)
+        create_topics(
+            settings.kafka_bootstrap_servers,
+            names,
+            partitions=settings.topic_partitions,
+            security=security,
+        )
     )
     print(f"{len(names)} topics present")
     return 0

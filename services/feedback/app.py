@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from contracts import topics
-from contracts.jurisdiction import Level
 from contracts.lists import Lists, load_lists
 from contracts.lists.calendar import TimeLimit
 from services.feedback.api import ROUTERS
@@ -22,10 +21,9 @@ SETTINGS_CLASS = FeedbackSettings
 
 
 def task_topics(lists: Lists) -> list[str]:
-    """Every department task topic of the lists' city."""
-    return sorted(
-        {topics.tasks_topic(u.code) for u in lists.units if u.level is not Level.province}
-    )
+    """Every department's task topic of the lists' city (by name, not by pattern: the group
+    then reads exactly the topics the launcher and `liandong topics` create)."""
+    return topics.department_topics(lists)
 
 
 def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = None) -> FastAPI:

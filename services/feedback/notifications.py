@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from contracts import topics
 from contracts.envelope import EnvelopeError, decode
 from contracts.events import CallbackRequested
+from services.runtime.kafka_clients import KafkaClientSettings, client_options
 from services.runtime.logging import mask_text
 
 _TOKEN = re.compile(r"(token=)[^&#\s]+")
@@ -74,10 +75,12 @@ async def log_notifications(
     from_beginning: bool = True,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[], None] | None = None,
+    security: KafkaClientSettings | None = None,
 ) -> None:
     consumer = AIOKafkaConsumer(
         topics.CITIZEN_NOTIFICATIONS,
         bootstrap_servers=bootstrap_servers,
+        **(client_options(security) if security is not None else {}),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",

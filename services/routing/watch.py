@@ -23,6 +23,7 @@ from contracts.events.escalation import DisputeOpened, DisputeRuled
 from contracts.jurisdiction import Level, level_of
 from contracts.lists import Lists
 from services.routing.repository import jurisdiction_prefix
+from services.runtime.kafka_clients import KafkaConnection
 
 
 def pattern_for(unit_code: str) -> str:
@@ -78,7 +79,7 @@ def header_text(headers: Sequence[tuple[str, bytes | None]], name: str) -> str:
 
 
 async def watch_escalations(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     unit_code: str,
     lists: Lists,
     *,
@@ -88,9 +89,11 @@ async def watch_escalations(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
+    """Print the escalations at or beneath `unit_code` until `stop`; the connection's security
+    is the coordinator's own Kafka user, whose ACLs allow the escalations of its area only."""
     prefix = jurisdiction_prefix(unit_code)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **connection.options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",

@@ -253,8 +253,10 @@ class KafkaNode:
         voters: Mapping[int, int],
         config: Mapping[str, str],
         heap: str = "512m",
+        format_args: Sequence[str] = (),
     ) -> None:
         self.node_id = node_id
+        self.format_args = tuple(format_args)  # e.g. --add-scram for the first SASL user
         self.directory = directory.resolve()
         self.ports = ports
         self.voters = dict(voters)  # node id -> controller port
@@ -336,7 +338,7 @@ class KafkaNode:
             return
         command = self._java(
             java, libs, "kafka.tools.StorageTool", "format",
-            "-t", cluster, "-c", str(properties), "--ignore-formatted",
+            "-t", cluster, "-c", str(properties), "--ignore-formatted", *self.format_args,
         )  # fmt: skip
         result = subprocess.run(  # noqa: S603 - our java and jars, no shell
             command, capture_output=True, text=True, timeout=180, check=False

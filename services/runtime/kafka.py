@@ -1,4 +1,4 @@
-"""Kafka plumbing: producer, topic creation and the consumer loop every service runs.
+"""Kafka plumbing: the consumer loop every service runs (its clients: `kafka_clients.py`).
 
 Per record: decode the CloudEvent -> validate into its contract model -> bind the log context and
 the trace span -> run the handler and the inbox insert in one transaction -> commit the offset. A
@@ -13,7 +13,6 @@ its first uncommitted offset before the next poll, so no record is skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -23,13 +22,11 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
     KafkaConnectionError,
     KafkaError,
-    TopicAlreadyExistsError,
 )
 from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -43,6 +40,9 @@ from services.runtime import tracing
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.inbox import record_first_deliveries, record_first_delivery
+from services.runtime.kafka_clients import client_options
+from services.runtime.kafka_clients import create_producer as create_producer
+from services.runtime.kafka_clients import create_topics as create_topics
 from services.runtime.logging import hide_query_arguments, mask_text
 from services.runtime.outbox import Outbox
 from services.runtime.settings import ServiceSettings
@@ -67,38 +67,6 @@ def is_outage(exc: BaseException) -> bool:
         state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
         return state.startswith(_OUTAGE_SQLSTATE_CLASSES) or state in _RETRY_SQLSTATES
     return isinstance(exc, ConnectionError | OSError | TimeoutError | KafkaConnectionError)
-
-
-def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        enable_idempotence=settings.kafka_enable_idempotence,
-        acks="all",
-        linger_ms=5,
-    )
-
-
-async def create_topics(
-    bootstrap_servers: str, names: Iterable[str], *, partitions: int = 3, replicas: int = 1,
-    configs: Mapping[str, str] | None = None,
-) -> None:  # fmt: skip
-    """Create topics that do not exist yet; existing ones are left as they are. A cluster gives
-    `replicas` 3 and `min.insync.replicas` 2 in `configs`, as production does."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(name, partitions, replicas, topic_configs=dict(configs or {}))
-            for name in names
-            if name not in existing
-        ]
-        if missing:
-            # Another launcher may create them concurrently.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-    finally:
-        await admin.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +206,7 @@ class ConsumerLoop:
         consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_options(self.settings),
             group_id=self.name,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

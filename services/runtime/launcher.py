@@ -36,6 +36,7 @@ from services.runtime.api_keys import add_key, revoke_keys
 from services.runtime.auth import Role, issue_token
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 from services.runtime.kafka import create_topics
+from services.runtime.kafka_clients import wait_for_group_coordinator
 from services.runtime.migrations import SERVICES, upgrade_all
 from services.runtime.settings import Port
 
@@ -239,8 +240,9 @@ def prepare(infra: Infrastructure, *, partitions: int, lists_path: Path | None =
     """Migrate every schema and create every topic of the configured city."""
     upgrade_all(async_url(infra.database_url))
     lists = load_lists(lists_path) if lists_path else load_lists()
-    names = all_topics(u.code for u in lists.units)
+    names = all_topics(lists)
     asyncio.run(create_topics(infra.kafka_bootstrap_servers, names, partitions=partitions))
+    asyncio.run(wait_for_group_coordinator(infra.kafka_bootstrap_servers))
     return names
 
 

@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.kafka_clients import KafkaClientSettings
+
 
 def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
@@ -86,7 +88,11 @@ class HttpLimitSettings(BaseSettings):
     )
 
 
-class ServiceSettings(HttpLimitSettings):
+class ServiceSettings(HttpLimitSettings, KafkaClientSettings):
+    """The infrastructure and runtime of a service; the HTTP abuse limits from
+    `HttpLimitSettings`; the Kafka client security from `KafkaClientSettings`
+    (LIANDONG_KAFKA_SECURITY_PROTOCOL and the SASL user)."""
+
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     database_url: str = Field(

@@ -95,9 +95,8 @@ async def _bench(bootstrap: str, count: int, routers: int) -> None:
     communities = [u.code for u in lists.units if u.level is Level.community]
     if count + WARMUP > len(communities) * len(MATTERS):
         raise SystemExit(f"--count at most {len(communities) * len(MATTERS) - WARMUP}")
-    district_topics = sorted({topics.tasks_topic(c) for c in communities})
     consumer = AIOKafkaConsumer(
-        *district_topics, bootstrap_servers=bootstrap, auto_offset_reset="latest"
+        *topics.department_topics(lists), bootstrap_servers=bootstrap, auto_offset_reset="latest"
     )
     await consumer.start()
     await consumer.seek_to_end()

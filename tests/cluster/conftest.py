@@ -11,15 +11,17 @@ from pathlib import Path
 import pytest
 
 from contracts.lists import load_lists
-from contracts.topics import all_topics
+from contracts.topics import all_topics, is_tasks_topic
 from services.runtime.embedded import free_port
 from services.runtime.kafka import create_topics
+from services.runtime.kafka_clients import wait_for_group_coordinator
 from services.runtime.kafka_cluster import MIN_INSYNC_REPLICAS, REPLICATION_FACTOR, KafkaCluster
 from services.runtime.launcher import ServiceProcesses, async_url
 from services.runtime.migrations import upgrade_all
 from tests.conftest import Infra, _create_database
 
 FIGURES: list[str] = []
+STREAM_DISTRICT = "330502"  # where the failure tests' demands are
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -55,7 +57,15 @@ def pipeline(
 ) -> Iterator[Pipeline]:
     database_url = asyncio.run(_create_database(infra.database_url))
     upgrade_all(async_url(database_url))
-    names = all_topics(u.code for u in load_lists().units)
+    # The stream files one complaint in 吴兴区: routing writes to that district's department
+    # topics only. All 1,494 of them, three replicas each, would have a node killed with -9
+    # recover some 1,600 partitions before it is back (minutes on this machine), which is the
+    # topic count's cost, not the failover these tests measure.
+    names = [
+        name
+        for name in all_topics(load_lists())
+        if not is_tasks_topic(name) or name.startswith(f"tasks.3305.{STREAM_DISTRICT}.")
+    ]
     asyncio.run(
         create_topics(
             cluster.bootstrap_servers,
@@ -65,6 +75,7 @@ def pipeline(
             configs={"min.insync.replicas": str(MIN_INSYNC_REPLICAS)},
         )
     )
+    asyncio.run(wait_for_group_coordinator(cluster.bootstrap_servers))
     env = {
         **infra.env(),
         "DATABASE_URL": database_url,

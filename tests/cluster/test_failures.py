@@ -43,7 +43,8 @@ DEMAND = {
     "location": {"unit_code": "330502001016"},
     "citizen": {"name": "张三", "phone": "13812345678"},
 }
-TASK_TOPIC = "tasks.3305.330502"  # the district topic of the demand above
+# the topic of the lead department of the demand above (power:ENV-NOISE-LIFE@district)
+TASK_TOPIC = topics.tasks_topic("330502000000", "330502000000.urban_management")
 INTERVAL_S = 0.25  # four demands a second
 BEFORE_S = 6  # streaming before the fault
 AFTER_S = 6  # streaming after the killed node is back

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from contracts.kafka_access import compose_acls
 from tests.deploy.validation import ROOT, compose_errors, load_yaml
 
 COMPOSE = ROOT / "deploy" / "compose.yaml"
@@ -62,6 +63,7 @@ def test_init_job_migrates_and_creates_the_topics_once(compose):
     assert init["depends_on"] == {
         "postgres": {"condition": "service_healthy"},
         "kafka": {"condition": "service_healthy"},
+        "kafka-access": {"condition": "service_completed_successfully"},
     }
 
 
@@ -94,6 +96,36 @@ def test_env_example_commits_no_secret():
     values = _env_example()
     assert values["POSTGRES_PASSWORD"] == ""
     assert values["LIANDONG_AUTH_SECRET"] == ""
+    assert [v for k, v in values.items() if k.startswith("KAFKA_") and "PASSWORD" in k] == [""] * 7
+
+
+def test_kafka_takes_sasl_only_with_the_standard_authorizer_and_no_anonymous(compose):
+    environment = compose["services"]["kafka"]["environment"]
+    protocols = environment["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert "PLAINTEXT:PLAINTEXT" not in protocols
+    assert {p.split(":")[1] for p in protocols.split(",")} == {"SASL_PLAINTEXT"}
+    assert environment["KAFKA_AUTHORIZER_CLASS_NAME"].endswith(".StandardAuthorizer")
+    assert environment["KAFKA_SUPER_USERS"] == "User:admin"
+    assert environment["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+
+
+def test_each_service_logs_in_to_kafka_as_its_own_user(compose):
+    for name in [*(s for s in SERVICES if s != "console"), "escalator"]:
+        environment = compose["services"][name]["environment"]
+        assert environment["LIANDONG_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert environment["LIANDONG_KAFKA_SASL_USERNAME"] == name
+        assert f"KAFKA_PASSWORD_{name.upper()}" in environment["LIANDONG_KAFKA_SASL_PASSWORD"]
+    init = compose["services"]["init"]["environment"]
+    assert init["LIANDONG_KAFKA_SASL_USERNAME"] == "admin"  # topics: the super user only
+
+
+def test_the_service_acls_of_compose_are_those_of_the_k8s_users(lists):
+    path = ROOT / "deploy" / "kafka" / "service-acls.tsv"
+    assert path.read_text(encoding="utf-8") == compose_acls(lists), (
+        "deploy/kafka/service-acls.tsv is stale: python -c 'from contracts.kafka_access import "
+        "compose_acls; from contracts.lists import load_lists; "
+        'print(compose_acls(load_lists()), end="")\' > deploy/kafka/service-acls.tsv'
+    )
 
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"

@@ -37,7 +37,7 @@ def test_kafka_has_a_listener_the_host_can_subscribe_on():
         item.split("://") for item in environment["KAFKA_ADVERTISED_LISTENERS"].split(",")
     )
     assert listeners["EXTERNAL"] == "${KAFKA_EXTERNAL_HOST:-localhost}:${KAFKA_EXTERNAL_PORT:-9094}"
-    assert listeners["PLAINTEXT"] == "kafka:9092"  # the services stay inside the network
+    assert listeners["SASL_PLAINTEXT"] == "kafka:9092"  # the services stay inside the network
     assert "EXTERNAL://:9094" in environment["KAFKA_LISTENERS"].split(",")
     assert "EXTERNAL:" in environment["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
     # published on the same port it advertises, on the publish address only

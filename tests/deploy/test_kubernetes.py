@@ -6,7 +6,7 @@ import yaml
 
 from contracts.asyncapi import PIPELINE_PARTITIONS
 from tests.deploy.conftest import by_kind, copy_tree
-from tests.deploy.kustomize import KustomizeError, Loader, build
+from tests.deploy.kustomize import KustomizeError, Loader, build, load_documents
 from tests.deploy.validation import (
     K8S,
     KUBERNETES_VERSIONS,
@@ -199,7 +199,9 @@ def test_secrets_are_referenced_never_committed(rendered, overlay):
                 else:
                     assert "PASSWORD" not in env["name"], env
                     assert "SECRET" not in env["name"], env
-    expected = {"liandong-database", "liandong-auth"}
+    # and each service's KafkaUser Secret, written by Strimzi's User Operator
+    kafka_users = {"intake", "classification", "routing", "feedback", "escalator"}
+    expected = {"liandong-database", "liandong-auth", *kafka_users}
     assert referenced == (expected | {"liandong-postgresql"} if overlay == "dev" else expected)
 
 
@@ -439,3 +441,20 @@ def test_broken_kustomizations_do_not_render(broken_tree, path, change):
     _edit(broken_tree / path, change)
     with pytest.raises((KustomizeError, OSError)):
         build(broken_tree / "overlays" / "dev")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_connects_to_kafka_as_its_own_scram_user(rendered, overlay):
+    users = {u["metadata"]["name"]: u for u in load_documents(K8S / "kafka/generated/users.yaml")}
+    seen = set()
+    for _, template in _pods(rendered[overlay]):
+        for container in template["spec"]["containers"]:
+            env = {e["name"]: e for e in container.get("env", [])}
+            if "LIANDONG_KAFKA_SASL_USERNAME" not in env:
+                continue
+            user = env["LIANDONG_KAFKA_SASL_USERNAME"]["value"]
+            secret = env["LIANDONG_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert secret == {"name": user, "key": "password"}
+            assert users[user]["spec"]["authentication"] == {"type": "scram-sha-512"}
+            seen.add(user)
+    assert seen == {"intake", "classification", "routing", "feedback", "escalator"}

@@ -15,7 +15,7 @@ from contracts.events import CallbackRequested
 from services.runtime.auth import Role, issue_token, tracking_token
 from tests.conftest import AUTH_SECRET
 from tests.e2e.test_demand_to_closed import CHANNEL, NOISE_DEPT, _token
-from tests.kafka_helpers import eventually, header, read_records
+from tests.kafka_helpers import district_task_topics, eventually, header, read_records
 
 PHONE = "13812340001"
 DEMAND = {
@@ -53,7 +53,7 @@ async def test_reply_callback_operator_evaluation_and_the_league_table(system, i
         demand_id = accepted.json()["demand_id"]
         [record] = await read_records(
             infra.kafka_bootstrap_servers,
-            ["tasks.3305.330502"],
+            district_task_topics(),
             lambda r: (
                 header(r, "ce_demandid") == demand_id
                 and header(r, "ce_type") == "cn.liandong.task.assigned.v1"

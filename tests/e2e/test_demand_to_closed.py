@@ -13,7 +13,7 @@ from services.runtime.auth import Role, issue_token
 from services.runtime.db import create_session_factory
 from services.runtime.migrations import SERVICES
 from tests.conftest import AUTH_SECRET
-from tests.kafka_helpers import eventually, header, read_records
+from tests.kafka_helpers import district_task_topics, eventually, header, read_records
 
 CHANNEL = {
     "Authorization": "Bearer "
@@ -70,11 +70,11 @@ async def test_demand_becomes_an_assigned_task_and_closes_after_evaluation(syste
         demand_id, token = accepted["demand_id"], accepted["tracking_token"]
         track = f"{urls['intake']}/v1/demands/{demand_id}?token={token}"
 
-        # Each department's consumer reads the district topic and keeps, by header, its own
-        # tasks: the lead (综合行政执法局) and the co-handler (公安吴兴分局).
+        # The district's department topics carry the two tasks, each on its department's own
+        # topic: the lead (综合行政执法局) and the co-handler (公安吴兴分局).
         assigned = await read_records(
             infra.kafka_bootstrap_servers,
-            ["tasks.3305.330502"],
+            district_task_topics(),
             lambda r: (
                 header(r, "ce_demandid") == demand_id
                 and header(r, "ce_type") == "cn.liandong.task.assigned.v1"
@@ -474,7 +474,7 @@ async def test_low_confidence_demand_is_triaged_classified_by_an_operator_and_re
 
         [record] = await read_records(
             infra.kafka_bootstrap_servers,
-            ["tasks.3305.330502"],
+            district_task_topics(),
             lambda r: (
                 header(r, "ce_demandid") == demand_id and header(r, "ce_departmentid") == NOISE_DEPT
             ),

@@ -16,7 +16,7 @@ from tests.e2e.test_demand_to_closed import (
     _token,
     _until_status,
 )
-from tests.kafka_helpers import eventually, header, read_records
+from tests.kafka_helpers import district_task_topics, eventually, header, read_records
 
 
 def _coordinator(unit_code):
@@ -42,7 +42,7 @@ async def test_returned_twice_the_city_coordinator_rules_over_http(system, infra
         async def lead_task_of(department):
             [record] = await read_records(
                 infra.kafka_bootstrap_servers,
-                ["tasks.3305.330502"],
+                district_task_topics(),
                 lambda r: (
                     header(r, "ce_demandid") == demand_id
                     and header(r, "ce_departmentid") == department

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from contracts import topics
+from contracts.lists import load_lists
 from contracts.events import CallbackRequested
 from services.runtime.auth import Role, issue_token
 from tests.conftest import AUTH_SECRET
@@ -17,6 +18,10 @@ from tests.e2e.test_demand_to_closed import CHANNEL
 from tests.kafka_helpers import eventually, header, read_records
 
 PRAISED_DEPT = "330502000000.urban_management"
+# Every department of the district has its own task topic; the lead is read from all of them.
+DISTRICT_TASKS = [
+    t for t in topics.department_topics(load_lists()) if t.startswith("tasks.3305.330502.")
+]
 LEAD_DEPT = "330502000000.urban_management"  # leads a noise complaint in 月河社区
 NOWHERE = {"address": "火星基地七号"}  # names no unit: the contact goes to triage
 
@@ -145,7 +150,7 @@ async def test_praise_reaches_the_department_topic_and_is_counted(system, infra)
         assert response.status_code == 200, response.text
         [record] = await read_records(
             infra.kafka_bootstrap_servers,
-            ["tasks.3305.330502"],
+            DISTRICT_TASKS,
             lambda r: (
                 header(r, "ce_demandid") == demand_id
                 and header(r, "ce_type") == "cn.liandong.task.department-praised.v1"
@@ -209,7 +214,7 @@ async def test_the_citizen_adds_to_then_withdraws_a_routed_demand(system, infra)
         assert added.status_code == 201, added.text
         [supplement] = await read_records(
             infra.kafka_bootstrap_servers,
-            ["tasks.3305.330502"],
+            DISTRICT_TASKS,
             lambda r: (
                 header(r, "ce_demandid") == demand_id
                 and header(r, "ce_type") == "cn.liandong.task.supplemented.v1"
@@ -228,7 +233,7 @@ async def test_the_citizen_adds_to_then_withdraws_a_routed_demand(system, infra)
         assert withdrawn.json()["status"] == "closed"
         records = await read_records(
             infra.kafka_bootstrap_servers,
-            ["tasks.3305.330502"],
+            DISTRICT_TASKS,
             lambda r: (
                 header(r, "ce_demandid") == demand_id
                 and header(r, "ce_type") == "cn.liandong.task.withdrawn.v1"

@@ -35,7 +35,7 @@ TOPIC_MAY_CARRY: list[tuple[str, frozenset[str]]] = [
     # for the lead department; the citizen's own words go along as written
     (r"demand\.received", frozenset(VALUES)),
     (r"demand\.classified", frozenset(VALUES)),
-    # every department of the district reads its task topic: the co-handler's view (address)
+    # a department reads its own task topic: the co-handler's view (address)
     (r"tasks\..*", frozenset({"address"})),
     (r"demand\.triage", frozenset({"address"})),  # the triage desk locates the demand
     (r"citizen\.notifications", frozenset({"phone"})),  # the SMS gateway sends the callback
@@ -155,5 +155,5 @@ async def test_no_personal_value_reaches_a_log_or_topic_the_data_list_keeps_it_f
 def test_the_scan_finds_each_value_it_looks_for():
     text = f"x{NAME}y{PHONE}z{ID_NUMBER}w{ADDRESS}{uuid.uuid4()}{datetime.now(UTC)}"
     assert sorted(_hits(text, frozenset(VALUES))) == sorted(VALUES)
-    assert _may_carry("tasks.3305.330502") == {"address"}
+    assert _may_carry("tasks.3305.330502.330502000000.urban_management") == {"address"}
     assert _may_carry("escalations.3305") == frozenset()

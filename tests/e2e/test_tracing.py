@@ -33,7 +33,7 @@ async def test_a_demand_is_one_trace_from_intake_to_the_task_event(services, inf
     # The task event as a department reads it: its ce_traceparent names the demand's trace.
     (task,) = await read_records(
         infra.kafka_bootstrap_servers,
-        ["tasks.3305.330502"],
+        ["tasks.3305.330502.330502000000.urban_management"],
         lambda r: (
             header(r, "ce_demandid") == demand_id
             and header(r, "ce_type") == "cn.liandong.task.assigned.v1"
@@ -70,7 +70,7 @@ async def test_a_demand_is_one_trace_from_intake_to_the_task_event(services, inf
         chain.append((span.service, span.kind, span.name))
         span = by_id.get(span.parent_span_id)
     assert chain == [
-        ("liandong-routing", PRODUCER, "publish tasks.3305.330502"),
+        ("liandong-routing", PRODUCER, "publish tasks.3305.330502.330502000000.urban_management"),
         ("liandong-routing", CONSUMER, "process cn.liandong.demand.classified.v1"),
         ("liandong-classification", PRODUCER, "publish demand.classified"),
         ("liandong-classification", CONSUMER, "process cn.liandong.demand.received.v1"),

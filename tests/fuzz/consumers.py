@@ -29,7 +29,7 @@ CONSUMERS: dict[str, set[str]] = {
     topics.DEMAND_CLASSIFIED: {"routing", "feedback"},
     topics.DEMAND_EVALUATED: {"routing"},
     topics.DEMAND_STATUS: {"intake", "feedback"},
-    "tasks.3305.330502": {"feedback"},
+    topics.tasks_topic("330502000000", "330502000000.urban_management"): {"feedback"},
 }
 Headers = list[tuple[str, bytes | None]]
 

@@ -27,6 +27,7 @@ T0 = datetime(2025, 2, 3, 9, tzinfo=UTC)
 NOWHERE = Location(address="火星基地七号")  # names no unit: every demand here goes to triage
 THRESHOLDS = {"matter_threshold": 0.5, "unit_threshold": 0.7}
 PRAISED_DEPT = "330502000000.urban_management"
+PRAISED_TOPIC = f"tasks.3305.330502.{PRAISED_DEPT}"  # the department's own task topic
 
 
 @pytest.fixture
@@ -105,8 +106,8 @@ async def test_praise_is_proposed_passed_on_to_the_department_and_closes_the_con
     )
     events = await _outbox(sessions, demand_id)
     topics_ = [topic for topic, _ in events]
-    assert "tasks.3305.330502" in topics_  # the praised department's own task topic
-    [(_, praised)] = [(t, e) for t, e in events if t == "tasks.3305.330502"]
+    assert PRAISED_TOPIC in topics_  # the praised department's own task topic
+    [(_, praised)] = [(t, e) for t, e in events if t == PRAISED_TOPIC]
     assert (praised["department_id"], praised["department_name"]) == (
         PRAISED_DEPT,
         load_lists().departments_by_id[PRAISED_DEPT].name,

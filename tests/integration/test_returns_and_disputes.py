@@ -104,7 +104,9 @@ async def test_a_demand_bounces_twice_and_the_coordinator_rules(sessions, outbox
     assert second.state == "assigned"
     assert second.citizen_phone == "13700000000"
     assert second.rule == f"return 1 of {LEAD}: next candidate {CO}"
-    assert ("cn.liandong.task.returned.v1", "tasks.3305.330502") in await _events(sessions, lead.id)
+    assert ("cn.liandong.task.returned.v1", f"tasks.3305.330502.{LEAD}") in await _events(
+        sessions, lead.id
+    )
 
     # Second return: the configured maximum, so a dispute for the coordinator above the district.
     await _return(sessions, outbox, second, at=T0 + timedelta(minutes=50), department=CO)

@@ -1,6 +1,6 @@
-"""The district's task topic is read by every department of the district: the free text a clerk or
-a coordinator writes onto it (a reply, a legal basis, a reason, a summons note) carries no
-citizen's number in clear. The citizen's own status topic still gets the reply as written."""
+"""A department's task topic is read by its department system and by feedback, neither of which
+may see the citizen's numbers: the free text a clerk or a coordinator writes onto it (a reply, a
+legal basis, a reason, a summons note) carries no citizen's number in clear. The citizen's own status topic still gets the reply as written."""
 
 import uuid
 from datetime import timedelta

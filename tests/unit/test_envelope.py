@@ -45,7 +45,7 @@ def test_task_event_carries_unit_and_department_headers_and_task_key():
     headers = dict(message.headers)
     assert headers["ce_unitcode"] == b"330502000000"
     assert headers["ce_departmentid"] == b"330502000000.urban-management"
-    assert message.topic == "tasks.3305.330502"
+    assert message.topic == "tasks.3305.330502.330502000000.urban-management"
     assert message.key == str(task_id).encode()
 
 

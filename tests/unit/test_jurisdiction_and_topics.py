@@ -3,7 +3,15 @@ import re
 import pytest
 
 from contracts.jurisdiction import Level, chain_of, level_of, parent_of, validate_code
-from contracts.topics import all_topics, dlq, escalations_pattern, escalations_topic, tasks_topic
+from contracts.lists import load_lists
+from contracts.topics import (
+    all_topics,
+    dlq,
+    escalations_pattern,
+    escalations_topic,
+    is_tasks_topic,
+    tasks_topic,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,10 +69,18 @@ def test_malformed_codes_are_refused(code, reason):
         validate_code(code)
 
 
-def test_departments_beneath_a_district_share_its_topic():
-    for code in ("330502000000", "330502001000", "330502001016"):
-        assert tasks_topic(code) == "tasks.3305.330502"
-    assert tasks_topic("330500000000") == "tasks.3305"
+def test_each_department_has_a_task_topic_of_its_own_under_its_district():
+    assert (
+        tasks_topic("330502001016", "330502001016.community_committee")
+        == "tasks.3305.330502.330502001016.community_committee"
+    )
+    assert (
+        tasks_topic("330502000000", "330502000000.urban_management")
+        == "tasks.3305.330502.330502000000.urban_management"
+    )
+    assert tasks_topic("330500000000", "330500000000.education") == (
+        "tasks.3305.330500000000.education"
+    )
     assert escalations_topic("330502001016") == "escalations.3305.330502"
 
 
@@ -85,21 +101,22 @@ def test_district_pattern_sees_only_its_own_topic():
     assert not pattern.match("escalations.3305")
 
 
-def test_topic_count_grows_with_districts_not_communities():
-    communities = [f"330502001{n:03d}" for n in range(1, 200)]
-    other_district = ["330503001001"]
-    chain = [
-        t
-        for t in all_topics(communities + other_district)
-        if t.startswith(("tasks", "escalations"))
-    ]
-    assert chain == [
+def test_one_task_topic_per_department_and_one_dead_letter_topic_for_them_all():
+    lists = load_lists()
+    names = all_topics(lists)
+    tasks = [t for t in names if is_tasks_topic(t)]
+    assert len(tasks) == len(set(tasks)) == len(lists.departments)
+    # escalations stay one per city and district: a coordinator reads its whole area
+    assert [t for t in names if t.startswith("escalations")] == [
+        "escalations.3305",
         "escalations.3305.330502",
         "escalations.3305.330503",
-        "tasks.3305.330502",
-        "tasks.3305.330503",
-        # feedback consumes the task topics: their poison records need a dead-letter topic
-        "tasks.3305.330502.dlq",
-        "tasks.3305.330503.dlq",
+        "escalations.3305.330521",
+        "escalations.3305.330522",
+        "escalations.3305.330523",
     ]
+    # feedback consumes the task topics: their poison records go to the city's one topic
+    assert {dlq(t) for t in tasks} == {"tasks.3305.dlq"}
+    assert names[-1] == "tasks.3305.dlq"
+    assert not is_tasks_topic("tasks.3305.dlq")
     assert dlq("demand.received") == "demand.received.dlq"

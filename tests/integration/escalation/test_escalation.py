@@ -117,7 +117,7 @@ async def test_an_unsigned_task_is_reminded_then_climbs_from_community_to_city(
     sign_due = task.sign_due_at  # Thursday 12:00, two working hours after 10:00
     await _sweep_until(sweeper, clock, sign_due - timedelta(seconds=1), sessions, task.id)
     [(_, topic, reminder)] = await _events(sessions, task.id, "reminded")
-    assert topic == "tasks.3305.330502"
+    assert topic == f"tasks.3305.330502.{COMMITTEE}"  # the committee's own topic
     assert reminder["stage"] == "sign"
     assert await _events(sessions, task.id, "escalated") == []
 
@@ -467,7 +467,7 @@ async def test_a_dissatisfied_citizen_reopens_the_task_and_a_second_time_escalat
     reply_limit = LISTS.matters_by_code["CITY-COMMUNITY-ENV"].limits[Urgency.normal].reply
     assert reopened.reply_due_at == LISTS.calendar.add(first_reply, reply_limit).at
     [(_, topic, redo)] = await _events(sessions, task.id, "redo-requested")
-    assert (topic, redo["redo"], redo["escalated"]) == ("tasks.3305.330502", 1, False)
+    assert (topic, redo["redo"], redo["escalated"]) == (f"tasks.3305.330502.{COMMITTEE}", 1, False)
     assert "13900000000" not in redo["comment"]  # masked on the topic
     timers = await _timers(sessions, task.id)
     assert ("reply", "escalate", reopened.reply_due_at, reopened.version) in timers
