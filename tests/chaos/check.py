@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import dlq
 from tests.chaos.load import Load, Posted, fetch
@@ -38,17 +39,29 @@ class Findings:
         self.problems += [f"{name}: {each}" for each in found[:10]]
 
 
+async def _partitions(bootstrap: str, pattern: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if re.fullmatch(pattern, t)]
+        described = await admin.describe_topics(names) if names else []
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(t.get("topic") or t["name"], p.get("partition", p.get("partition_index")))
+        for t in described
+        for p in t["partitions"]
+    ]
+
+
 async def read_topics(bootstrap: str, pattern: str) -> list[Record]:
     """Every record now in the topics matching `pattern`, from the start to the end offsets."""
+    partitions = await _partitions(bootstrap, pattern)
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        names = [t for t in await consumer.topics() if re.fullmatch(pattern, t)]
-        partitions = [
-            TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()
-        ]
-        if not partitions:
-            return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -56,12 +69,9 @@ async def read_topics(bootstrap: str, pattern: str) -> list[Record]:
         left = {tp for tp in partitions if ends[tp] > 0}
         while left:
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            for tp, rs in batch.items():
+            for rs in batch.values():
                 records += rs
-                if await consumer.position(tp) >= ends[tp]:
-                    left.discard(tp)
-            if not batch:
-                left = {tp for tp in left if await consumer.position(tp) < ends[tp]}
+            left = {tp for tp in left if await consumer.position(tp) < ends[tp]}
         return records
     finally:
         await consumer.stop()

@@ -10,6 +10,7 @@ import csv
 import random
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +31,10 @@ MESSAGES = (
     / "citizen-messages"
     / "messages_hot_topics_unlabelled.csv"
 )
-WORKED_EVERY = 5  # every fifth accepted demand is worked to closed by its department
-TIMED = 1  # ... and the one after it has its timers brought forward, to fire under the faults
+# Shares of the accepted demands, by number: one in SHARES is worked to closed by its lead
+# department and its citizen (WORKED), the next has its timers brought forward (TIMED), so they
+# fire under the faults; the others stay assigned (or in triage).
+SHARES, WORKED, TIMED = 10, 0, 1
 
 
 def real_messages(limit: int, seed: int) -> list[str]:
@@ -134,8 +137,8 @@ class Load:
         return [p for p in self.posted if p.demand_id is not None]
 
     def share(self, which: int) -> list[Posted]:
-        """The accepted demands of one share: WORKED_EVERY, TIMED."""
-        return [p for p in self.accepted() if p.number % WORKED_EVERY == which]
+        """The accepted demands of one share: WORKED or TIMED."""
+        return [p for p in self.accepted() if p.number % SHARES == which]
 
 
 def token(role: Role, sub: str, *, department_id: str | None = None) -> str:
@@ -168,43 +171,52 @@ class Department:
     feedback_url: str
     load: Load
     done: set[str] = field(default_factory=set)
+    at_once: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
 
     async def run(self, stop: asyncio.Event) -> None:
         async with httpx.AsyncClient(timeout=10) as client:
             while not stop.is_set():
-                waiting = [p for p in self.load.share(0) if p.demand_id not in self.done]
-                for post in waiting:
-                    await self._advance(client, post)
+                waiting = {
+                    p.demand_id: p for p in self.load.share(WORKED) if p.demand_id not in self.done
+                }
+                if waiting:
+                    leads = await fetch(
+                        self.database_url,
+                        "SELECT demand_id, id, department_id, state FROM routing.tasks "
+                        "WHERE role = 'lead' AND demand_id = ANY($1::uuid[])",
+                        [uuid.UUID(d) for d in waiting if d],
+                    )
+                    # Not routed yet, triaged, or (the check finds it) more than one lead.
+                    count = Counter(str(r[0]) for r in leads)
+                    ones = [r for r in leads if count[str(r[0])] == 1]
+                    await asyncio.gather(
+                        *(self._advance(client, waiting[str(r[0])], r) for r in ones)
+                    )
                 await asyncio.sleep(1)
 
-    async def _advance(self, client: httpx.AsyncClient, post: Posted) -> None:
-        rows = await fetch(
-            self.database_url,
-            "SELECT id, department_id, state FROM routing.tasks "
-            "WHERE demand_id = $1 AND role = 'lead'",
-            uuid.UUID(post.demand_id),
-        )
-        if len(rows) != 1:
-            return  # not routed yet, or triage (the check finds any other count)
-        task_id, department, state = str(rows[0]["id"]), rows[0]["department_id"], rows[0][2]
-        lead = {
-            "Authorization": "Bearer "
-            + token(Role.department, f"clerk@{department}", department_id=department)
-        }
+    async def _advance(self, client: httpx.AsyncClient, post: Posted, lead: asyncpg.Record) -> None:
+        """The next step of the lead task: sign, contact, reply; once replied, the evaluation."""
+        task_id, department, state = str(lead[1]), lead[2], lead[3]
+        bearer = token(Role.department, f"clerk@{department}", department_id=department)
         routing = self.routing_urls[post.number % len(self.routing_urls)]
         steps = {
             "assigned": ("sign", None),
             "signed": ("contact", None),
             "contacted": ("reply", {"result": "resolved", "reply_text": "已处理，感谢反映。"}),
         }
-        try:
-            if state in steps:
-                step, body = steps[state]
-                await client.post(f"{routing}/v1/tasks/{task_id}/{step}", headers=lead, json=body)
-            elif state == "replied":
-                await self._evaluate(client, post)
-        except httpx.HTTPError:
-            pass  # a fault: the next round tries again
+        async with self.at_once:
+            try:
+                if state in steps:
+                    step, body = steps[state]
+                    await client.post(
+                        f"{routing}/v1/tasks/{task_id}/{step}",
+                        headers={"Authorization": f"Bearer {bearer}"},
+                        json=body,
+                    )
+                elif state == "replied":
+                    await self._evaluate(client, post)
+            except httpx.HTTPError:
+                pass  # a fault: the next round tries again
 
     async def _evaluate(self, client: httpx.AsyncClient, post: Posted) -> None:
         url = f"{self.feedback_url}/v1/demands/{post.demand_id}/evaluation?token={post.token}"

@@ -135,7 +135,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--keep", type=Path, help="copy the services' logs here")
     args = parser.parse_args()
-    gap = args.gap or (6.0 if args.short else 20.0)
+    gap = args.gap or (5.0 if args.short else 12.0)
     drain_s = args.drain or (90.0 if args.short else 180.0)
     started = time.monotonic()
     print(
@@ -144,7 +144,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="liandong-chaos-") as scratch:
         system = ChaosSystem(Path(scratch))
         try:
-            return _run(system, args.rate, args.seed, gap, drain_s, started)
+            return _run(system, args, gap, drain_s, started)
         finally:
             if args.keep:
                 import shutil
@@ -154,15 +154,15 @@ def main() -> int:
 
 
 def _run(
-    system: ChaosSystem, rate: float, seed: int, gap: float, drain_s: float, started: float
+    system: ChaosSystem, args: argparse.Namespace, gap: float, drain_s: float, started: float
 ) -> int:
     system.start()
     print(f"system ready in {time.monotonic() - started:.0f} s", flush=True)
-    traffic = Traffic(system, rate, seed)
+    traffic = Traffic(system, args.rate, args.seed)
     traffic.start()
     time.sleep(gap)
     poison = Poison()
-    done = faults(poison)
+    done = faults(poison, short=args.short)
     for fault in done:
         inject(fault, system)
         print(f"{fault.name:34} done in {fault.took_s:5.1f} s {fault.error or ''}", flush=True)
