@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -71,9 +72,13 @@ def drain(system: ChaosSystem, traffic: Traffic, timeout_s: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         found = asyncio.run(states(system.database_url, traffic.load.accepted()))
-        if not unsettled(found, traffic.load):
+        left = unsettled(found, traffic.load)
+        if not left:
             break
         time.sleep(2)
+    else:
+        by_status = Counter(each.split()[1] for each in left)
+        print(f"after {timeout_s:.0f} s of drain, still unsettled by status: {dict(by_status)}")
     return time.monotonic() - started
 
 
