@@ -94,20 +94,39 @@ def recovery(fault: Fault, traffic: Traffic, findings: Findings) -> str:
 
 
 def fault_table(done: list[Fault], traffic: Traffic, findings: Findings, gap_s: float) -> None:
+    """Per fault: the demands posted from its start to the end of the traffic after it, those
+    answered 5xx, or not at all within 10 s, at least once, and how many of those a retry got
+    accepted; and the time until a demand posted after it was routed."""
     print(
-        f"\n{'fault':34} {'took s':>7} {'posted':>7} {'5xx/none':>9} {'then 2xx':>9} {'recover s':>10}"
+        f"\n{'fault':30} {'at (UTC)':>9} {'took s':>6} {'posted':>6} {'5xx':>5} "
+        f"{'no answer':>9} {'then 2xx':>8} {'recover s':>9}"
     )
     for fault in done:
         assert fault.started_at is not None
         end = fault.started_at + timedelta(seconds=fault.took_s + gap_s)
         window = [p for p in traffic.load.posted if fault.started_at <= p.posted_at < end]
         troubled = [p for p in window if p.troubled]
-        then = sum(1 for p in troubled if p.demand_id is not None)
         print(
-            f"{fault.name:34} {fault.took_s:7.1f} {len(window):7} {len(troubled):9} {then:9} "
-            f"{recovery(fault, traffic, findings):>10}"
+            f"{fault.name:30} {fault.started_at:%H:%M:%S} {fault.took_s:6.1f} {len(window):6} "
+            f"{sum(1 for p in window if any(a >= 500 for a in p.answers)):5} "
+            f"{sum(1 for p in window if 0 in p.answers):9} "
+            f"{sum(1 for p in troubled if p.demand_id is not None):8} "
+            f"{recovery(fault, traffic, findings):>9}"
             + (f"  FAILED: {fault.error}" if fault.error else "")
         )
+
+
+def latency(traffic: Traffic, findings: Findings) -> str:
+    """Posted to routed (or triaged), over every accepted demand: median, 95th, max."""
+    took = sorted(
+        (findings.handled_at[p.demand_id] - p.posted_at).total_seconds()
+        for p in traffic.load.accepted()
+        if p.demand_id in findings.handled_at
+    )
+    if not took:
+        return "no demand routed"
+    p50, p95 = took[len(took) // 2], took[min(len(took) - 1, int(len(took) * 0.95))]
+    return f"posted -> routed or triaged: median {p50:.1f} s, p95 {p95:.1f} s, max {took[-1]:.1f} s"
 
 
 def summary(traffic: Traffic, findings: Findings, drained_s: float, system: ChaosSystem) -> None:
@@ -116,7 +135,7 @@ def summary(traffic: Traffic, findings: Findings, drained_s: float, system: Chao
     rows = {
         "demands sent": len(posted),
         "accepted (2xx)": len(traffic.load.accepted()),
-        "answered 5xx or not at all at least once": sum(1 for p in posted if p.troubled),
+        "answered 5xx, or not within 10 s, at least once": sum(1 for p in posted if p.troubled),
         "  ... of them accepted on a retry (same key)": sum(
             1 for p in posted if p.troubled and p.demand_id
         ),
@@ -128,6 +147,7 @@ def summary(traffic: Traffic, findings: Findings, drained_s: float, system: Chao
     }
     for name, count in rows.items():
         print(f"{name:52} {count:7}")
+    print(latency(traffic, findings))
     print(f"drained in {drained_s:.0f} s; processes dead at the end: {len(system.dead())}")
 
 
