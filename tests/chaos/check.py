@@ -126,6 +126,24 @@ def unsettled(found: dict[str, tuple[str, int, bool]], load: Load) -> list[str]:
     return left
 
 
+async def where_stuck(database_url: str, demand_ids: list[str]) -> list[str]:
+    """For demands left unsettled: how far each went (classified when, routed when)."""
+    rows = await fetch(
+        database_url,
+        "SELECT d.id, d.status, d.received_at, c.outcome, c.classified_at, t.created_at "
+        "FROM intake.demands d "
+        "LEFT JOIN classification.classifications c ON c.demand_id = d.id "
+        "LEFT JOIN routing.tasks t ON t.demand_id = d.id AND t.role = 'lead' "
+        "WHERE d.id = ANY($1::uuid[])",
+        [uuid.UUID(i) for i in demand_ids],
+    )
+    return [
+        f"{r[0]} {r[1]}: received {r[2]:%H:%M:%S}, classification {r[3]} "
+        f"{r[4] and f'{r[4]:%H:%M:%S}'}, lead task {r[5] and f'{r[5]:%H:%M:%S}'}"
+        for r in rows
+    ]
+
+
 async def check(
     database_url: str, bootstrap: str, load: Load, poison: dict[str, set[str]]
 ) -> Findings:

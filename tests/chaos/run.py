@@ -18,7 +18,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.chaos.check import Findings, run_check, states, unsettled
+from tests.chaos.check import Findings, run_check, states, unsettled, where_stuck
 from tests.chaos.faults import Fault, Poison, faults, inject
 from tests.chaos.load import Department, Load, bring_timers_forward
 from tests.chaos.system import ChaosSystem
@@ -79,6 +79,8 @@ def drain(system: ChaosSystem, traffic: Traffic, timeout_s: float) -> float:
     else:
         by_status = Counter(each.split()[1] for each in left)
         print(f"after {timeout_s:.0f} s of drain, still unsettled by status: {dict(by_status)}")
+        stuck = asyncio.run(where_stuck(system.database_url, [e.split()[0] for e in left[:10]]))
+        print("  " + "\n  ".join(stuck))
     return time.monotonic() - started
 
 
@@ -161,7 +163,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="copy the services' logs here")
     args = parser.parse_args()
     gap = args.gap or (5.0 if args.short else 12.0)
-    drain_s = args.drain or (90.0 if args.short else 180.0)
+    drain_s = args.drain or (240.0 if args.short else 300.0)
     started = time.monotonic()
     print(
         f"chaos run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.rate:g} demands/s, gap {gap:g} s"
