@@ -1,6 +1,6 @@
 """The traffic of `make chaos`: real citizens' messages posted at a fixed rate whatever the system
 does (an open loop: a slow answer does not slow the next post), each retried with its own
-Idempotency-Key until intake answers; a department that signs, contacts and replies to some of
+Idempotency-Key until intake answers (30 s a try, 2 min in all); a department that signs, contacts and replies to some of
 the demands, and their citizens who evaluate; and time that runs fast for others' timers."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Load:
     intake_url: str
     rate: float
     seed: int = 22
-    give_up_s: float = 90.0
+    give_up_s: float = 120.0
     posted: list[Posted] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -84,7 +84,10 @@ class Load:
         messages = real_messages(100_000, self.seed)
         pending: set[asyncio.Task[None]] = set()
         started = time.monotonic()
-        async with httpx.AsyncClient(timeout=10) as client:
+        # 30 s, as a front end would wait; room for every post in flight, so a post never
+        # waits on the client's own pool while intake is slow.
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
             number = 0
             while not stop.is_set():
                 post = self._new(number, messages[number % len(messages)])

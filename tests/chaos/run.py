@@ -97,7 +97,7 @@ def recovery(fault: Fault, traffic: Traffic, findings: Findings) -> str:
 
 def fault_table(done: list[Fault], traffic: Traffic, findings: Findings, gap_s: float) -> None:
     """Per fault: the demands posted from its start to the end of the traffic after it, those
-    answered 5xx, or not at all within 10 s, at least once, and how many of those a retry got
+    answered 5xx, or not at all within 30 s, at least once, and how many of those a retry got
     accepted; and the time until a demand posted after it was routed."""
     print(
         f"\n{'fault':30} {'at (UTC)':>9} {'took s':>6} {'posted':>6} {'5xx':>5} "
@@ -137,7 +137,7 @@ def summary(traffic: Traffic, findings: Findings, drained_s: float, system: Chao
     rows = {
         "demands sent": len(posted),
         "accepted (2xx)": len(traffic.load.accepted()),
-        "answered 5xx, or not within 10 s, at least once": sum(1 for p in posted if p.troubled),
+        "answered 5xx, or not within 30 s, at least once": sum(1 for p in posted if p.troubled),
         "  ... of them accepted on a retry (same key)": sum(
             1 for p in posted if p.troubled and p.demand_id
         ),
