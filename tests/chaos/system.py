@@ -13,7 +13,7 @@ from pathlib import Path
 
 from contracts.lists import load_lists
 from contracts.topics import all_topics
-from services.runtime.apache_kafka import EmbeddedApacheKafka
+from services.runtime.apache_kafka import BrokerUnavailable, EmbeddedApacheKafka
 from services.runtime.embedded import EmbeddedPostgres, free_port
 from services.runtime.kafka import create_topics
 from services.runtime.launcher import ServiceProcesses, async_url
@@ -108,7 +108,16 @@ class ChaosSystem:
         else:
             node.stop(timeout_s=60)
         time.sleep(self.restart_delay_s)
-        if self.kafka.start() != self.bootstrap:
+        # A start that does not answer within its 2 min (a JVM starved on a loaded machine) is
+        # stopped and tried again, as an orchestrator would; the third failure fails the fault.
+        for attempt in range(3):
+            try:
+                bootstrap = self.kafka.start()
+                break
+            except BrokerUnavailable:
+                if attempt == 2:
+                    raise
+        if bootstrap != self.bootstrap:
             raise RuntimeError(f"the broker came back elsewhere than {self.bootstrap}")
 
     def pause(self, name: str, seconds: float) -> None:
