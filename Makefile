@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
+# Both locks: every platform's files of each pinned version, with their hashes (docs/supply-chain.md).
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-header --quiet
 
 .DEFAULT_GOAL := help
 MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
 REPLIES := services/classification/training/messages_with_replies.csv
 
-.PHONY: help install kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short chaos chaos-short validate-deploy lint fmt contracts bench bench-routing bench-escalation clean
+.PHONY: help install lock audit kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier eval-exits cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short chaos chaos-short validate-deploy lint fmt contracts bench bench-routing bench-escalation bench-console clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -17,11 +19,18 @@ help: ## List the targets
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock)
+install: $(VENV)/.installed ## Create .venv with the pinned dependencies (requirements.lock, every file checked against its hash)
+
+lock: install ## Rewrite both hashed locks from pyproject.toml, keeping every pinned version (UPGRADE="--upgrade-package NAME" moves one)
+	printf 'setuptools\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev --extra embedded $(LOCK_FLAGS) $(UPGRADE) -o requirements.lock
+	printf 'setuptools\n' | $(BIN)/uv pip compile pyproject.toml - $(LOCK_FLAGS) --constraint requirements.lock -o requirements-image.lock
+
+audit: install ## pip-audit: known vulnerabilities in every locked package (skips, saying so, only when the vulnerability service cannot be reached)
+	$(PY) -m tests.audit
 
 kafka: install ## Fetch the Apache Kafka broker of deploy/kafka/pom.xml with Maven into .liandong/kafka/libs and check it starts
 	$(PY) -m services.runtime.apache_kafka
@@ -32,10 +41,10 @@ kafka-cluster: kafka ## A three-node Apache Kafka KRaft cluster on loopback (RF 
 $(MODEL): $(VENV)/.installed services/classification/training/messages_labelled.csv $(wildcard services/classification/training/operator-*.csv) services/classification/category_model.py
 	$(BIN)/liandong model train
 
-$(ROUTING_MODEL): $(MODEL) $(REPLIES) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
+$(ROUTING_MODEL): $(MODEL) $(REPLIES) $(wildcard services/classification/training/dispatch-*.csv) services/classification/replies.py services/classification/routing_model.py services/classification/routing_training.py
 	$(BIN)/liandong model train-routing
 
-model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions)
+model: $(MODEL) $(ROUTING_MODEL) ## Train the category model (labelled messages, operator decisions; about 60 s), then the department-type model (replies, operator decisions, reassignments and rulings)
 
 eval-classifier: install ## Train on a split, print held-out accuracy, macro-F1, top-3, triage share, unit resolution
 	$(BIN)/liandong model eval
@@ -45,6 +54,9 @@ cv-classifier: install ## 5-fold GroupKFold on the training part only: choose ch
 
 eval-routing: $(MODEL) ## Department type against the bodies that answered the real replies (held-out part): coverage, accuracy, baseline
 	$(BIN)/liandong model eval-routing
+
+eval-exits: $(MODEL) $(ROUTING_MODEL) ## Of the labelled messages sent to triage, the share with no exit available (must be 0)
+	$(BIN)/liandong model eval-exits
 
 bench-classifier: $(MODEL) ## Demands per second per core of the whole classification step, and model load time
 	$(BIN)/liandong model bench
@@ -112,6 +124,9 @@ bench-routing: install ## Routing decisions per second, demand.classified -> lea
 
 bench-escalation: install ## The sweeper against 1,000,000 open tasks (ARGS="--spread 0 --sweepers 2")
 	$(PY) -m tests.bench.escalation $(ARGS)
+
+bench-console: $(MODEL) $(ROUTING_MODEL) kafka ## Server time of every console page for a department with 10,000 tasks and a city with 100,000 demands a month (ARGS="--requests 40")
+	$(PY) -m tests.bench.console $(ARGS)
 
 clean: ## Remove .venv and local state (.liandong)
 	rm -rf $(VENV) .liandong .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import yaml
 
 from contracts import topics
+from contracts.envelope import TRACEPARENT_HEADER
 from contracts.events import EVENT_MODELS, Event
 from contracts.jurisdiction import Level, level_of
 from contracts.lists import Lists
@@ -89,13 +90,13 @@ def topic_plans(lists: Lists) -> list[TopicPlan]:
 
 # Who sends to and who reads each topic family (the services read as group liandong-<service>).
 _SENDERS: dict[str, list[str]] = {
-    topics.DEMAND_RECEIVED: ["intake"],
+    topics.DEMAND_RECEIVED: ["intake"],  # the demand, then the citizen's withdrawal or addition
     topics.DEMAND_CLASSIFIED: ["classification"],
     topics.DEMAND_TRIAGE: ["classification"],
     topics.DEMAND_STATUS: ["classification", "routing"],
     topics.DEMAND_EVALUATED: ["feedback"],
     topics.CITIZEN_NOTIFICATIONS: ["feedback"],
-    "tasks": ["routing"],
+    "tasks": ["routing", "classification"],  # classification: praise passed on at the desk
     "escalations": ["routing"],  # disputes and the deadline sweeper (routing, `liandong escalator`)
 }
 _RECEIVERS: dict[str, list[str]] = {
@@ -165,6 +166,11 @@ def _headers_schema(model: type[Event]) -> dict[str, Any]:
     properties["ce_type"]["const"] = model.TYPE
     properties["content-type"]["const"] = "application/json"
     required = list(_HEADER_DESCRIPTIONS)
+    properties[TRACEPARENT_HEADER] = {  # optional: only a process that traces sets it
+        "type": "string",
+        "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+        "description": "W3C trace context (CloudEvents distributed-tracing extension)",
+    }
     if model.target_unit_code is not Event.target_unit_code:
         properties["ce_unitcode"] = {
             "type": "string",

@@ -1,7 +1,9 @@
 """CloudEvents 1.0 in Kafka binary content mode: attributes in `ce_*` headers, data in the value.
 
 Extension attributes (lower-case alphanumerics, per the spec): `ce_demandid` (correlation id),
-`ce_unitcode` and `ce_departmentid` (routing filters a consumer can read without the body).
+`ce_unitcode` and `ce_departmentid` (routing filters a consumer can read without the body), and
+`ce_traceparent`, the W3C trace context of CloudEvents' distributed-tracing extension (present
+when the producing process traces; see docs/tracing.md).
 
 Kafka allows a header with a null value (aiokafka reads it as None). A required attribute
 (`REQUIRED_HEADERS`) with no value makes the record invalid, naming the header; any other header
@@ -28,6 +30,9 @@ Headers = list[tuple[str, bytes]]
 # Headers as read from Kafka: a header may have no value.
 ReceivedHeaders = Sequence[tuple[str, bytes | None]]
 
+# The distributed-tracing extension's attribute; a malformed value is ignored by the tracer,
+# never a reason to dead-letter an event.
+TRACEPARENT_HEADER = "ce_traceparent"
 REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time")
 
 
@@ -45,6 +50,7 @@ class Envelope:
     demand_id: str
     unit_code: str | None = None
     department_id: str | None = None
+    traceparent: str | None = None
 
     def to_headers(self) -> Headers:
         headers: Headers = [
@@ -61,6 +67,8 @@ class Envelope:
             headers.append(("ce_unitcode", self.unit_code.encode()))
         if self.department_id is not None:
             headers.append(("ce_departmentid", self.department_id.encode()))
+        if self.traceparent is not None:
+            headers.append((TRACEPARENT_HEADER, self.traceparent.encode()))
         return headers
 
     @classmethod
@@ -95,6 +103,7 @@ class Envelope:
             demand_id=values.get("ce_demandid", ""),
             unit_code=values.get("ce_unitcode"),
             department_id=values.get("ce_departmentid"),
+            traceparent=values.get(TRACEPARENT_HEADER),
         )
 
 
@@ -109,8 +118,11 @@ class Message:
     envelope: Envelope
 
 
-def encode(event: Event, *, source: str, event_id: str | None = None) -> Message:
-    """Wrap an event into a Kafka record. `event_id` is stable so a re-send is de-duplicated."""
+def encode(
+    event: Event, *, source: str, event_id: str | None = None, traceparent: str | None = None
+) -> Message:
+    """Wrap an event into a Kafka record. `event_id` is stable so a re-send is de-duplicated;
+    `traceparent` is the W3C trace context the event continues, if any."""
     envelope = Envelope(
         id=event_id or str(uuid.uuid4()),
         type=event.TYPE,
@@ -120,6 +132,7 @@ def encode(event: Event, *, source: str, event_id: str | None = None) -> Message
         demand_id=str(event.demand_id),
         unit_code=event.target_unit_code(),
         department_id=event.target_department_id(),
+        traceparent=traceparent,
     )
     return Message(
         topic=event.topic(),

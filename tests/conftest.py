@@ -68,10 +68,16 @@ def _docker_available() -> bool:
 
 @contextlib.contextmanager
 def _containers() -> Iterator[tuple[str, str]]:
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.postgres import PostgresContainer
 
-    with PostgresContainer("postgres:15-alpine", driver=None) as pg, KafkaContainer() as kafka:
+    # PostgreSQL as deployed (deploy/compose.yaml). Kafka stays testcontainers' default image:
+    # its KafkaContainer starts Confluent's images only (its start script is theirs), not
+    # apache/kafka; the embedded broker without Docker is Apache Kafka 4.1 itself.
+    with (
+        PostgresContainer("postgres:17.6-bookworm", driver=None) as pg,
+        KafkaContainer() as kafka,
+    ):
         yield pg.get_connection_url(), kafka.get_bootstrap_server()
 
 

@@ -1,6 +1,12 @@
 """Every event of the data standard, and the registry from CloudEvents type to model."""
 
 from contracts.events.base import Event
+from contracts.events.citizen import (
+    DemandSupplemented,
+    DemandWithdrawn,
+    RoutedDemandSupplemented,
+    RoutedDemandWithdrawn,
+)
 from contracts.events.demand import (
     Channel,
     Citizen,
@@ -12,6 +18,16 @@ from contracts.events.demand import (
     DemandType,
     Location,
     Urgency,
+)
+from contracts.events.desk import (
+    DESK_DEPARTMENT_ID,
+    DESK_DEPARTMENT_NAME,
+    DemandAnsweredAtDesk,
+    DemandClosedAsInvalid,
+    DemandMergedAtDesk,
+    DepartmentPraised,
+    DeskExit,
+    InvalidReason,
 )
 from contracts.events.escalation import (
     DisputeEscalated,
@@ -42,6 +58,7 @@ from contracts.events.task import (
     TaskReturned,
     TaskRole,
     TaskSigned,
+    TaskSupplemented,
     TaskWithdrawn,
 )
 
@@ -70,32 +87,53 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     TaskEscalationResolved,
     DisputeEscalated,
     ExtensionEscalated,
+    DemandAnsweredAtDesk,
+    DemandMergedAtDesk,
+    DemandClosedAsInvalid,
+    DepartmentPraised,
+    DemandWithdrawn,
+    DemandSupplemented,
+    RoutedDemandWithdrawn,
+    RoutedDemandSupplemented,
+    TaskSupplemented,
 )
 EVENT_TYPES: dict[str, type[Event]] = {model.TYPE: model for model in EVENT_MODELS}
 
 __all__ = [
+    "DESK_DEPARTMENT_ID",
+    "DESK_DEPARTMENT_NAME",
     "EVENT_MODELS",
     "EVENT_TYPES",
     "CallbackRequested",
     "Channel",
     "Citizen",
+    "DemandAnsweredAtDesk",
     "DemandClassified",
+    "DemandClosedAsInvalid",
     "DemandEvaluated",
+    "DemandMergedAtDesk",
     "DemandNotEvaluated",
     "DemandReceived",
     "DemandStatus",
     "DemandStatusChanged",
+    "DemandSupplemented",
     "DemandTriaged",
     "DemandType",
+    "DemandWithdrawn",
+    "DepartmentPraised",
     "DepartmentSummoned",
+    "DeskExit",
     "DisputeEscalated",
     "DisputeOpened",
     "DisputeRuled",
     "Event",
     "ExtensionEscalated",
+    "InvalidReason",
     "Location",
     "ReplyResult",
     "ReturnReason",
+    "RoutedDemandSupplemented",
+    "RoutedDemandWithdrawn",
     "Satisfaction",
     "Stage",
     "TaskAssigned",
@@ -110,6 +148,7 @@ __all__ = [
     "TaskReturned",
     "TaskRole",
     "TaskSigned",
+    "TaskSupplemented",
     "TaskWithdrawn",
     "Urgency",
 ]

@@ -140,6 +140,14 @@ class TaskWithdrawn(TaskEvent):
     reason: str
 
 
+class TaskSupplemented(TaskEvent):
+    """补充: the citizen added to the demand; the lead department reads it with the task."""
+
+    TYPE: ClassVar[str] = "cn.liandong.task.supplemented.v1"
+
+    text: str = Field(max_length=2000, description="the addition, phone and ID numbers masked")
+
+
 class DepartmentSummoned(TaskEvent):
     """吹哨报到: the coordinator summons the department to the scene of a task; arrival is due."""
 

@@ -11,16 +11,21 @@ from contracts.events import (
     DemandReceived,
     DemandStatus,
     DemandStatusChanged,
+    DemandSupplemented,
     DemandTriaged,
+    DemandWithdrawn,
     Event,
 )
 from contracts.lists import Lists, Matter
-from services.classification import repository, rules
+from services.classification import citizen_acts, repository, rules
 from services.classification.classifier import Classifier, Decision, Undecided
+from services.classification.exits import propose_exits
 from services.classification.models import Classification, TriageItem
 from services.classification.routing_model import Route, Router
 from services.classification.service import Answer, publish_classified
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
+from services.runtime.logging import mask_text
+from services.runtime.masking import citizens_in_hand, mask_known
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +45,11 @@ def make_batch_handlers(
     from `Router.route_many`, the decision `liandong route` makes."""
 
     async def classify_demands(delivery: BatchDelivery, events: list[DemandReceived]) -> None:
+        names = [event.citizen.name for event in events]
+        with citizens_in_hand(names, [event.location.address for event in events]):
+            await _classify_demands(delivery, events)
+
+    async def _classify_demands(delivery: BatchDelivery, events: list[DemandReceived]) -> None:
         if router is not None and router.model is not None:
             await _route_demands(delivery, events, router, unit_threshold=unit_threshold)
             return
@@ -81,7 +91,11 @@ def make_handlers(
             BatchDelivery(delivery.session, delivery.outbox, delivery.clock), [event]
         )
 
-    return {DemandReceived: classify_demand}
+    return {
+        DemandReceived: classify_demand,
+        DemandWithdrawn: citizen_acts.withdraw,
+        DemandSupplemented: citizen_acts.supplement,
+    }
 
 
 def routing_unit(lists: Lists, event: DemandReceived) -> tuple[rules.UnitAnswer | None, str]:
@@ -293,6 +307,9 @@ async def send_to_triage(
     urgency, cue = rules.urgency_of(event.content, matter)
     if event.matter_code is not None:  # what the citizen or the operator picked, for the queue
         suggestions = suggestions | {"chosen": event.matter_code}
+    # The desk exits that fit (praise, a consultation, an invalid contact), likeliest first.
+    exits = propose_exits(event.content, event.demand_type)
+    suggestions = suggestions | {"exits": [proposal.as_suggestion() for proposal in exits]}
     repository.add_triage_outcome(
         delivery.session,
         Classification(
@@ -333,7 +350,8 @@ async def send_to_triage(
             demand_id=event.demand_id,
             occurred_at=now,
             reason=reason,
-            content=event.content,
+            # The triage desk reads the citizen's contact from the queue's API, not the topic.
+            content=mask_known(mask_text(event.content), [event.citizen.name or ""]),
             location=event.location,
         ),
     )

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, Text, Uuid
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Computed, DateTime, Index, MetaData, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.runtime.service import ServiceTables
@@ -60,6 +60,45 @@ class TriageItem(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeskExitRecord(Base):
+    """The audit of a desk exit: which contact left the queue how, why, and by whose hand."""
+
+    __tablename__ = "desk_exits"
+
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    exit: Mapped[str] = mapped_column(String(16))  # consultation | praise | invalid | merge
+    reason: Mapped[str | None] = mapped_column(String(32))  # the invalid reason
+    note: Mapped[str | None] = mapped_column(Text)  # the answer, the praise note, the why
+    target: Mapped[str | None] = mapped_column(String(100))  # department or demand id
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class KnowledgeEntry(Base):
+    """知识库: a question and its answer, kept by the department that owns it, offered to the
+    operator between `valid_from` and `valid_to`. `tokens` are the jieba words of the question
+    and the answer, so PostgreSQL's 'simple' full-text configuration can index Chinese."""
+
+    __tablename__ = "knowledge_entries"
+    __table_args__ = (
+        Index("ix_classification_knowledge_entries_search", "search", postgresql_using="gin"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    department_id: Mapped[str] = mapped_column(String(100), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    matters: Mapped[list[str]] = mapped_column(JSONB)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tokens: Mapped[str] = mapped_column(Text)
+    search: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('simple'::regconfig, tokens)", persisted=True)
+    )
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LabelledExample(Base):

@@ -57,6 +57,30 @@ async def lock_triage_item(session: AsyncSession, demand_id: uuid.UUID) -> Triag
     return item
 
 
+async def get_triage_item(session: AsyncSession, demand_id: uuid.UUID) -> TriageItem | None:
+    return await session.get(TriageItem, demand_id)
+
+
+async def was_classified(session: AsyncSession, demand_id: uuid.UUID) -> bool:
+    """Whether the demand went on to routing (by the model or an operator's hand)."""
+    return await routed_unit(session, demand_id) is not None
+
+
+async def routed_unit(session: AsyncSession, demand_id: uuid.UUID) -> str | None:
+    """The unit a routed demand was classified at (None: not routed)."""
+    row = (
+        await session.execute(
+            select(Classification.outcome, Classification.unit_code).where(
+                Classification.demand_id == demand_id
+            )
+        )
+    ).first()
+    if row is None or row.outcome != "classified":
+        return None
+    unit: str | None = row.unit_code
+    return unit
+
+
 @dataclass(frozen=True, slots=True)
 class PendingByUrgency:
     urgency: str

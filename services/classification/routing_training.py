@@ -148,6 +148,38 @@ def operator_history(lists: Lists, files: Sequence[Path]) -> History:
     return History(texts, types, groups, skipped)
 
 
+DISPATCH_DATA = "dispatch-*.csv"  # `liandong model export-labelled --dispatch`, in training/
+
+
+def dispatch_history(lists: Lists, files: Sequence[Path]) -> History:
+    """Coordinators' reassignments and rulings exported by `liandong model export-labelled
+    --dispatch`: the department they chose gives the type. A row whose department the lists do
+    not know (or whose type they no longer have), or whose text is empty, is skipped and
+    counted."""
+    import csv
+
+    history = History([], [], [], {})
+
+    def skip(reason: str) -> None:
+        history.skipped[reason] = history.skipped.get(reason, 0) + 1
+
+    departments = lists.departments_by_id
+    for path in files:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                text = (row.get("text") or "").strip()
+                department = departments.get((row.get("department_id") or "").strip())
+                if not text:
+                    skip("empty text")
+                elif department is None or department.type not in lists.department_types:
+                    skip("department unknown to the lists")
+                else:
+                    history.texts.append(text)
+                    history.types.append(department.type)
+                    history.groups.append(f"dispatch:{row.get('id') or len(history.texts)}")
+    return history
+
+
 def reply_history(lists: Lists) -> History:
     """Every reply that names a body of a type of the lists (the whole file: the evaluation
     trains its own model on its training part only)."""
@@ -175,19 +207,28 @@ def train_artifact(
     classifier: Classifier,
     *,
     operator_files: Sequence[Path],
+    dispatch_files: Sequence[Path] = (),
     artifact: Path = ARTIFACT,
 ) -> tuple[TypeModel, History]:
-    """`make model`: the department-type model on every reply and every operator decision."""
+    """`make model`: the department-type model on every reply, every operator decision and
+    every coordinator's reassignment and ruling."""
     from services.classification.replies import REPLIES
 
-    replies = reply_history(lists)
-    operators = operator_history(lists, operator_files)
-    texts = replies.texts + operators.texts
-    labels = replies.types + operators.types
-    keys = replies.groups + operators.groups
-    parts = [REPLIES.read_bytes(), *(p.read_bytes() for p in operator_files)]
-    version = data_version(*parts)
-    model, _ = train_type_model(lists, classifier, texts, labels, keys, version=version)
+    parts = [reply_history(lists), operator_history(lists, operator_files)]
+    parts.append(dispatch_history(lists, dispatch_files))
+    history = History(
+        [text for part in parts for text in part.texts],
+        [kind for part in parts for kind in part.types],
+        [key for part in parts for key in part.groups],
+        {},
+    )
+    for part in parts:  # two sources may skip rows for one reason (an empty text)
+        for reason, count in part.skipped.items():
+            history.skipped[reason] = history.skipped.get(reason, 0) + count
+    files = [REPLIES, *operator_files, *dispatch_files]
+    version = data_version(*(path.read_bytes() for path in files))
+    model, _ = train_type_model(
+        lists, classifier, history.texts, history.types, history.groups, version=version
+    )
     model.save(artifact)
-    history = History(texts, labels, keys, replies.skipped | operators.skipped)
     return model, history

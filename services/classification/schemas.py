@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.events import DemandType, Urgency
+from contracts.events import DemandType, InvalidReason, Urgency
 from contracts.jurisdiction import UnitCode
 from contracts.text import Text
-from services.classification.models import TriageItem
+from services.classification.models import KnowledgeEntry, TriageItem
 
 
 class TriageItemOut(BaseModel):
@@ -54,3 +54,72 @@ class ManualClassification(BaseModel):
     urgency: Urgency | None = Field(
         default=None, description="default: from the text and the matter"
     )
+
+
+class ConsultationAnswer(BaseModel):
+    """直接办结: the answer the citizen gets (from the knowledge base, or the operator's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Text | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="default: the knowledge-base entry's answer",
+        examples=["居住证可在户籍窗口办理。"],
+    )
+    matter_code: Text | None = Field(default=None, max_length=40)
+    knowledge_entry_id: uuid.UUID | None = Field(
+        default=None, description="the valid entry the answer comes from"
+    )
+
+
+class PraiseRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    department_id: Text = Field(max_length=100, examples=["330502001000.street-office"])
+
+
+class InvalidClosure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: InvalidReason
+    note: Text | None = Field(default=None, max_length=500)
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into_demand_id: uuid.UUID = Field(description="the routed demand this contact repeats")
+
+
+class KnowledgeEntryIn(BaseModel):
+    """A knowledge-base entry as its department writes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text = Field(min_length=2, max_length=500, examples=["居住证怎么办理？"])
+    answer: Text = Field(min_length=2, max_length=4000)
+    matters: list[Text] = Field(default_factory=list, max_length=20, examples=[["PUBSEC-HUKOU"]])
+    valid_from: AwareDatetime | None = Field(default=None, description="default: now")
+    valid_to: AwareDatetime | None = Field(
+        default=None, description="after it the entry is not offered (none: until changed)"
+    )
+
+
+class KnowledgeEntryOut(BaseModel):
+    id: uuid.UUID
+    department_id: str
+    question: str
+    answer: str
+    matters: list[str]
+    valid_from: datetime
+    valid_to: datetime | None
+    updated_by: str
+    updated_at: datetime
+    rank: float | None = Field(default=None, description="relevance to the searched text")
+
+    @classmethod
+    def of(cls, entry: KnowledgeEntry, rank: float | None = None) -> KnowledgeEntryOut:
+        fields = {name: getattr(entry, name) for name in cls.model_fields if name != "rank"}
+        return cls(**fields, rank=rank)

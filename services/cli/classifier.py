@@ -29,10 +29,27 @@ def _model_export(args: argparse.Namespace) -> int:
     database_url = find_database_url("the classification service's database")
     if database_url is None:
         return 2
+    if args.dispatch:
+        return _export_dispatch(database_url, args.since)
     exported = in_session(
         database_url, lambda session: export_labelled(session, sys.stdout, since=args.since)
     )
     print(f"{exported} operator decisions exported", file=sys.stderr)
+    return 0
+
+
+def _export_dispatch(database_url: str, since: datetime | None) -> int:
+    """Coordinators' reassignments and rulings (routing's tables) as dispatch history."""
+    from contracts.lists import load_lists
+    from services.routing.history import export_dispatch
+
+    lists = load_lists()
+    written, skipped = in_session(
+        database_url, lambda session: export_dispatch(session, lists, sys.stdout, since=since)
+    )
+    print(f"{written} reassignments and rulings exported", file=sys.stderr)
+    for reason, count in sorted(skipped.items()):
+        print(f"  skipped {count}: {reason}", file=sys.stderr)
     return 0
 
 
@@ -106,6 +123,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         type=datetime.fromisoformat,
         default=None,
         help="only decisions from this time on (ISO 8601 with offset)",
+    )
+    export.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="instead: coordinators' reassignments and rulings of disputes (routing's tables) as"
+        " dispatch history; save as services/classification/training/dispatch-<date>.csv",
     )
     export.set_defaults(func=_model_export)
     evaluation = model_sub.add_parser("eval", help="train on a split, print held-out figures")

@@ -47,13 +47,16 @@ def _model_train_routing(_args: argparse.Namespace) -> int:
     )
     from services.classification.classifier import Classifier
     from services.classification.routing_model import ARTIFACT
-    from services.classification.routing_training import train_artifact
+    from services.classification.routing_training import DISPATCH_DATA, train_artifact
 
     started = time.perf_counter()
     lists = load_lists()
     classifier = Classifier(lists, CategoryModel.load(DEFAULT_ARTIFACT))
-    operators = training_files()[1:]
-    model, history = train_artifact(lists, classifier, operator_files=operators)
+    files = training_files()
+    dispatch = sorted(files[0].parent.glob(DISPATCH_DATA))
+    model, history = train_artifact(
+        lists, classifier, operator_files=files[1:], dispatch_files=dispatch
+    )
     seconds = time.perf_counter() - started
     print(f"trained {model.version} on {len(history.texts)} dispatch records in {seconds:.1f} s")
     for reason, count in sorted(history.skipped.items()):
@@ -99,6 +102,13 @@ def _lists_suggest(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_eval_exits(_args: argparse.Namespace) -> int:
+    from services.classification.exits_eval import evaluate_exits
+
+    evaluate_exits(_router())
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     route = sub.add_parser(
         "route",
@@ -137,6 +147,10 @@ def add_model_commands(model_sub: argparse._SubParsersAction[argparse.ArgumentPa
         "--cv", action="store_true", help="5-fold figures on the training part only (tuning)"
     )
     routing_eval.set_defaults(func=_model_eval_routing)
+    model_sub.add_parser(
+        "eval-exits",
+        help="of the labelled messages sent to triage, the share with no exit available",
+    ).set_defaults(func=_model_eval_exits)
 
 
 def add_lists_commands(lists_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

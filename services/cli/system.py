@@ -14,6 +14,7 @@ from services.cli.common import NOT_SET
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from services.runtime.limits import uvicorn_limits
     from services.runtime.logging import configure_logging
 
     name = args.service
@@ -29,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,  # our request log omits query strings (tracking tokens)
         log_config=None,
         timeout_graceful_shutdown=15,
+        **uvicorn_limits(settings),
     )
     uvicorn.Server(config).run()
     return 0
@@ -52,10 +54,37 @@ def _migrate(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown services {unknown}; choose from {list(SERVICES)}", file=sys.stderr)
         return 2
+    if args.wait is not None:
+        return _wait_for_migrations(tuple(args.services or SERVICES), settings.database_url, args)
     for service in args.services or SERVICES:
         upgrade(service, async_url(settings.database_url))
         print(f"migrated {service}")
     return 0
+
+
+def _wait_for_migrations(
+    services: tuple[str, ...], database_url: str, args: argparse.Namespace
+) -> int:
+    """`migrate --wait S`: a Deployment's init container, holding the pod until the migration
+    Job brought every schema to this code's head; it never migrates itself."""
+    import time
+
+    from services.runtime.launcher import async_url
+    from services.runtime.migrations import behind
+
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            late = asyncio.run(behind(services, async_url(database_url)))
+        except OSError as exc:  # the database is not reachable yet
+            late = [f"database unreachable ({type(exc).__name__})"]
+        if not late:
+            print(f"schemas at head: {', '.join(services)}")
+            return 0
+        if time.monotonic() > deadline:
+            print(f"not migrated after {args.wait} s: {', '.join(late)}", file=sys.stderr)
+            return 1
+        time.sleep(2)
 
 
 def _revision(args: argparse.Namespace) -> int:
@@ -114,6 +143,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "migrate", help="apply the migrations of the given services (default all)"
     )
     migrate.add_argument("services", nargs="*", metavar="service", help=", ".join(SERVICES))
+    migrate.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="do not migrate: wait until the schemas are at this code's head (exit 1 after "
+        "SECONDS), as an init container waits for the migration Job",
+    )
     migrate.set_defaults(func=_migrate)
 
     revision = sub.add_parser("revision", help="autogenerate a migration for one service")

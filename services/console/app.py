@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from services.console.api import citizens, coordinators, departments, leaders, operators, sign_in
+from services.console.api import (
+    citizens,
+    coordinators,
+    departments,
+    jurisdiction,
+    leaders,
+    operators,
+    sign_in,
+)
 from services.console.pages import (
     TEMPLATES,
     Console,
@@ -26,12 +35,13 @@ from services.console.pages import (
     return_path,
     sign_in_url,
 )
-from services.console.service import ServiceRefused, Services
+from services.console.service import CALL_TIMES, ServiceRefused, Services
 from services.console.sessions import SESSION_COOKIE, CredentialChecker, SessionCodec
 from services.console.settings import ConsoleSettings
 from services.runtime.api_keys import ApiKeys
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.http import BodySizeLimit
+from services.runtime.limits import install_limits
 from services.runtime.metrics import HttpMetrics, HttpMetricsMiddleware
 
 SETTINGS_CLASS = ConsoleSettings
@@ -86,7 +96,7 @@ def create_app(
         openapi_url=None,
     )
     app.state.console = console
-    for module in (sign_in, citizens, operators, departments, coordinators, leaders):
+    for module in (sign_in, citizens, operators, departments, coordinators, jurisdiction, leaders):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -104,6 +114,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     _answer_refusals(app)
+    install_limits(app, settings)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # outermost, as in the other services: a 413 and a 500 are counted too
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry))
@@ -150,7 +161,20 @@ def _answer_refusals(app: FastAPI) -> None:
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        started = time.perf_counter()
+        calls: list[tuple[str, float]] = []
+        CALL_TIMES.set(calls)
         response = await call_next(request)
+        # The page's server time (services' calls and rendering included) and the time spent
+        # waiting on each service (summed over its calls, which may overlap), read by
+        # `make bench-console` and by a browser's developer tools.
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        waited: dict[str, float] = {}
+        for service, ms in calls:
+            waited[service] = waited.get(service, 0.0) + ms
+        response.headers["Server-Timing"] = ", ".join(
+            [f"total;dur={elapsed_ms:.1f}", *(f"{k};dur={v:.1f}" for k, v in waited.items())]
+        )
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response

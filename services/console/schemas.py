@@ -56,6 +56,13 @@ class CallForm(BaseModel):
     matter_code: str = Field(default="", max_length=100)
 
 
+class CallerForm(BaseModel):
+    """The phone number of the caller on the line, to look up their earlier demands."""
+
+    model_config = _FORM
+    caller_phone: str = Field(pattern=r"^\+?[0-9][0-9 -]{4,19}$")
+
+
 class ClassifyForm(BaseModel):
     model_config = _FORM
     matter_code: str = Field(min_length=1, max_length=100)

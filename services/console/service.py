@@ -3,13 +3,16 @@ citizen's tracking token), and their refusals as messages a page can show."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from services.console.settings import ConsoleSettings
+from services.console.translations import said
 
 
 @dataclass
@@ -23,6 +26,11 @@ class ServiceRefused(Exception):
 
     def __str__(self) -> str:
         return f"{self.status}: {self.message}"
+
+
+# The time each call to a service took during the page being served, for its Server-Timing
+# header (the console's middleware sets a fresh list per request).
+CALL_TIMES: ContextVar[list[tuple[str, float]] | None] = ContextVar("call_times", default=None)
 
 
 # The services answer in English; the pages say what happened in Chinese and keep the
@@ -49,7 +57,7 @@ def _refusal(response: httpx.Response) -> ServiceRefused:
     for error in (body.get("errors") or []) if isinstance(body, dict) else []:
         if isinstance(error, dict):
             name = str(error.get("field", "")).removeprefix("body.").removeprefix("query.")
-            fields[name] = str(error.get("reason", ""))
+            fields[name] = said(str(error.get("reason", "")))
     if isinstance(detail, list):  # FastAPI's own validation shape
         for error in detail:
             if isinstance(error, dict):
@@ -57,7 +65,7 @@ def _refusal(response: httpx.Response) -> ServiceRefused:
                 fields[".".join(loc)] = str(error.get("msg", ""))
         detail = None
     prefix = _STATUS_TEXT.get(response.status_code, f"服务返回 {response.status_code}")
-    message = f"{prefix}：{detail}" if isinstance(detail, str) and detail else prefix
+    message = f"{prefix}：{said(detail)}" if isinstance(detail, str) and detail else prefix
     return ServiceRefused(response.status_code, message, fields)
 
 
@@ -92,12 +100,17 @@ class Services:
         """The service's JSON answer; raises ServiceRefused on a 4xx or 5xx, or when the
         service cannot be reached."""
         url = self._base[service] + path
+        started = time.perf_counter()
         try:
             response = await self._client.request(
                 method, url, headers=headers, params=params, json=json
             )
         except httpx.HTTPError as exc:
             raise ServiceRefused(503, f"无法连接{SERVICE_NAMES[service]}服务，请稍后重试") from exc
+        finally:
+            times = CALL_TIMES.get()
+            if times is not None:
+                times.append((service, (time.perf_counter() - started) * 1000))
         if response.status_code >= 400:
             raise _refusal(response)
         return response.json() if response.content else None

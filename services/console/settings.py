@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from services.runtime.settings import LogLevel, Port
+from services.runtime.settings import HttpLimitSettings, LogLevel, Port
 
 
-class ConsoleSettings(BaseSettings):
+class ConsoleSettings(HttpLimitSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIANDONG_CONSOLE_", extra="ignore", populate_by_name=True, frozen=True
     )

@@ -11,6 +11,7 @@ from contracts.lists.calendar import TimeLimit
 from services.feedback.api import ROUTERS
 from services.feedback.handlers import make_handlers
 from services.feedback.models import tables
+from services.feedback.rate_metrics import RateCounters
 from services.feedback.service.callbacks import CallbackPolicy, EvaluationSweeper
 from services.feedback.settings import FeedbackSettings
 from services.runtime.clock import Clock
@@ -52,6 +53,14 @@ def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = N
         batch_size=settings.sweep_batch_size,
     )
     sweeper.start(runtime, "evaluation-sweeper")
+    counters = RateCounters(
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+        zone=lists.calendar.zone,
+        interval_s=settings.metrics_refresh_ms / 1000,
+    )
+    runtime.loop("rate-counters", counters.run)
+    runtime.metrics.register(counters)
     app = create_service_app(
         runtime,
         title="Liandong feedback",

@@ -18,7 +18,9 @@ import structlog
 
 from contracts.events import (
     EVENT_MODELS,
+    DemandAnsweredAtDesk,
     DemandClassified,
+    DemandMergedAtDesk,
     DemandStatus,
     DemandStatusChanged,
     Event,
@@ -30,8 +32,11 @@ from contracts.events import (
     TaskSigned,
     TaskWithdrawn,
 )
+from contracts.events.citizen import RoutedDemandSupplemented, RoutedDemandWithdrawn
+from contracts.events.desk import DepartmentPraised
 from contracts.events.task import TaskEvent
 from services.feedback import rates
+from services.feedback.desk import DeskFacts
 from services.feedback.models import DemandFact, RedoFact, ReplyFact, TaskFact
 from services.feedback.repository import callbacks as callback_queries
 from services.feedback.repository import counters, facts
@@ -43,6 +48,7 @@ log = structlog.get_logger(__name__)
 
 def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
     facts_of = _Facts(policy)
+    desk = DeskFacts(policy)
     return {
         # Every event of the task topics is accepted; those that change no fact are ignored
         # (a new task event type therefore never dead-letters here).
@@ -56,6 +62,11 @@ def make_handlers(policy: CallbackPolicy) -> dict[type[Event], Handler]:
         TaskReplied: facts_of.on_replied,
         TaskRedoRequested: facts_of.on_redo,
         TaskExtensionDecided: facts_of.change_task(_extension),
+        DemandAnsweredAtDesk: desk.on_answered,
+        DemandMergedAtDesk: desk.on_merged,
+        DepartmentPraised: desk.on_praised,
+        RoutedDemandWithdrawn: desk.on_withdrawn,
+        RoutedDemandSupplemented: desk.on_supplemented,
     }
 
 

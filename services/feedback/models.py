@@ -117,6 +117,33 @@ class RedoFact(Base):
     escalated: Mapped[bool] = mapped_column(Boolean)  # past the allowed redos
 
 
+class PraiseFact(Base):
+    """表扬: praise for a department, passed on at the desk (`DepartmentPraised`)."""
+
+    __tablename__ = "praise_facts"
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    department_id: Mapped[str] = mapped_column(String(100), index=True)
+    department_name: Mapped[str] = mapped_column(String(200))
+    unit_code: Mapped[str] = mapped_column(String(12))
+    praised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WithdrawalFact(Base):
+    """撤诉: the citizen withdrew a routed demand; it counts for the lead department as
+    withdrawn, never as resolved."""
+
+    __tablename__ = "withdrawal_facts"
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    department_id: Mapped[str] = mapped_column(String(100), index=True)
+    department_name: Mapped[str] = mapped_column(String(200))
+    unit_code: Mapped[str] = mapped_column(String(12))
+    withdrawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class EvaluationFact(Base):
     """One evaluation of a reply, or its absence (not evaluated), for the department that
     replied. Written with the event that announces it (`demand.evaluated`)."""

@@ -32,6 +32,11 @@ RESOLVED = "resolved"
 SATISFIED = "satisfied"  # satisfied or basically satisfied
 REDO = "redo"
 NOT_EVALUATED = "not_evaluated"
+# 表扬: praise passed on at the desk. Counted per department and month as the 12345 rules
+# count it, a plus apart from the three rates: it enters no rate's numerator or denominator.
+PRAISED = "praised"
+# 撤诉: a routed demand its citizen withdrew, for its lead department; in no rate either.
+WITHDRAWN = "withdrawn"
 METRICS = (
     ASSIGNED,
     RESPONDED_ON_TIME,
@@ -43,6 +48,8 @@ METRICS = (
     SATISFIED,
     REDO,
     NOT_EVALUATED,
+    PRAISED,
+    WITHDRAWN,
 )
 
 # The counts one fact adds: (month, department id, metric) -> n.
@@ -147,6 +154,27 @@ def redo_counts(redo: RedoLike, zone: ZoneInfo) -> Counter[Key]:
     """A redo (重办: routing sent the task back after an unresolved or dissatisfied evaluation)
     counts in the month it was requested, for the lead department."""
     return Counter({(month_of(redo.requested_at, zone), redo.department_id, REDO): 1})
+
+
+class PraiseLike(Protocol):
+    department_id: str
+    praised_at: datetime
+
+
+def praise_counts(praise: PraiseLike, zone: ZoneInfo) -> Counter[Key]:
+    """Praise counts in the month it was passed on, for the praised department."""
+    return Counter({(month_of(praise.praised_at, zone), praise.department_id, PRAISED): 1})
+
+
+class WithdrawalLike(Protocol):
+    department_id: str
+    withdrawn_at: datetime
+
+
+def withdrawal_counts(withdrawal: WithdrawalLike, zone: ZoneInfo) -> Counter[Key]:
+    """A withdrawal counts in the month the citizen withdrew, for the lead department."""
+    month = month_of(withdrawal.withdrawn_at, zone)
+    return Counter({(month, withdrawal.department_id, WITHDRAWN): 1})
 
 
 def difference(after: Counter[Key], before: Counter[Key]) -> dict[Key, int]:

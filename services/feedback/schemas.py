@@ -53,6 +53,12 @@ class Figures(BaseModel):
     satisfied: int = Field(description="satisfied or basically satisfied")
     redo: int = Field(description="tasks sent back for a redo (重办) in the month")
     not_evaluated: int = Field(description="callbacks closed unanswered (counted apart)")
+    praised: int = Field(
+        default=0, description="praise (表扬) passed on at the desk: a plus, in no rate"
+    )
+    withdrawn: int = Field(
+        default=0, description="demands their citizens withdrew (撤诉): in no rate, not resolved"
+    )
     response_rate: float | None
     resolution_rate: float | None
     satisfaction_rate: float | None
@@ -89,6 +95,19 @@ class Ranking(BaseModel):
     within: str
     sort: str
     rows: list[RankingRow]
+
+
+class MonthFigures(BaseModel):
+    month: str
+    figures: Figures
+
+
+class RatesByMonth(BaseModel):
+    """A unit with its whole subtree, month by month, oldest first."""
+
+    unit_code: str
+    name: str
+    months: list[MonthFigures]
 
 
 class HotSpots(BaseModel):

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from contracts import topics
 from contracts.lists import load_lists
-from services.intake.api import ROUTERS, open311
+from services.intake.api import ROUTERS, open311, open311_public
 from services.intake.handlers import HANDLERS
 from services.intake.models import tables
 from services.intake.redelivery import DemandRedeliverer
@@ -40,4 +40,5 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
         routers=ROUTERS,
     )
     app.add_exception_handler(open311.Open311Error, open311.open311_error)
+    open311_public.install_error_format(app)
     return app

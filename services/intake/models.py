@@ -39,6 +39,13 @@ class Demand(Base):
             "received_at",
             postgresql_where=text("status = 'received'"),
         ),
+        # The operator's lookup of a caller's earlier demands, newest first.
+        Index(
+            "ix_demands_caller",
+            "citizen_phone_key",
+            "received_at",
+            postgresql_where=text("citizen_phone_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -51,6 +58,8 @@ class Demand(Base):
     lon: Mapped[float | None]
     citizen_name: Mapped[str | None] = mapped_column(String(100))
     citizen_phone: Mapped[str | None] = mapped_column(String(32))
+    # The phone normalised (services/intake/callers.py), what a lookup by phone searches.
+    citizen_phone_key: Mapped[str | None] = mapped_column(String(20))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32))
@@ -60,6 +69,8 @@ class Demand(Base):
     # Who submitted it (the credential's subject) and, through Open311, the service chosen.
     submitted_by: Mapped[str | None] = mapped_column(String(200))
     service_code: Mapped[str | None] = mapped_column(String(64))
+    # Open311's media_url: a link to the citizen's photo, shown back to every reader.
+    media_url: Mapped[str | None] = mapped_column(String(1000))
     # The lead department's reply deadline, from the `assigned` status.
     expected_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -89,6 +89,17 @@ async def find_demands(session: AsyncSession, query: OpenQuery, *, limit: int) -
     return list((await session.scalars(statement)).all())
 
 
+async def demands_of_caller(session: AsyncSession, key: str, *, limit: int) -> list[Demand]:
+    """The demands of a caller, by the phone's normalised form, newest first."""
+    statement = (
+        select(Demand)
+        .where(Demand.citizen_phone_key == key)
+        .order_by(Demand.received_at.desc(), Demand.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(statement)).all())
+
+
 async def mark_stale_events_unpublished(
     session: AsyncSession, outbox: Table, *, cutoff: datetime, limit: int
 ) -> list[tuple[str, uuid.UUID]]:

@@ -115,6 +115,31 @@ class DemandView(BaseModel):
     timeline: list[TimelineItem]
 
 
+class CallerLookup(BaseModel):
+    """An operator's lookup of a caller: in the body, so the phone stays out of URLs and the
+    access logs that record them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Text = Field(pattern=r"^\+?[0-9][0-9 -]{4,19}$", description="as the caller gives it")
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class CallerDemand(BaseModel):
+    """One of a caller's earlier demands, as the 12345 centre's operator sees it."""
+
+    demand_id: uuid.UUID
+    status: DemandStatus
+    status_text: str
+    channel: Channel
+    content: str
+    unit_code: str | None
+    address: str | None
+    department_name: str | None
+    received_at: datetime
+    expected_reply_at: datetime | None
+
+
 # --- the lists, read by front ends and operators ---------------------------------------------
 
 
@@ -185,3 +210,19 @@ class MatterOut(BaseModel):
             },
             legal_basis=matter.legal_basis,
         )
+
+
+class WithdrawalIn(BaseModel):
+    """撤诉: why the citizen withdraws (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text | None = Field(default=None, max_length=500, examples=["问题已自行解决"])
+
+
+class SupplementIn(BaseModel):
+    """补充: what the citizen adds; it reaches the lead department."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Text = Field(min_length=1, max_length=2000, examples=["噪音主要在晚上十点以后"])

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.events import Citizen, DemandReceived, DemandStatus, Location
 from services.intake import repository
+from services.intake.callers import phone_key
 from services.intake.models import Demand
 from services.intake.schemas import DemandIn
 from services.runtime.auth import Principal
@@ -29,12 +30,14 @@ async def accept_demand(
     submitted_by: Principal,
     idempotency_key: str | None,
     service_code: str | None = None,
+    media_url: str | None = None,
 ) -> tuple[Demand, bool]:
     """Store the demand and its `demand.received` event in one transaction: the one way in for
     /v1/demands and Open311. Returns the demand and whether it replays an earlier request with
     the same Idempotency-Key from the same submitter (another submitter's key is not theirs to
     replay); raises IdempotencyConflict if that request was different."""
     fingerprint = body.model_dump_json() + (f"|service:{service_code}" if service_code else "")
+    fingerprint += f"|media:{media_url}" if media_url else ""
     chosen = service_code or body.matter_code  # Open311's service, or the front end's pick
     request_sha256 = hashlib.sha256(fingerprint.encode()).hexdigest()
     if idempotency_key is not None:
@@ -57,6 +60,7 @@ async def accept_demand(
         lon=body.location.lon,
         citizen_name=body.citizen.name,
         citizen_phone=body.citizen.phone,
+        citizen_phone_key=phone_key(body.citizen.phone),
         idempotency_key=idempotency_key,
         request_sha256=request_sha256,
         status=DemandStatus.received.value,
@@ -65,6 +69,7 @@ async def accept_demand(
         updated_at=now,
         submitted_by=submitted_by.sub,
         service_code=chosen,
+        media_url=media_url,
         expected_reply_at=None,
     )
     event = DemandReceived(

@@ -88,6 +88,9 @@ class Auditor:
                 await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
 
 
+_HIGHEST_LEVEL = 3
+
+
 class EscalationMetrics(Collector):
     """The sweeper's counters and the auditor's findings, for GET /metrics."""
 
@@ -107,6 +110,18 @@ class EscalationMetrics(Collector):
             fired.add_metric(["dispute"], totals.escalated_disputes)
             fired.add_metric(["extension"], totals.escalated_extensions)
             yield fired
+            by_level = CounterMetricFamily(
+                "liandong_escalations",
+                "Tasks this process's sweeper escalated, by the level reached (steps above the "
+                "department's unit: 1 its parent, up to the city)",
+                labels=["level"],
+            )
+            # Every level a task can climb to is exported, 0 until one does (a community's
+            # department climbs at most three steps, to the city), so a panel has its lines.
+            highest = max([_HIGHEST_LEVEL, *totals.escalated_by_level])
+            for level in range(1, highest + 1):
+                by_level.add_metric([str(level)], totals.escalated_by_level[level])
+            yield by_level
         report = self.auditor.report
         yield GaugeMetricFamily(
             "liandong_stuck_tasks",

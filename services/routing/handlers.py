@@ -3,10 +3,21 @@ close them, or send the reply back (重办)."""
 
 from __future__ import annotations
 
-from contracts.events import DemandClassified, DemandEvaluated, DemandNotEvaluated, Event
+from contracts.events import (
+    DemandAnsweredAtDesk,
+    DemandClassified,
+    DemandEvaluated,
+    DemandMergedAtDesk,
+    DemandNotEvaluated,
+    Event,
+    RoutedDemandSupplemented,
+    RoutedDemandWithdrawn,
+)
 from contracts.lists import Lists
 from services.routing import service
+from services.routing.service import citizen_acts, desk
 from services.runtime.kafka import BatchDelivery, BatchHandler, Delivery, Handler
+from services.runtime.masking import citizens_in_hand
 
 
 def make_batch_handlers(
@@ -15,14 +26,16 @@ def make_batch_handlers(
     """A batch of classified demands in one call: one duplicate lookup for the batch."""
 
     async def dispatch_demands(delivery: BatchDelivery, events: list[DemandClassified]) -> None:
-        await service.dispatch_demands(
-            delivery.session,
-            delivery.outbox,
-            lists,
-            events,
-            now=delivery.clock.now(),
-            duplicates=duplicates,
-        )
+        names = [event.citizen.name for event in events]
+        with citizens_in_hand(names, [event.address for event in events]):
+            await service.dispatch_demands(
+                delivery.session,
+                delivery.outbox,
+                lists,
+                events,
+                now=delivery.clock.now(),
+                duplicates=duplicates,
+            )
 
     return {DemandClassified: dispatch_demands}
 
@@ -54,8 +67,28 @@ def make_handlers(
             delivery.session, delivery.outbox, event, now=delivery.clock.now()
         )
 
+    async def merge_at_desk(delivery: Delivery, event: DemandMergedAtDesk) -> None:
+        await desk.merge_at_desk(delivery.session, delivery.outbox, event, now=delivery.clock.now())
+
+    async def withdrawn(delivery: Delivery, event: RoutedDemandWithdrawn) -> None:
+        await citizen_acts.withdraw_by_citizen(
+            delivery.session, delivery.outbox, event, now=delivery.clock.now()
+        )
+
+    async def supplemented(delivery: Delivery, event: RoutedDemandSupplemented) -> None:
+        await citizen_acts.supplement_lead(
+            delivery.session, delivery.outbox, event, now=delivery.clock.now()
+        )
+
+    async def answered_at_desk(_delivery: Delivery, _event: DemandAnsweredAtDesk) -> None:
+        return None  # closed at the desk: no task; its evaluation finds none and closes nothing
+
     return {
         DemandClassified: dispatch_demand,
         DemandEvaluated: close_after_evaluation,
         DemandNotEvaluated: close_not_evaluated,
+        DemandMergedAtDesk: merge_at_desk,
+        DemandAnsweredAtDesk: answered_at_desk,
+        RoutedDemandWithdrawn: withdrawn,
+        RoutedDemandSupplemented: supplemented,
     }

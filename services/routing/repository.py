@@ -90,16 +90,6 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     return await session.get(Task, task_id)
 
 
-async def tasks_of_department(
-    session: AsyncSession, department_id: str, *, state: str | None, limit: int, offset: int
-) -> list[Task]:
-    query = select(Task).where(Task.department_id == department_id)
-    if state is not None:
-        query = query.where(Task.state == state)
-    query = query.order_by(Task.created_at.desc(), Task.id).limit(limit).offset(offset)
-    return list((await session.scalars(query)).all())
-
-
 async def lock_tasks_of_demand(session: AsyncSession, demand_id: uuid.UUID) -> list[Task]:
     query = select(Task).where(Task.demand_id == demand_id).order_by(Task.id).with_for_update()
     return list((await session.scalars(query)).all())

@@ -14,6 +14,7 @@ from contracts.text import Text
 from services.routing.models import DemandLink, Escalation, Task
 from services.routing.state import TaskState
 from services.runtime.logging import mask_text
+from services.runtime.masking import mask_known
 
 
 class CitizenContact(BaseModel):
@@ -104,7 +105,7 @@ class TaskView(BaseModel):
             # (citizens often write their number into the demand; clerks into the reply).
             for key in ("content", "reply_text"):
                 if visible.get(key):
-                    visible[key] = mask_text(visible[key])
+                    visible[key] = mask_known(mask_text(visible[key]), [task.citizen_name or ""])
         return cls(
             task_id=task.id,
             role=TaskRole(task.role),
@@ -150,6 +151,25 @@ class DisputeView(BaseModel):
     ruled_by: str | None
     ruled_at: datetime | None
     ruling: list[str]
+
+
+class OpenTasksPage(BaseModel):
+    """One page of the open tasks of a coordinator's jurisdiction, as a coordinator may see
+    them (no citizen contact), the nearest deadline first."""
+
+    total: int = Field(description="open tasks matching the filters, on every page")
+    limit: int
+    offset: int
+    tasks: list[TaskView]
+
+
+class OpenTaskCounts(BaseModel):
+    """The open tasks of a jurisdiction, counted: all, late on their current stage, escalated."""
+
+    unit_code: str
+    open: int
+    late: int
+    escalated: int
 
 
 class EscalationView(BaseModel):

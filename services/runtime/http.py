@@ -16,7 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.runtime import tracing
 from services.runtime.kafka import is_outage
+from services.runtime.limits import install_limits
 from services.runtime.metrics import HttpMetrics, HttpMetricsMiddleware
 from services.runtime.openapi import describe_request_problems
 from services.runtime.service import Runtime
@@ -237,7 +239,9 @@ def create_service_app(
             )
         return response
 
+    install_limits(app, runtime.settings)  # inside the body limit, which bounds what it reads
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    tracing.instrument_app(app)
     # Added last, so outermost: it sees the body limit's 413 and the answer to an exception.
     # FastAPI's documentation routes do not put their route in the scope: labelled by path.
     docs = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)

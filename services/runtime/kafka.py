@@ -1,15 +1,13 @@
 """Kafka plumbing: producer, topic creation and the consumer loop every service runs.
 
-The loop, per record: decode the CloudEvent -> validate into its contract model -> bind the log
-context -> run the handler and the inbox insert in one transaction -> commit the offset. A
-partition's batch is first tried in one transaction (one inbox statement for all its records, and
-a service's batch handler for a run of events of one type, where it has one); if anything in it
-fails, its records are processed one by one, each in its own transaction, with retries.
-A record that cannot be decoded, or whose handler keeps failing, goes to `<topic>.dlq` with the
-error in its headers and the partition moves on. A database or network outage is not the
-record's fault: the loop waits and retries it without limit, so an outage never empties a
-topic into its dead-letter queue. Any other error escaping a partition's batch rewinds that
-partition to its first uncommitted offset before the loop polls again, so no record is skipped.
+Per record: decode the CloudEvent -> validate into its contract model -> bind the log context and
+the trace span -> run the handler and the inbox insert in one transaction -> commit the offset. A
+partition's batch is first tried in one transaction; if anything fails, its records go one by one,
+with retries. A record that cannot be decoded, or whose handler keeps failing, goes to
+`<topic>.dlq` with the error in its headers and the partition moves on. A database or network
+outage is not the record's fault: it is retried without limit, so an outage never empties a topic
+into its dead-letter queue. Any other error escaping a partition's batch rewinds the partition to
+its first uncommitted offset before the next poll, so no record is skipped.
 """
 
 from __future__ import annotations
@@ -41,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.envelope import Envelope, EnvelopeError, decode
 from contracts.events import Event
 from contracts.topics import dlq
+from services.runtime import tracing
 from services.runtime.clock import Clock
 from services.runtime.db import SessionFactory
 from services.runtime.inbox import record_first_deliveries, record_first_delivery
@@ -415,8 +414,9 @@ class ConsumerLoop:
             except PoisonMessage:
                 return False
         try:
-            async with self.sessions() as session, session.begin():
-                applied = await self._apply_batch(session, decoded)
+            with tracing.processing_batch([envelope for envelope, _ in decoded]):
+                async with self.sessions() as session, session.begin():
+                    applied = await self._apply_batch(session, decoded)
         except Exception as exc:
             log.warning("batch failed, processing its records one by one", error=str(exc))
             return False
@@ -503,8 +503,9 @@ class ConsumerLoop:
         return envelope, event
 
     async def _handle(self, envelope: Envelope, event: Event) -> bool:
-        async with self.sessions() as session, session.begin():
-            first = await self._apply(session, envelope, event)
+        with tracing.processing(envelope):
+            async with self.sessions() as session, session.begin():
+                first = await self._apply(session, envelope, event)
         self.outbox.notify()
         return first
 

@@ -13,23 +13,18 @@ from typing import Any
 
 import structlog
 
+from services.runtime.masking import mask_for_log
+from services.runtime.masking import mask_text as mask_text  # its users import it from here
+
 # Keys whose values are personal data under the data list; never written in clear.
 PII_KEYS = frozenset(
     {"citizen", "citizen_name", "citizen_phone", "name", "phone", "id_number", "token", "address"}
 )
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-
-
-def mask_text(text: str) -> str:
-    """Mask mainland mobile numbers and resident ID numbers inside free text."""
-    text = _ID_NUMBER.sub(r"\1********\2", text)
-    return _PHONE.sub(r"\1****\2", text)
 
 
 def _mask(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_text(value)
+        return mask_for_log(value)
     if isinstance(value, dict):
         return {k: ("[redacted]" if k in PII_KEYS else _mask(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -86,3 +86,32 @@ def run_environment(config: Config) -> None:
         await engine.dispose()
 
     asyncio.run(online())
+
+
+def heads(service: str) -> set[str]:
+    """The head revisions of a service's migrations, as the code knows them."""
+    from alembic.script import ScriptDirectory
+
+    config = alembic_config(service, "postgresql+asyncpg://unused/unused")
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+async def behind(services: tuple[str, ...], async_database_url: str) -> list[str]:
+    """The services whose schema is not at the code's head revision (never migrated, or an
+    older revision): a process of this code must not start on it."""
+    engine = create_async_engine(async_database_url, poolclass=NullPool)
+    late = []
+    try:
+        async with engine.connect() as connection:
+            for service in services:
+                table = f'"{service}".alembic_version'  # one of SERVICES, never input
+                exists = await connection.scalar(text("SELECT to_regclass(:t)"), {"t": table})
+                found: set[str] = set()
+                if exists is not None:
+                    query = text(f"SELECT version_num FROM {table}")  # noqa: S608
+                    found = set((await connection.execute(query)).scalars())
+                if found != heads(service):
+                    late.append(service)
+    finally:
+        await engine.dispose()
+    return late

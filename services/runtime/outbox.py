@@ -39,8 +39,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, registry
 
-from contracts.envelope import encode
+from contracts.envelope import TRACEPARENT_HEADER, encode
 from contracts.events import Event
+from services.runtime import tracing
 from services.runtime.db import SessionFactory
 
 log = structlog.get_logger(__name__)
@@ -135,7 +136,13 @@ class Outbox:
     def values(self, event: Event) -> dict[str, Any]:
         """The outbox row of an event."""
         event_id = uuid.uuid4()
-        message = encode(event, source=self.source, event_id=str(event_id))
+        # The trace context travels in the stored headers, so it outlives the transaction.
+        message = encode(
+            event,
+            source=self.source,
+            event_id=str(event_id),
+            traceparent=tracing.traceparent_of(str(event.demand_id)),
+        )
         return {
             "event_id": event_id,
             "event_type": event.TYPE,
@@ -241,19 +248,18 @@ class OutboxRelay:
             if not rows:
                 return 0
             self._sending_since = time.monotonic()
+            spans: list[Any] = []
+            error: BaseException | None = None
             try:
-                futures = [
-                    await self.producer.send(
-                        row.topic,
-                        value=row.value,
-                        key=row.key.encode(),
-                        headers=[(name, value.encode()) for name, value in row.headers],
-                    )
-                    for row in rows
-                ]
+                futures = [await self._send(row, spans) for row in rows]
                 await asyncio.gather(*futures)
+            except BaseException as exc:
+                error = exc
+                raise
             finally:
                 self._sending_since = None
+                for span in spans:
+                    tracing.end(span, error)
             await session.execute(
                 update(table)
                 .where(table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
@@ -263,6 +269,27 @@ class OutboxRelay:
         self.published.update(row.topic for row in rows)
         log.debug("outbox published", count=len(rows))
         return len(rows)
+
+    async def _send(self, row: Any, spans: list[Any]) -> Any:
+        """Hand one row to the producer; returns the future of its acknowledgement. A traced
+        event gets a publish span, and the record carries that span's context."""
+        headers: list[tuple[str, str]] = [(name, value) for name, value in row.headers]
+        stored = next((v for n, v in headers if n == TRACEPARENT_HEADER), None)
+        span = tracing.start_publish(row.topic, _header(headers, "ce_id"), stored)
+        if span is not None:
+            spans.append(span)
+            sent = tracing.traceparent_header(span, stored)
+            headers = [(n, sent if n == TRACEPARENT_HEADER and sent else v) for n, v in headers]
+        return await self.producer.send(
+            row.topic,
+            value=row.value,
+            key=row.key.encode(),
+            headers=[(name, value.encode()) for name, value in headers],
+        )
+
+
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str:
+    return next((value for key, value in headers if key == name), "")
 
 
 BACKLOG_COUNT_CAP = 1_000_000

@@ -15,6 +15,7 @@ from typing_extensions import TypeVar
 
 from contracts.events import Event
 from contracts.lists import Lists
+from services.runtime import tracing
 from services.runtime.api_keys import ApiKeys
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.db import create_engine, create_session_factory
@@ -59,6 +60,7 @@ class Runtime(Generic[SettingsT]):
         self._lists = lists
         self._settings = settings
         self.clock: Clock = clock or SystemClock()
+        tracing.configure(settings, service)  # before the engine, so its queries are traced
         self.api_keys = ApiKeys(settings.api_keys_file)
         self.engine = create_engine(settings.async_database_url)
         self.sessions = create_session_factory(self.engine)
@@ -177,6 +179,7 @@ class Runtime(Generic[SettingsT]):
         if self.producer is not None:
             await self.producer.stop()
         await self.engine.dispose()
+        tracing.shutdown()
         log.info("service stopped")
 
     def alive(self) -> bool:

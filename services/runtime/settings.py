@@ -34,7 +34,59 @@ _POSTGRESQL_SCHEMES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class ServiceSettings(BaseSettings):
+class HttpLimitSettings(BaseSettings):
+    """Abuse limits every HTTP process shares (services/runtime/limits.py); one environment
+    sets them for all, so they are unprefixed."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    rate_limit_per_address: int = Field(
+        default=120,
+        ge=0,
+        validation_alias="LIANDONG_RATE_LIMIT_PER_ADDRESS",
+        description="requests a minute one client address may send to the public endpoints, "
+        "per process (0: no limit)",
+    )
+    rate_limit_per_credential: int = Field(
+        default=60,
+        ge=0,
+        validation_alias="LIANDONG_RATE_LIMIT_PER_CREDENTIAL",
+        description="requests a minute one tracking token or key may send to them (0: none)",
+    )
+    rate_limit_exempt: str = Field(
+        default="",
+        validation_alias="LIANDONG_RATE_LIMIT_EXEMPT",
+        description="comma-separated client addresses not limited per address (the console, "
+        "an ingress that does not forward the client's address)",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        validation_alias="LIANDONG_FORWARDED_ALLOW_IPS",
+        description="proxies whose X-Forwarded-For names the client (uvicorn's setting)",
+    )
+    cors_allow_origins: str = Field(
+        default="",
+        validation_alias="LIANDONG_CORS_ALLOW_ORIGINS",
+        description="comma-separated origins allowed cross-site; empty: CORS off",
+    )
+    max_headers: int = Field(default=64, ge=8, validation_alias="LIANDONG_MAX_HEADERS")
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, validation_alias="LIANDONG_MAX_HEADER_BYTES"
+    )
+    max_json_depth: int = Field(default=32, ge=2, validation_alias="LIANDONG_MAX_JSON_DEPTH")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, validation_alias="LIANDONG_HEADER_TIMEOUT_S"
+    )
+    body_timeout_s: float = Field(default=30.0, gt=0, validation_alias="LIANDONG_BODY_TIMEOUT_S")
+    keep_alive_timeout_s: int = Field(
+        default=5, ge=1, validation_alias="LIANDONG_KEEP_ALIVE_TIMEOUT_S"
+    )
+    max_connections: int = Field(
+        default=0, ge=0, validation_alias="LIANDONG_MAX_CONNECTIONS", description="0: no limit"
+    )
+
+
+class ServiceSettings(HttpLimitSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     database_url: str = Field(
@@ -70,6 +122,30 @@ class ServiceSettings(BaseSettings):
         description="hashes of the API keys and their claims (`liandong principals add`)",
     )
     log_level: LogLevel = Field(default="INFO", validation_alias="LIANDONG_LOG_LEVEL")
+    otel_enabled: bool = Field(
+        default=False,
+        validation_alias="LIANDONG_OTEL_ENABLED",
+        description="send OpenTelemetry traces (HTTP, Kafka, SQL) to LIANDONG_OTEL_ENDPOINT",
+    )
+    otel_endpoint: str = Field(
+        default="http://127.0.0.1:4318",
+        validation_alias="LIANDONG_OTEL_ENDPOINT",
+        pattern=r"^https?://",
+        description="OTLP/HTTP base URL of a collector (spans go to <url>/v1/traces)",
+    )
+    otel_sample_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        validation_alias="LIANDONG_OTEL_SAMPLE_RATIO",
+        description="share of new traces kept (by trace id); a trace's later spans follow",
+    )
+    otel_export_delay_ms: int = Field(
+        default=5_000,
+        ge=10,
+        validation_alias="LIANDONG_OTEL_EXPORT_DELAY_MS",
+        description="spans are buffered and sent at most this long after they end",
+    )
 
     host: str = "127.0.0.1"
     port: Port = 8000

@@ -5,6 +5,7 @@ reply on a phone without JavaScript, the leaders' figures move; and the refusals
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,10 @@ def test_a_call_is_worked_from_the_desk_to_the_citizens_evaluation(new_page):
     assert operator.url.endswith("/operator")
     operator.fill("#name", "张三")
     operator.fill("#phone", "13812345678")
+    # The address box suggests registry units as the operator types (the page's one script).
+    operator.locator("#place").press_sequentially("月河社区")
+    operator.locator('#units option[value="330502001016"]').wait_for(state="attached")
+    assert "月河社区居委会" in operator.inner_html("#units")
     operator.fill("#place", "330502001016")
     operator.fill("#matter_code", "ENV-NOISE-LIFE")
     operator.fill("#content", f"{NOISE}（{marker}）")
@@ -45,10 +50,20 @@ def test_a_call_is_worked_from_the_desk_to_the_citizens_evaluation(new_page):
     assert tracking_url is not None
     assert tracking_url.startswith("/track/")
 
+    # The next time this citizen calls, the operator finds the demand by the number, however
+    # it is written.
+    operator.fill('input[name="caller_phone"]', "+86 138-1234-5678")
+    operator.click('#caller button[type="submit"]')
+    earlier = operator.locator("tr[data-caller-demand]", has_text=marker)
+    assert earlier.count() == 1
+    screenshot(operator, "operator-caller-lookup-desktop")
+
     # The task appears on the department's workbench.
     clerk = new_page()
     sign_in_as(clerk, "urban")
     assert clerk.url.endswith("/department")
+    clerk.fill("#q", marker)  # routing searches the department's tasks, a page at a time
+    clerk.click('form.filters button[type="submit"]')
     row = clerk.locator("tr", has_text=marker)
     reload_until(clerk, lambda: row.count() == 1)
     assert "待签收" in row.inner_text()
@@ -222,6 +237,8 @@ def test_the_ranking_downloads_as_csv_and_xlsx(new_page):
     sign_in_as(page, "city")
     page.goto("/leaders?level=district")
     assert page.locator("svg.chart").count() >= 1  # the trend, drawn without script
+    counts = [page.inner_text(f"#kpi-{name}") for name in ("open", "late", "escalated")]
+    assert all(count.isdigit() for count in counts), counts
     with page.expect_download() as download:
         page.click("#export-xlsx")
     path = download.value.path()
@@ -247,7 +264,7 @@ def test_an_operator_classifies_a_demand_of_the_triage_queue_by_hand(new_page):
     item.locator('input[name="matter_code"]').fill("NO-SUCH-MATTER")
     item.locator("button").click()
     item = page.locator("article.triage", has_text=marker)
-    assert "no matter NO-SUCH-MATTER" in item.inner_text()
+    assert "事项目录中没有 NO-SUCH-MATTER" in item.inner_text()  # routing's reason, in Chinese
     assert item.locator('input[name="unit_code"]').input_value() == "330502001016"
     item.locator('input[name="matter_code"]').fill("ENV-NOISE-LIFE")
     item.locator("button").click()
@@ -262,6 +279,9 @@ def _sign_deadline_now(database_url: str, marker: str) -> None:
     async def move() -> int:
         conn = await asyncpg.connect(database_url)
         try:
+            await conn.execute(
+                "UPDATE routing.tasks SET sign_due_at = now() WHERE content LIKE $1", f"%{marker}%"
+            )
             status = await conn.execute(
                 "UPDATE routing.deadlines d SET due_at = now() FROM routing.tasks t "
                 "WHERE d.task_id = t.id AND d.stage = 'sign' AND t.content LIKE $1",
@@ -304,7 +324,32 @@ def test_a_late_task_reaches_the_desk_of_the_coordinator_above_who_reassigns_it(
             return False  # not routed yet
         return True
 
+    # The desk stays open: its live feed shows the escalation without a reload.
+    fed = district.locator("tr[data-feed-escalation]", has_text="330502001000.street_office")
+
+    def fed_ids() -> set[str | None]:
+        return {row.get_attribute("data-feed-escalation") for row in fed.all()}
+
+    fed_before = fed_ids()
     reload_until(district, routed)
+    deadline = time.monotonic() + 60
+    while not fed_ids() - fed_before:  # no reload: the page's own script brings it
+        assert time.monotonic() < deadline, "the live feed did not show the escalation"
+        time.sleep(1)
+
+    # Every open task of the jurisdiction, narrowed to the street office's late ones.
+    listing = district
+    listing.goto("/coordinator/tasks")
+    listing.fill("#department", "330502001000.street_office")
+    listing.check('input[name="late"]')
+    listing.click('form.filters button[type="submit"]')
+    late_row = listing.locator("tr[data-task]", has_text=marker)
+    assert late_row.count() == 1
+    assert "已超时" in late_row.inner_text()
+    assert "330502000000" in late_row.inner_text()  # held by the district's coordinator
+    screenshot(listing, "coordinator-open-tasks-desktop")
+
+    district.goto("/coordinator")
     row = district.locator("tr[data-escalation]", has_text="330502001000.street_office")
     reload_until(district, lambda: row.count() >= 1)
     assert "签收" in row.first.inner_text()

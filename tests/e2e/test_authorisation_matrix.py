@@ -1,16 +1,14 @@
 """The authorisation matrix: every HTTP operation of the four services against every role, each
 expected answer written once in MATRIX below, checked against the services running as processes
-on real PostgreSQL and a real broker. On the same run every response is searched for the
-test citizen's name and phone (the data list gives them to the lead department only) and for the
-ids of demands the role has no business knowing.
+on real PostgreSQL and a real broker. Every response is also searched for the test citizen's name
+and phone (the data list gives them to the lead only) and for ids of demands the role may not know.
 
-An operation a service publishes in its OpenAPI document but missing from MATRIX fails the test:
-a new endpoint is not done until its row says who may call it.
+An operation a service publishes in its OpenAPI document but missing from MATRIX (or the rows
+of tests/e2e/matrix_*.py) fails the test: a new endpoint is not done until a row says who may.
 
-How a cell is probed without changing what the next cell sees: an action a role may take is
-sent so that the domain refuses it after the authorisation check (a stale If-Match version, an
-unknown department, a decision already made), so an allowed caller reads 409 or 422 where
-a refused one reads 401, 403 or 404.
+How a cell is probed without changing what the next cell sees: an action a role may take is sent
+so that the domain refuses it after the authorisation check (a stale If-Match version, an unknown
+department, a decision already made): an allowed caller reads 409 or 422, a refused one 401-404.
 """
 
 from __future__ import annotations
@@ -24,6 +22,8 @@ import httpx
 
 from services.runtime.auth import Role, issue_token
 from tests.conftest import AUTH_SECRET
+from tests.e2e.matrix_table import operations, parse_matrix
+from tests.e2e.matrix_front_desk import FRONT_DESK_MATRIX, PUBLIC_READS, front_desk_probes
 from tests.kafka_helpers import eventually
 
 # --- who ------------------------------------------------------------------------------------------
@@ -69,6 +69,7 @@ intake         GET    /health/ready                                     200 200 
 intake         GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 intake         POST   /v1/demands                                       422 422  422 422  422  422   403   403 403   403  403  403  422 401   401  401  401  401
 intake         GET    /v1/demands/{demand_id}                           422 422  422 422  422  422   422   422 422   422  422  422  422 200   404  422  422  422
+intake         POST   /v1/callers/demands                               403 403  403 403  403  403   403   403 403   403  403  403  200 401   401  401  401  401
 intake         GET    /v1/units                                         200 200  200 200  200  200   200   200 200   200  200  200  200 401   401  401  401  401
 intake         GET    /v1/units/{code}                                  200 200  200 200  200  200   200   200 200   200  200  200  200 401   401  401  401  401
 intake         GET    /v1/units/{code}/children                         200 200  200 200  200  200   200   200 200   200  200  200  200 401   401  401  401  401
@@ -78,8 +79,8 @@ intake         GET    /v1/matters/{code}                                200 200 
 intake         GET    /open311/v2/services.{ext}                        200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 intake         GET    /open311/v2/services/{service_code}.{ext}         200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 intake         POST   /open311/v2/requests.{ext}                        404 404  404 404  404  404   403   403 403   403  403  403  404 403   403  403  403  403
-intake         GET    /open311/v2/requests.{ext}                        200 200  200 200  200  200   403   403 403   403  403  403  200 403   403  403  403  403
-intake         GET    /open311/v2/requests/{service_request_id}.{ext}   200 404  404 404  404  404   403   403 403   403  403  403  200 403   403  403  403  403
+intake         GET    /open311/v2/requests.{ext}                        200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  403  403
+intake         GET    /open311/v2/requests/{service_request_id}.{ext}   200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  403  403
 classification GET    /health/live                                      200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 classification GET    /health/ready                                     200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 classification GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
@@ -96,6 +97,8 @@ routing        POST   /v1/tasks/{task_id}/reply                         403 403 
 routing        POST   /v1/tasks/{task_id}/return                        403 403  403 403  403  403   409   404 404   403  403  403  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/request-extension             403 403  403 403  403  403   409   404 404   403  403  403  403 401   401  401  401  401
 routing        POST   /v1/summons/{summons_id}/arrival                  403 403  403 403  403  403   404   200 404   403  403  403  403 401   401  401  401  401
+routing        GET    /v1/jurisdiction/tasks                            403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
+routing        GET    /v1/jurisdiction/counts                           403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 routing        GET    /v1/disputes                                      403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
 routing        GET    /v1/escalations                                   403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 routing        POST   /v1/disputes/{dispute_id}/ruling                  403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
@@ -114,6 +117,7 @@ feedback       POST   /v1/demands/{demand_id}/evaluation                422 422 
 feedback       POST   /v1/callbacks/{demand_id}/evaluation              403 403  403 403  403  403   403   403 403   403  403  403  409 401   401  401  401  401
 feedback       GET    /v1/callbacks                                     403 403  403 403  403  403   403   403 403   403  403  403  200 401   401  401  401  401
 feedback       GET    /v1/rankings                                      403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
+feedback       GET    /v1/rates                                         403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 feedback       GET    /v1/hotspots                                      403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 """
 # Notes on rows whose answers are not obvious:
@@ -129,20 +133,6 @@ feedback       GET    /v1/hotspots                                      403 403 
 # - Duplicate merging is off in the end-to-end system, so the undo probe names no link: 404 for
 #   every coordinator, 403 for everyone else (tests/integration/test_duplicates.py covers the
 #   jurisdiction of undo on a real link).
-
-
-def parse_matrix(text: str) -> dict[str, dict[str, int]]:
-    """`service METHOD path` → role → expected status."""
-    lines = [line.split() for line in text.strip().splitlines()]
-    header, rows = lines[0], lines[1:]
-    assert tuple(header[3:]) == ROLES, "MATRIX's columns must be ROLES, in order"
-    table: dict[str, dict[str, int]] = {}
-    for row in rows:
-        assert len(row) == 3 + len(ROLES), f"row of {len(row) - 3} cells: {' '.join(row[:3])}"
-        key = " ".join(row[:3])
-        assert key not in table, f"two rows for {key}"
-        table[key] = dict(zip(ROLES, (int(cell) for cell in row[3:]), strict=True))
-    return table
 
 
 # --- the world the probes act on ------------------------------------------------------------------
@@ -186,6 +176,7 @@ PROBES: dict[str, Probe] = {
         },
     ),
     "intake GET /v1/demands/{demand_id}": Probe("/v1/demands/{d}"),
+    "intake POST /v1/callers/demands": Probe("/v1/callers/demands", json={"phone": CITIZEN_PHONE}),
     "intake GET /v1/units": Probe("/v1/units", {"q": "吴兴"}),
     "intake GET /v1/units/{code}": Probe(f"/v1/units/{DISTRICT}"),
     "intake GET /v1/units/{code}/children": Probe(f"/v1/units/{DISTRICT}/children"),
@@ -229,6 +220,8 @@ PROBES: dict[str, Probe] = {
         headers=STALE,
     ),
     "routing POST /v1/summons/{summons_id}/arrival": Probe("/v1/summons/{summons}/arrival"),
+    "routing GET /v1/jurisdiction/tasks": Probe("/v1/jurisdiction/tasks", {"unit": DISTRICT}),
+    "routing GET /v1/jurisdiction/counts": Probe("/v1/jurisdiction/counts", {"unit": DISTRICT}),
     "routing GET /v1/disputes": Probe("/v1/disputes"),
     "routing GET /v1/escalations": Probe("/v1/escalations", {"unit": DISTRICT, "state": "all"}),
     "routing POST /v1/disputes/{dispute_id}/ruling": Probe(
@@ -260,8 +253,10 @@ PROBES: dict[str, Probe] = {
     ),
     "feedback GET /v1/callbacks": Probe("/v1/callbacks", {"limit": "500"}),
     "feedback GET /v1/rankings": Probe("/v1/rankings", {"unit": DISTRICT}),
+    "feedback GET /v1/rates": Probe("/v1/rates", {"unit": DISTRICT}),
     "feedback GET /v1/hotspots": Probe("/v1/hotspots", {"unit": DISTRICT}),
 }
+PROBES.update(front_desk_probes(Probe, department=DEPT_A, random_id=RANDOM))
 for _service in ("intake", "classification", "routing", "feedback"):
     for _path in ("/health/live", "/health/ready", "/metrics"):
         PROBES[f"{_service} GET {_path}"] = Probe(_path)
@@ -286,6 +281,7 @@ MAY_KNOW: dict[str, frozenset[str]] = {
 MAY_SEE_NAME = {("routing GET /v1/tasks", "deptA"), ("routing GET /v1/tasks/{task_id}", "deptA")}
 MAY_SEE_PHONE = MAY_SEE_NAME | {
     ("feedback GET /v1/callbacks", "oper"),
+    ("intake POST /v1/callers/demands", "oper"),  # looked up by it; the text carries it too
     ("intake GET /v1/demands/{demand_id}", "cit"),
 }
 
@@ -518,21 +514,9 @@ async def build_world(client: httpx.AsyncClient, urls: Mapping[str, str]) -> Wor
 # --- the test -------------------------------------------------------------------------------------
 
 
-async def operations(client: httpx.AsyncClient, urls: Mapping[str, str]) -> set[str]:
-    """Every operation the running services publish in their OpenAPI documents."""
-    found = set()
-    for service in ("intake", "classification", "routing", "feedback"):
-        document = (await client.get(f"{urls[service]}/openapi.json")).json()
-        for path, item in document["paths"].items():
-            for method in item:
-                if method in ("get", "post", "put", "patch", "delete"):
-                    found.add(f"{service} {method.upper()} {path}")
-    return found
-
-
 async def test_every_operation_answers_every_role_as_the_matrix_says(services):
     urls = services.urls
-    expected = parse_matrix(MATRIX)
+    expected = parse_matrix(MATRIX + FRONT_DESK_MATRIX, ROLES)
     staff = credentials(services.app_key)
     async with httpx.AsyncClient(timeout=30) as client:
         published = await operations(client, urls)
@@ -594,7 +578,7 @@ def _leaks(operation: str, role: str, response: httpx.Response, world: World) ->
     if CITIZEN_PHONE in text and (operation, role) not in MAY_SEE_PHONE:
         found.append(f"{operation} as {role}: the citizen's phone in the answer")
     may_know = MAY_KNOW.get(role, frozenset())
-    for name in ALL_DEMANDS - may_know:
+    for name in frozenset() if operation in PUBLIC_READS else ALL_DEMANDS - may_know:
         if world.ids[name] in text and world.ids[name] not in asked:
             found.append(f"{operation} as {role}: names demand {name}, not the role's to know")
     return found

@@ -229,7 +229,8 @@ async def test_open311_services_and_errors(open311_system):
         assert root.tag == "errors"
         assert root.findtext("error/code") == "403"
 
-        # Another front end does not see this one's requests; its key works without a restart.
+        # Reading is public (the spec): another front end, and a client with no key at all,
+        # read the request; a key added while running works without a restart.
         mine = await client.post(f"{base}/requests.json", data=FORM | keyed)
         [created] = mine.json()
         other_key, _ = add_key(keys_file, sub="app-other", role=Role.channel)
@@ -237,9 +238,15 @@ async def test_open311_services_and_errors(open311_system):
             f"{base}/requests/{created['service_request_id']}.json",
             params={"api_key": other_key},
         )
-        assert theirs.status_code == 404
-        listed = await client.get(f"{base}/requests.json", params={"api_key": other_key})
-        assert listed.json() == []
+        assert theirs.status_code == 200, theirs.text
+        public = await client.get(f"{base}/requests/{created['service_request_id']}.json")
+        assert public.json() == theirs.json()
+        posted = await client.post(f"{base}/requests.json", data=FORM | {"api_key": other_key})
+        assert posted.status_code == 201, posted.text
+        # A key that is given must be valid, even where none is needed.
+        await error(
+            await client.get(f"{base}/requests.json", params={"api_key": "ld_x"}), 403, "api_key"
+        )
 
 
 async def test_v1_demands_accept_an_api_key(open311_system):

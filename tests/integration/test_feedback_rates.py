@@ -400,6 +400,17 @@ async def test_rankings_and_hot_spots_by_jurisdiction(feedback, infra):
     assert street["name"] == "月河街道"
     assert street["figures"]["assigned"] >= EXPECTED_NOVEMBER[B]["assigned"]
 
+    # The district month by month, summed by the database, is its own row of the ranking.
+    trend = await client.get("/v1/rates?until=2026-11&months=2", headers=district)
+    assert trend.status_code == 200, trend.text
+    assert [m["month"] for m in trend.json()["months"]] == ["2026-10", "2026-11"]
+    for month in trend.json()["months"]:
+        own = await client.get(
+            f"/v1/rankings?level=district&month={month['month']}&hotspots=0", headers=district
+        )
+        assert [r["figures"] for r in own.json()["rows"]] == [month["figures"]]
+    assert (await client.get("/v1/rates?unit=330503000000", headers=district)).status_code == 403
+
     # Outside the jurisdiction, above it, or malformed: refused, naming the field.
     outside = await client.get("/v1/rankings?unit=330503000000&month=2026-11", headers=district)
     assert outside.status_code == 403

@@ -183,3 +183,17 @@ async def test_triage_items_get_an_urgency_on_a_table_with_rows(infra):
         assert found == {demand_id: (u, cue) for demand_id, (_, u, cue) in contents.items()}
     finally:
         await engine.dispose()  # the database stays, like the run's own (conftest)
+
+
+async def test_init_containers_wait_until_the_migration_job_reached_head(infra):
+    """`liandong migrate --wait`: a service is behind on a fresh database and at an older
+    revision, and no longer once migrated to head; the shared test database is at head."""
+    from services.runtime.migrations import behind
+
+    assert await behind(SERVICES, infra.async_database_url) == []
+    url = async_url(await _create_database(infra.database_url))
+    assert await behind(SERVICES, url) == list(SERVICES)
+    await asyncio.to_thread(upgrade, "intake", url, "intake_0002")
+    assert await behind(("intake",), url) == ["intake"]
+    await asyncio.to_thread(upgrade, "intake", url)
+    assert await behind(SERVICES, url) == ["classification", "routing", "feedback"]

@@ -147,3 +147,49 @@ def test_operator_history_skips_and_counts_what_the_lists_do_not_know(tmp_path):
         "matter unknown to the lists": 2,
         "unit unknown to the lists": 1,
     }
+
+
+def _dispatch_file(path, rows):
+    from services.routing.history import COLUMNS
+
+    header = ",".join(COLUMNS)
+    lines = [f"{i},{text},330502001016,{dept},,reassignment,2026-12-01,X" for i, text, dept in rows]
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_dispatch_history_skips_and_counts_what_the_lists_do_not_know(tmp_path):
+    from services.classification.routing_training import dispatch_history
+
+    path = _dispatch_file(
+        tmp_path / "dispatch-2026-12.csv",
+        [
+            ("a", "小区门口烧烤摊油烟扰民", "330502000000.market_regulation"),
+            ("b", "", "330502000000.market_regulation"),
+            ("c", "某事", "330502000000.no_such_type"),
+            ("d", "某事", ""),
+        ],
+    )
+    history = dispatch_history(load_lists(), [path])
+    assert (history.texts, history.types) == (["小区门口烧烤摊油烟扰民"], ["market_regulation"])
+    assert history.skipped == {"empty text": 1, "department unknown to the lists": 2}
+
+
+def test_make_model_learns_department_types_from_reassignments_and_rulings(tmp_path, classifier):
+    """Gas supply answered two replies of 897; thirty coordinators' choices of it for one kind
+    of demand make the trained model choose it for that demand."""
+    from services.classification.routing_model import Router
+    from services.classification.routing_training import train_artifact
+
+    lists = load_lists()
+    gas = next(d.id for d in lists.departments if d.type == "gas_supply")
+    text = "小区天然气管道阀门漏气，闻到很重的燃气味"
+    path = _dispatch_file(tmp_path / "dispatch-2026-12.csv", [(i, text, gas) for i in range(30)])
+    artifact = tmp_path / "routing-model.pkl.gz"
+    model, history = train_artifact(
+        lists, classifier, operator_files=[], dispatch_files=[path], artifact=artifact
+    )
+    assert history.types.count("gas_supply") >= 30
+    assert artifact.exists()
+    [route] = Router(lists, classifier, model).route_many([text], [COMMUNITY], threshold=0.0)
+    assert route.department_type == "gas_supply"

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.classification.api import operators
+from services.classification.api import desk, knowledge, operators
 
-ROUTERS: list[APIRouter] = [operators.router]
+ROUTERS: list[APIRouter] = [operators.router, desk.router, knowledge.router]

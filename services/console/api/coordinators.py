@@ -3,12 +3,14 @@ extension requests to decide, within the coordinator's jurisdiction (routing enf
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from services.console.api.jurisdiction import FEED
 from services.console.pages import CheckedForm, ConsoleDep, SignedIn, render, require
 from services.console.schemas import (
     CoordinateForm,
@@ -33,21 +35,24 @@ async def _desk(
     **context: Any,
 ) -> Response:
     headers = session.headers()
-    escalations = await console.services.call(
-        "routing", "GET", "/v1/escalations", headers=headers, params={"state": "open"}
-    )
-    disputes = await console.services.call("routing", "GET", "/v1/disputes", headers=headers)
-    extensions = await console.services.call("routing", "GET", "/v1/extensions", headers=headers)
-    # The departments at the coordinator's own unit, offered by the department pickers.
-    departments = await console.services.call(
-        "intake", "GET", "/v1/departments", headers=headers,
-        params={"unit": session.principal.unit_code},
+    # The four lists at once (the departments at the coordinator's own unit feed the pickers).
+    escalations, disputes, extensions, departments = await asyncio.gather(
+        console.services.call(
+            "routing", "GET", "/v1/escalations", headers=headers, params={"state": "open"}
+        ),
+        console.services.call("routing", "GET", "/v1/disputes", headers=headers),
+        console.services.call("routing", "GET", "/v1/extensions", headers=headers),
+        console.services.call(
+            "intake", "GET", "/v1/departments", headers=headers,
+            params={"unit": session.principal.unit_code},
+        ),
     )  # fmt: skip
     return render(
         request,
         "coordinator.html",
         {
             "escalations": escalations,
+            "feed": escalations[:FEED],
             "disputes": disputes,
             "extensions": extensions,
             "departments": departments,

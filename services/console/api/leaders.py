@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from contracts.jurisdiction import level_of
 from services.console import exports
 from services.console.pages import ConsoleDep, SignedIn, render, require
+from services.console.service import ServiceRefused
 from services.console.sessions import Session
 from services.runtime.auth import Role
 
@@ -57,15 +57,14 @@ async def dashboard(
 ) -> Response:
     require(session, Role.coordinator)
     level, month, errors = _query(level, month)
-    ranking = await _ranking(console, session, level, month)
-    # The reader's own unit ranked at its own level is one row: the whole jurisdiction,
-    # departments at the unit itself included (the rows beneath leave those out).
-    assert session.principal.unit_code is not None
-    own = await _ranking(
-        console, session, level_of(session.principal.unit_code).value, ranking["month"]
+    # Three calls at once: the month's ranking, the reader's whole jurisdiction month by month
+    # (summed by feedback in one statement), and routing's count of its open tasks.
+    ranking, trend, counts = await asyncio.gather(
+        _ranking(console, session, level, month),
+        _trend(console, session, month),
+        _open_counts(console, session),
     )
-    whole = own["rows"][0]["figures"] if own["rows"] else {}
-    trend = await _trend(console, session, ranking["month"])
+    whole = trend[-1]["figures"] if trend else {}
     return render(
         request,
         "leaders.html",
@@ -75,6 +74,7 @@ async def dashboard(
             "levels": LEVELS,
             "rates": RATES,
             "whole": whole,
+            "counts": counts,
             "trend": trend,
             "lines": trend_lines(trend),
             "bars": rate_bars(ranking["rows"], "satisfaction_rate"),
@@ -94,37 +94,28 @@ LINE_COLOURS = {
 }
 
 
-def months_up_to(month: str, count: int) -> list[str]:
-    """`count` calendar months ending with `month` (YYYY-MM), oldest first."""
-    year, number = int(month[:4]), int(month[5:7])
-    months = []
-    for _ in range(count):
-        months.append(f"{year:04d}-{number:02d}")
-        year, number = (year - 1, 12) if number == 1 else (year, number - 1)
-    return months[::-1]
-
-
-async def _trend(console: ConsoleDep, session: Session, month: str) -> list[dict[str, Any]]:
-    """The reader's whole jurisdiction, month by month: one ranking row per month."""
-    assert session.principal.unit_code is not None
-    level = level_of(session.principal.unit_code).value
-    months = months_up_to(month, TREND_MONTHS)
-    answers = await asyncio.gather(
-        *(
-            console.services.call(
-                "feedback",
-                "GET",
-                "/v1/rankings",
-                headers=session.headers(),
-                params={"level": level, "month": m, "hotspots": 0},
-            )
-            for m in months
-        )
+async def _trend(console: ConsoleDep, session: Session, month: str | None) -> list[dict[str, Any]]:
+    """The reader's whole jurisdiction (departments at its own unit included), month by month,
+    oldest first, ending with the month shown."""
+    params: dict[str, Any] = {"months": TREND_MONTHS}
+    if month:
+        params["until"] = month
+    answer = await console.services.call(
+        "feedback", "GET", "/v1/rates", headers=session.headers(), params=params
     )
-    return [
-        {"month": m, "figures": a["rows"][0]["figures"] if a["rows"] else {}}
-        for m, a in zip(months, answers, strict=True)
-    ]
+    return [{"month": m["month"], "figures": m["figures"]} for m in answer["months"]]
+
+
+async def _open_counts(console: ConsoleDep, session: Session) -> dict[str, int] | None:
+    """Open, late and escalated tasks of the jurisdiction; None when routing cannot say (the
+    rates are still worth showing)."""
+    try:
+        counts: dict[str, int] = await console.services.call(
+            "routing", "GET", "/v1/jurisdiction/counts", headers=session.headers()
+        )
+    except ServiceRefused:
+        return None
+    return counts
 
 
 def trend_lines(trend: list[dict[str, Any]]) -> list[dict[str, Any]]:

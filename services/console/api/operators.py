@@ -3,15 +3,16 @@ catalogue, the place as an address or a unit code) and the triage queue, classif
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from services.console.pages import CheckedForm, ConsoleDep, SignedIn, field, render, require
-from services.console.schemas import CallForm, ClassifyForm, read_form
+from services.console.schemas import CallerForm, CallForm, ClassifyForm, read_form
 from services.console.service import ServiceRefused
 from services.console.sessions import Session
 from services.runtime.auth import Role
@@ -19,6 +20,8 @@ from services.runtime.auth import Role
 router = APIRouter(prefix="/operator", tags=["operators"])
 
 UNIT_CODE = re.compile(r"^[0-9]{12}$")
+SUGGESTIONS = 20
+CALLER_DEMANDS = 20
 
 
 async def _desk(
@@ -29,14 +32,23 @@ async def _desk(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
-    matters = await console.services.call("intake", "GET", "/v1/matters", headers=session.headers())
-    try:
-        triage = await console.services.call(
-            "classification", "GET", "/v1/triage", headers=session.headers(), params={"limit": 50}
-        )
-        triage_failure = None
-    except ServiceRefused as exc:  # the call form stays usable when the queue is not
-        triage, triage_failure = [], exc.message
+    answers: tuple[Any, Any] = await asyncio.gather(
+        console.services.call("intake", "GET", "/v1/matters", headers=session.headers()),
+        console.services.call(
+            "classification", "GET", "/v1/triage", headers=session.headers(),
+            params={"limit": 50},
+        ),
+        return_exceptions=True,
+    )  # fmt: skip
+    matters, triage = answers
+    if isinstance(matters, BaseException):
+        raise matters
+    triage_failure = None
+    if isinstance(triage, ServiceRefused):  # the call form stays usable when the queue is not
+        triage_failure = triage.message
+        triage = []
+    elif isinstance(triage, BaseException):
+        raise triage
     return render(
         request,
         "operator.html",
@@ -53,6 +65,22 @@ async def _desk(
         status_code=status_code,
         session=session,
     )
+
+
+@router.get("/units")
+async def unit_suggestions(
+    console: ConsoleDep,
+    session: SignedIn,
+    q: Annotated[str, Query(min_length=1, max_length=50)],
+) -> JSONResponse:
+    """Registry units whose name contains, or whose code starts with, what the operator typed:
+    the address box's suggestions (JSON for the page's script)."""
+    require(session, Role.operator)
+    units = await console.services.call(
+        "intake", "GET", "/v1/units", headers=session.headers(),
+        params={"q": q, "limit": SUGGESTIONS},
+    )  # fmt: skip
+    return JSONResponse([{"code": u["code"], "name": u["name"]} for u in units])
 
 
 @router.get("")
@@ -108,6 +136,33 @@ async def take_call(
         f"/operator?demand={accepted['demand_id']}&token={accepted['tracking_token']}",
         status_code=303,
     )
+
+
+@router.post("/caller")
+async def look_up_caller(
+    request: Request, console: ConsoleDep, session: SignedIn, form: CheckedForm
+) -> Response:
+    """The caller's earlier demands, by the phone number on the line. Posted, not asked in the
+    address, so the number stays out of URLs, browser history and access logs."""
+    require(session, Role.operator)
+    lookup, errors = read_form(CallerForm, form)
+    typed = field(form, "caller_phone")
+    if lookup is None:
+        return await _desk(
+            request, console, session, status_code=422, errors=errors, caller={"phone": typed}
+        )
+    try:
+        demands = await console.services.call(
+            "intake", "POST", "/v1/callers/demands", headers=session.headers(),
+            json={"phone": lookup.caller_phone, "limit": CALLER_DEMANDS},
+        )  # fmt: skip
+    except ServiceRefused as exc:
+        errors = {"caller_phone": exc.fields.get("phone") or exc.message}
+        return await _desk(
+            request, console, session, status_code=exc.status, errors=errors,
+            caller={"phone": typed},
+        )  # fmt: skip
+    return await _desk(request, console, session, caller={"phone": typed, "demands": demands})
 
 
 # Intake names the fields of its JSON body; the form's fields are named otherwise.

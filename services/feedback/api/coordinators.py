@@ -14,7 +14,15 @@ from contracts.jurisdiction import Level, UnitCode, level_of
 from contracts.lists import Lists
 from services.feedback import rates
 from services.feedback.repository import facts
-from services.feedback.schemas import Figures, HotSpotOut, HotSpots, Ranking, RankingRow
+from services.feedback.schemas import (
+    Figures,
+    HotSpotOut,
+    HotSpots,
+    MonthFigures,
+    Ranking,
+    RankingRow,
+    RatesByMonth,
+)
 from services.feedback.service import league_tables
 from services.runtime.auth import CoordinatorDep, CoordinatorPrincipal
 from services.runtime.http import RuntimeDep, Unprocessable
@@ -94,8 +102,11 @@ async def rankings(
             raise Unprocessable("level", f"{level.value} lies above the unit {scope}")
     async with runtime.sessions() as session:
         counted = await facts.counters_of_month(session, month)
+        # Hot spots are the one use of the demand counts: none asked, none counted.
         demand_rows = (
-            await league_tables.demand_counts(session, lists, month) if by == "unit" else ([], [])
+            await league_tables.demand_counts(session, lists, month, scope=scope, level=level)
+            if by == "unit" and hotspots
+            else ([], [])
         )
     if by == "department":
         ranked = league_tables.rank_departments(counted, scope, level)
@@ -119,6 +130,42 @@ async def rankings(
 
 
 @router.get(
+    "/v1/rates",
+    response_model=RatesByMonth,
+    summary="The rates of a unit with its whole subtree, month by month (the leaders' trend)",
+    responses={403: {"description": "not a coordinator, or outside its jurisdiction"}},
+)
+async def rates_by_month(
+    runtime: RuntimeDep,
+    reader: CoordinatorDep,
+    unit: Annotated[
+        UnitCode | None, Query(description="12-digit unit code (default: yours)")
+    ] = None,
+    until: Month = None,
+    months: Annotated[int, Query(ge=1, le=24, description="how many months up to `until`")] = 6,
+) -> RatesByMonth:
+    lists = runtime.lists
+    scope = _scope(lists, reader, unit)
+    last = until or rates.month_of(runtime.clock.now(), lists.calendar.zone)
+    wanted = [last]
+    while len(wanted) < months:
+        wanted.append(rates.previous_month(wanted[-1]))
+    wanted.reverse()
+    async with runtime.sessions() as session:
+        summed = await facts.counters_by_month(session, rates.subtree_prefix(scope), wanted)
+    counts: dict[str, dict[str, int]] = {m: {} for m in wanted}
+    for month, metric, value in summed:
+        counts[month][metric] = value
+    return RatesByMonth(
+        unit_code=scope,
+        name=lists.units_by_code[scope].name,
+        months=[
+            MonthFigures(month=m, figures=Figures.of(rates.Figures(counts[m]))) for m in wanted
+        ],
+    )
+
+
+@router.get(
     "/v1/hotspots",
     response_model=HotSpots,
     summary="每月一题 candidates: the matters that grew most at and beneath a unit",
@@ -137,7 +184,9 @@ async def hotspots(
     scope = _scope(lists, reader, unit)
     month = month or rates.month_of(runtime.clock.now(), lists.calendar.zone)
     async with runtime.sessions() as session:
-        current, previous = await league_tables.demand_counts(session, lists, month)
+        current, previous = await league_tables.demand_counts(
+            session, lists, month, scope=scope, level=level_of(scope)
+        )
     spots = rates.hot_spots(current, previous, scope, limit=limit)
     return HotSpots(
         unit_code=scope,

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from services.feedback import rates
-from services.feedback.models import EvaluationFact, RateCounter, RedoFact, ReplyFact, TaskFact
+from services.feedback.models import (
+    EvaluationFact,
+    PraiseFact,
+    RateCounter,
+    RedoFact,
+    ReplyFact,
+    TaskFact,
+    WithdrawalFact,
+)
 
 # The deltas a transaction has added so far, merged, and written when it commits.
 _PENDING = "feedback.rate_deltas"
@@ -106,6 +114,16 @@ async def from_facts(
     ):
         total.update(rates.redo_counts(redo, zone))
         departments[redo.department_id] = (redo.department_name, redo.unit_code)
+    async for praise in await session.stream_scalars(
+        select(PraiseFact).execution_options(yield_per=2000)
+    ):
+        total.update(rates.praise_counts(praise, zone))
+        departments[praise.department_id] = (praise.department_name, praise.unit_code)
+    async for withdrawal in await session.stream_scalars(
+        select(WithdrawalFact).execution_options(yield_per=2000)
+    ):
+        total.update(rates.withdrawal_counts(withdrawal, zone))
+        departments[withdrawal.department_id] = (withdrawal.department_name, withdrawal.unit_code)
     return Counter({k: v for k, v in total.items() if v}), departments
 
 

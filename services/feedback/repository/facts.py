@@ -12,14 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.feedback.models import (
     DemandFact,
     EvaluationFact,
+    PraiseFact,
     RateCounter,
     RedoFact,
     ReplyFact,
     TaskFact,
+    WithdrawalFact,
 )
 
 
-def add_fact(session: AsyncSession, fact: TaskFact | ReplyFact | RedoFact | EvaluationFact) -> None:
+def add_fact(
+    session: AsyncSession,
+    fact: TaskFact | ReplyFact | RedoFact | EvaluationFact | PraiseFact | WithdrawalFact,
+) -> None:
     session.add(fact)
 
 
@@ -30,6 +35,17 @@ async def get_demand_fact(session: AsyncSession, demand_id: uuid.UUID) -> Demand
 async def put_demand_fact(session: AsyncSession, fact: DemandFact) -> DemandFact:
     """Insert the demand's fact, or replace it (an operator's reclassification)."""
     return await session.merge(fact)
+
+
+async def lead_task_fact(session: AsyncSession, demand_id: uuid.UUID) -> TaskFact | None:
+    """The demand's latest lead task as the task topics told it."""
+    fact: TaskFact | None = await session.scalar(
+        select(TaskFact)
+        .where(TaskFact.demand_id == demand_id, TaskFact.role == "lead")
+        .order_by(TaskFact.assigned_at.desc())
+        .limit(1)
+    )
+    return fact
 
 
 async def get_task_fact(session: AsyncSession, task_id: uuid.UUID) -> TaskFact | None:
@@ -57,16 +73,41 @@ async def counters_of_month(
 
 
 async def demands_by_unit_and_matter(
-    session: AsyncSession, *, before: datetime, start: datetime, end: datetime
+    session: AsyncSession,
+    *,
+    before: datetime,
+    start: datetime,
+    end: datetime,
+    within: str = "",
+    code_length: int = 12,
 ) -> list[tuple[str, str, bool, int]]:
     """(unit code, matter code, classified at or after `start`, demands) of the demands
-    classified from `before` up to `end`."""
+    classified from `before` up to `end` whose unit code starts with `within`, counted by the
+    first `code_length` digits of the code (the units of one level: the database groups a
+    month's demands instead of handing every community's rows over)."""
     current = DemandFact.classified_at >= start
+    unit = func.substr(DemandFact.unit_code, 1, code_length)
+    query = select(unit, DemandFact.matter_code, current.label("current"), func.count()).where(
+        DemandFact.classified_at >= before, DemandFact.classified_at < end
+    )
+    if within:
+        query = query.where(DemandFact.unit_code.startswith(within))
     rows = await session.execute(
-        select(DemandFact.unit_code, DemandFact.matter_code, current.label("current"), func.count())
-        .where(DemandFact.classified_at >= before, DemandFact.classified_at < end)
-        .group_by(DemandFact.unit_code, DemandFact.matter_code, literal_column("3"))
+        query.group_by(literal_column("1"), DemandFact.matter_code, literal_column("3"))
     )
     return [
         (unit, matter, bool(is_current), int(count)) for unit, matter, is_current, count in rows
     ]
+
+
+async def counters_by_month(
+    session: AsyncSession, prefix: str, months: list[str]
+) -> list[tuple[str, str, int]]:
+    """(month, metric, value) summed over every department whose unit code starts with
+    `prefix` (a unit's whole subtree), for the given months: one grouped statement."""
+    rows = await session.execute(
+        select(RateCounter.month, RateCounter.metric, func.sum(RateCounter.value))
+        .where(RateCounter.month.in_(months), RateCounter.unit_code.startswith(prefix))
+        .group_by(RateCounter.month, RateCounter.metric)
+    )
+    return [(month, metric, int(value)) for month, metric, value in rows]

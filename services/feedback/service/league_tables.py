@@ -33,13 +33,21 @@ class Ranked:
 
 
 async def demand_counts(
-    session: AsyncSession, lists: Lists, month: str
+    session: AsyncSession, lists: Lists, month: str, *, scope: str = "", level: Level | None = None
 ) -> tuple[DemandRows, DemandRows]:
-    """Demands per (unit, matter) in the month and in the month before."""
+    """Demands per (unit, matter) in the month and in the month before, at and beneath `scope`,
+    counted per unit of `level` (its code's prefix stands for the unit; default: communities)."""
     zone = lists.calendar.zone
     start, end = rates.month_bounds(month, zone)
     before, _ = rates.month_bounds(rates.previous_month(month), zone)
-    rows = await facts.demands_by_unit_and_matter(session, before=before, start=start, end=end)
+    rows = await facts.demands_by_unit_and_matter(
+        session,
+        before=before,
+        start=start,
+        end=end,
+        within=rates.subtree_prefix(scope) if scope else "",
+        code_length=rates.PREFIX_LENGTH[level or Level.community],
+    )
     now_rows: DemandRows = []
     before_rows: DemandRows = []
     for unit_code, matter, is_current, count in rows:

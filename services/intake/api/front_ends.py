@@ -13,6 +13,7 @@ from services.intake.schemas import DemandAccepted, DemandIn
 from services.intake.service import IdempotencyConflict, accept_demand
 from services.runtime.auth import FrontEndDep, tracking_token
 from services.runtime.http import RuntimeDep, Unprocessable
+from services.runtime.masking import citizens_in_hand
 
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
 
@@ -53,9 +54,10 @@ async def submit_demand(
             "matter_code", f"no matter {body.matter_code} in the lists {runtime.lists.version}"
         )
     try:
-        demand, replayed = await accept_demand(
-            runtime, body, submitted_by=front_end, idempotency_key=idempotency_key
-        )
+        with citizens_in_hand([body.citizen.name], [body.location.address]):
+            demand, replayed = await accept_demand(
+                runtime, body, submitted_by=front_end, idempotency_key=idempotency_key
+            )
     except IdempotencyConflict as exc:
         raise HTTPException(409, str(exc)) from exc
     if replayed:

@@ -6,12 +6,13 @@
 - `POST /open311/v2/requests.{json|xml}`: a request, form-encoded, becomes a demand exactly as
   `POST /v1/demands` makes one (same code, channel `open311`);
 - `GET  /open311/v2/requests.{json|xml}` and `/requests/{service_request_id}.{json|xml}`:
-  status, handling department (`agency_responsible`) and reply deadline (`expected_datetime`).
+  status, handling department (`agency_responsible`), reply deadline (`expected_datetime`) and
+  the photo link (`media_url`); `GET /open311/v2/tokens/{token}.{json|xml}` (open311_public.py).
 
-Requests need a front end's credential: `api_key` (form or query), `X-API-Key` or a bearer
-token. A channel reads back the requests it submitted, a 12345 operator every request. The
-citizen's name, phone and e-mail are never returned; phone and ID numbers in the description
-are masked. Errors use the spec's format: `[{"code": 400, "description": "…"}]` or
+Reading is public, as the spec makes it: no credential is needed (one that is given must be
+valid). Posting needs a front end's credential: `api_key` (form or query), `X-API-Key` or a
+bearer token. The citizen's name, phone and e-mail are never returned; phone and ID numbers in
+the description are masked. Errors use the spec's format: `[{"code": 400, "description": "…"}]` or
 `<errors><error><code>400</code><description>…</description></error></errors>`.
 """
 
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -47,6 +48,7 @@ from services.runtime.auth import (
 )
 from services.runtime.http import RuntimeDep
 from services.runtime.logging import mask_text
+from services.runtime.masking import mask_house_numbers, mask_known
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -187,18 +189,23 @@ def request_of(demand: Demand, lists: Lists) -> dict[str, Any]:
         "status_notes": STATUS_TEXT[status] + (f"：{mask_text(note)}" if note else ""),
         "service_name": matter.name if matter else None,
         "service_code": demand.service_code,
-        "description": mask_text(demand.content),
+        # Open311 readers are no role of the data list that sees the citizen or the house.
+        "description": mask_house_numbers(
+            mask_known(
+                mask_text(demand.content), [demand.citizen_name or ""], [demand.address or ""]
+            )
+        ),
         "agency_responsible": demand.department_name,
         "service_notice": None,
         "requested_datetime": _time(demand.received_at, zone),
         "updated_datetime": _time(demand.updated_at, zone),
         "expected_datetime": _time(demand.expected_reply_at, zone),
-        "address": demand.address or (unit.name if unit else None),
+        "address": mask_house_numbers(demand.address) if demand.address else unit and unit.name,
         "address_id": demand.unit_code,
         "zipcode": None,
         "lat": demand.lat,
         "long": demand.lon,
-        "media_url": None,
+        "media_url": demand.media_url,
     }
 
 
@@ -213,6 +220,16 @@ def _storable(fields: Mapping[str, str], fmt: Format) -> None:
         raise Open311Error(400, f"{name}: {problem}", fmt)
 
 
+def media_url_of(value: str | None, fmt: Format) -> str | None:
+    """The request's photo link: an absolute http(s) URL (400 otherwise); none when empty."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if len(value) > 1000 or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Open311Error(400, "media_url must be an http(s) URL of at most 1000 characters", fmt)
+    return value
+
+
 def _format(value: str) -> Format:
     if value == "json":
         return "json"
@@ -221,8 +238,11 @@ def _format(value: str) -> Format:
     raise Open311Error(404, f"unknown format {value!r}: use .json or .xml")
 
 
-def _principal(request: Request, params: Mapping[str, str], fmt: Format) -> Principal:
-    """A front end's credential: api_key (form or query), X-API-Key, or a bearer token."""
+def _principal(
+    request: Request, params: Mapping[str, str], fmt: Format, *, anyone: bool = False
+) -> Principal:
+    """A front end's credential: api_key (form or query), X-API-Key, or a bearer token
+    (`anyone`: any valid credential, for the public reads)."""
     key = params.get("api_key") or request.headers.get(API_KEY_HEADER)
     authorization = request.headers.get("authorization", "")
     if key:
@@ -236,7 +256,7 @@ def _principal(request: Request, params: Mapping[str, str], fmt: Format) -> Prin
             raise Open311Error(403, f"bearer token is not valid: {exc}", fmt) from exc
     else:
         raise Open311Error(403, "api_key was not provided", fmt)
-    if principal.role not in (Role.channel, Role.operator):
+    if not anyone and principal.role not in (Role.channel, Role.operator):
         raise Open311Error(403, "requests need a channel or operator api_key", fmt)
     return principal
 
@@ -251,14 +271,15 @@ def _check_jurisdiction(lists: Lists, jurisdiction: str | None, fmt: Format) -> 
 
 def _reader(
     request: Request, ext: str, lists: Lists, jurisdiction: str | None, api_key: str | None
-) -> tuple[Format, Principal]:
-    """What a GET of requests checks first, in order: the format, the query's text, the
-    credential, the jurisdiction."""
+) -> Format:
+    """What a GET of requests checks first, in order: the format, the query's text, a
+    credential if one is given (reading is public), the jurisdiction."""
     fmt = _format(ext)
     _storable(request.query_params, fmt)
-    principal = _principal(request, {"api_key": api_key or ""}, fmt)
+    if api_key or API_KEY_HEADER in request.headers or "authorization" in request.headers:
+        _principal(request, {"api_key": api_key or ""}, fmt, anyone=True)
     _check_jurisdiction(lists, jurisdiction, fmt)
-    return fmt, principal
+    return fmt
 
 
 def _matter(lists: Lists, code: str | None, fmt: Format) -> Matter:
@@ -460,6 +481,7 @@ async def post_request(
             submitted_by=principal,
             idempotency_key=idempotency_key,
             service_code=matter.code,
+            media_url=media_url_of(fields.get("media_url"), fmt),
         )
     except IdempotencyConflict as exc:
         raise Open311Error(409, str(exc), fmt) from exc
@@ -500,16 +522,15 @@ async def get_requests(
     jurisdiction_id: str | None = None,
     api_key: str | None = None,
 ) -> Response:
-    fmt, principal = _reader(request, ext, runtime.lists, jurisdiction_id, api_key)
+    fmt = _reader(request, ext, runtime.lists, jurisdiction_id, api_key)
     lists = runtime.lists
     statuses = {s.strip() for s in (wanted.status or "").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
         raise Open311Error(400, f"status must be open, closed or both: {wanted.status}", fmt)
-    submitted_by = principal.sub if principal.role is Role.channel else None
     if wanted.service_request_id:
         # The ids name the requests: the other filters do not apply (the spec).
         ids = _ids(wanted.service_request_id, fmt)
-        query = repository.OpenQuery(ids=ids[:MAX_REQUESTS], submitted_by=submitted_by)
+        query = repository.OpenQuery(ids=ids[:MAX_REQUESTS])
     else:
         end = _when(wanted.end_date, "end_date", fmt) or runtime.clock.now()
         start = _when(wanted.start_date, "start_date", fmt) or end - DEFAULT_WINDOW
@@ -521,7 +542,6 @@ async def get_requests(
             start=start,
             end=end,
             open=None if len(statuses) != 1 else statuses == {"open"},
-            submitted_by=submitted_by,
         )
     async with runtime.sessions() as session:
         found = await repository.find_demands(session, query, limit=MAX_REQUESTS)
@@ -537,7 +557,7 @@ async def get_request(
     jurisdiction_id: str | None = None,
     api_key: str | None = None,
 ) -> Response:
-    fmt, principal = _reader(request, ext, runtime.lists, jurisdiction_id, api_key)
+    fmt = _reader(request, ext, runtime.lists, jurisdiction_id, api_key)
     not_found = Open311Error(404, f"service_request_id {service_request_id} was not found", fmt)
     try:
         demand_id = uuid.UUID(service_request_id)
@@ -545,7 +565,6 @@ async def get_request(
         raise not_found from exc
     async with runtime.sessions() as session:
         demand = await repository.get_demand(session, demand_id, with_timeline=True)
-    # Another channel's request answers like an unknown one.
-    if demand is None or (principal.role is Role.channel and demand.submitted_by != principal.sub):
+    if demand is None:
         raise not_found
     return render(fmt, "service_requests", [request_of(demand, runtime.lists)])

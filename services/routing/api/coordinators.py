@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from contracts.events import TaskRole
 from contracts.jurisdiction import UnitCode
 from contracts.text import Text
-from services.routing import repository, service
+from services.routing import repository, service, task_lists
 from services.routing.api.dependencies import RoutingRuntime
 from services.routing.models import Dispute, Extension
 from services.routing.schemas import (
@@ -22,6 +22,8 @@ from services.routing.schemas import (
     EscalationView,
     ExtensionView,
     LinkView,
+    OpenTaskCounts,
+    OpenTasksPage,
     ReassignIn,
     RulingIn,
     SummonIn,
@@ -126,6 +128,64 @@ async def list_escalations(
             session, unit, state=None if state == "all" else state, limit=limit
         )
     return [EscalationView.of(e) for e in found]
+
+
+@router.get(
+    "/v1/jurisdiction/tasks",
+    response_model=OpenTasksPage,
+    summary="Open tasks at and beneath a unit (default: the coordinator's own), with filters",
+    responses={403: {"description": "the unit is outside the coordinator's jurisdiction"}},
+)
+async def list_open_tasks(  # noqa: PLR0913 - one argument per filter of the desk
+    runtime: RoutingRuntime,
+    coordinator: CoordinatorDep,
+    unit: Annotated[UnitCode | None, Query(description="12-digit unit code")] = None,
+    matter: Annotated[Text | None, Query(max_length=40, description="matter code")] = None,
+    department: Annotated[Text | None, Query(max_length=100, description="department id")] = None,
+    state: Annotated[Literal["assigned", "signed", "contacted"] | None, Query()] = None,
+    late: Annotated[
+        bool, Query(description="only tasks past their current stage's deadline")
+    ] = False,
+    escalated: Annotated[bool | None, Query(description="held by a coordinator, or not")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> OpenTasksPage:
+    unit = unit or coordinator.unit_code
+    if not service.within_jurisdiction(coordinator.unit_code, unit):
+        raise HTTPException(403, f"unit {unit} is outside your jurisdiction")
+    where = task_lists.OpenTaskFilter(
+        unit_code=unit,
+        matter_code=matter,
+        department_id=department,
+        state=state,
+        late_at=runtime.clock.now() if late else None,
+        escalated=escalated,
+    )
+    async with runtime.sessions() as session:
+        total, found = await task_lists.open_tasks_within(
+            session, where, limit=limit, offset=offset
+        )
+    views = [TaskView.of(t, runtime.lists.data_list, as_role="coordinator") for t in found]
+    return OpenTasksPage(total=total, limit=limit, offset=offset, tasks=views)
+
+
+@router.get(
+    "/v1/jurisdiction/counts",
+    response_model=OpenTaskCounts,
+    summary="Open, late and escalated tasks at and beneath a unit (default: the coordinator's)",
+    responses={403: {"description": "the unit is outside the coordinator's jurisdiction"}},
+)
+async def count_open_tasks(
+    runtime: RoutingRuntime,
+    coordinator: CoordinatorDep,
+    unit: Annotated[UnitCode | None, Query(description="12-digit unit code")] = None,
+) -> OpenTaskCounts:
+    unit = unit or coordinator.unit_code
+    if not service.within_jurisdiction(coordinator.unit_code, unit):
+        raise HTTPException(403, f"unit {unit} is outside your jurisdiction")
+    async with runtime.sessions() as session:
+        counts = await task_lists.open_task_counts(session, unit, runtime.clock.now())
+    return OpenTaskCounts(unit_code=unit, **counts)
 
 
 @router.post(

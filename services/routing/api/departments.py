@@ -12,7 +12,8 @@ from fastapi import APIRouter, Header, HTTPException, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.lists.calendar import TimeLimit
-from services.routing import repository, service
+from contracts.text import Text
+from services.routing import repository, service, task_lists
 from services.routing.api.dependencies import RoutingRuntime
 from services.routing.models import Task
 from services.routing.schemas import ExtensionIn, ReplyIn, ReturnIn, SummonsView, TaskView
@@ -39,14 +40,20 @@ async def list_tasks(
     runtime: RoutingRuntime,
     department: DepartmentDep,
     state: TaskState | None = None,
+    open: Annotated[
+        bool, Query(description="only tasks still to do, the nearest deadline first")
+    ] = False,
+    q: Annotated[Text | None, Query(max_length=50, description="in content or address")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[TaskView]:
     async with runtime.sessions() as session:
-        tasks = await repository.tasks_of_department(
+        tasks = await task_lists.tasks_of_department(
             session,
             department.department_id,
             state=state.value if state else None,
+            open_only=open,
+            text=q,
             limit=limit,
             offset=offset,
         )

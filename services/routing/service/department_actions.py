@@ -46,6 +46,7 @@ from services.routing.state import (
 )
 from services.routing.task_events import task_event_fields
 from services.runtime.logging import mask_text
+from services.runtime.masking import mask_known
 from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -100,17 +101,18 @@ async def reply_task(
             **task_event_fields(task, act.now),
             actor=act.actor,
             result=result,
-            reply_text=mask_text(
-                reply_text
-            ),  # the district's task topic: every department reads it
+            # the district's task topic: every department reads it
+            reply_text=mask_known(mask_text(reply_text), [task.citizen_name or ""]),
         ),
     )
     if task.role == TaskRole.lead.value:
-        await outbox.put(
-            session, task_status(task, DemandStatus.replied, now=act.now, note=reply_text)
-        )
+        # The citizen reads the reply as written (a number in it may be the department's), but
+        # not their name (the status reaches Open311 readers too); the citizens of merged
+        # duplicates read no one else's number either.
+        own = mask_known(reply_text, [task.citizen_name or ""])
+        await outbox.put(session, task_status(task, DemandStatus.replied, now=act.now, note=own))
         await status_for_linked(
-            session, outbox, task, DemandStatus.replied, now=act.now, note=reply_text
+            session, outbox, task, DemandStatus.replied, now=act.now, note=mask_text(own)
         )
     return task
 

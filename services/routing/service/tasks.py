@@ -43,6 +43,7 @@ from services.routing.state import (
 )
 from services.routing.task_events import task_event_fields
 from services.runtime.logging import mask_text
+from services.runtime.masking import mask_known
 from services.runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -208,8 +209,9 @@ def new_task(
             demand_type=facts.demand_type,
             urgency=facts.urgency,
             # The district topic is readable by every department of the district: phone and
-            # ID numbers in the citizen's words are masked; the owner reads them on the task API.
-            content=mask_text(facts.content),
+            # ID numbers and the citizen's name in their words are masked; the owner reads them on
+            # the task API.
+            content=mask_known(mask_text(facts.content), [facts.citizen.name or ""]),
             address=facts.address,
             sign_due_at=due.sign_due_at,
             reply_due_at=due.reply_due_at,
