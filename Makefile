@@ -11,7 +11,7 @@ MODEL  := services/classification/artifacts/category-model.pkl.gz
 ROUTING_MODEL := services/classification/artifacts/routing-model.pkl.gz
 REPLIES := services/classification/training/messages_with_replies.csv
 
-.PHONY: help install lock audit kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier eval-exits cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short validate-deploy lint fmt contracts bench bench-routing bench-escalation bench-console clean
+.PHONY: help install lock audit kafka kafka-cluster test-tansu test-kafka-cluster model eval-classifier eval-exits cv-classifier bench-classifier eval-routing run test test-unit test-browser test-contract test-integration test-e2e fuzz fuzz-short chaos chaos-short validate-deploy lint fmt contracts bench bench-routing bench-escalation bench-console clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-17s\033[0m %s\n", $$1, $$2}'
@@ -93,6 +93,12 @@ fuzz: $(MODEL) $(ROUTING_MODEL) kafka ## schemathesis on every service's OpenAPI
 
 fuzz-short: $(MODEL) $(ROUTING_MODEL) kafka ## The fuzz run CI makes after the tests (4 s a run, about 2 min)
 	$(BIN)/python -m tests.fuzz.api --seconds 4 --records 60
+
+chaos: $(MODEL) $(ROUTING_MODEL) kafka ## Real demands at 10/s while every service is killed, PostgreSQL and the broker restart, consumers pause, poison arrives; zero lost, zero twice (docs/reliability.md)
+	$(PY) -m tests.chaos.run
+
+chaos-short: $(MODEL) $(ROUTING_MODEL) kafka ## The chaos run CI makes: the same faults, shorter gaps and drain (about 4 min)
+	$(PY) -m tests.chaos.run --short
 
 validate-deploy: install ## Render both k8s overlays; validate every object, the compose file, the AsyncAPI document
 	$(BIN)/pytest tests/deploy
