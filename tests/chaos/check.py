@@ -216,7 +216,7 @@ def _body(record: Record) -> dict[str, Any]:
 async def _topics(bootstrap: str, findings: Findings, poison: dict[str, set[str]]) -> None:
     # Lead tasks published: one task id per demand (a re-published copy has the same id).
     leads: dict[str, set[str]] = defaultdict(set)
-    for r in await read_topics(bootstrap, r"tasks\.\d+(\.\d+)?"):
+    for r in await read_topics(bootstrap, r"tasks\.\d+(\.\d+)?\.\d{12}\.[\w-]+"):
         body = _body(r)
         if _header(r, "ce_type") == "cn.liandong.task.assigned.v1" and body.get("role") == "lead":
             leads[body["demand_id"]].add(body["task_id"])

@@ -49,7 +49,7 @@ class ChaosSystem:
         self.kafka = EmbeddedApacheKafka(self.state_dir / "kafka")
         self.bootstrap = self.kafka.start()
         upgrade_all(async_url(self.database_url))
-        names = all_topics(u.code for u in load_lists().units)
+        names = all_topics(load_lists())
         asyncio.run(create_topics(self.bootstrap, names, partitions=3))
         env = {
             **os.environ,
