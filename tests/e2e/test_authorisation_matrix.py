@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from services.runtime.auth import Role, issue_token
-from tests.conftest import AUTH_SECRET
+from tests.conftest import AUTH_SECRET, CITES_LAW
 from tests.kafka_helpers import eventually
 
 # --- who ------------------------------------------------------------------------------------------
@@ -232,14 +232,14 @@ PROBES: dict[str, Probe] = {
     "routing GET /v1/disputes": Probe("/v1/disputes"),
     "routing GET /v1/escalations": Probe("/v1/escalations", {"unit": DISTRICT, "state": "all"}),
     "routing POST /v1/disputes/{dispute_id}/ruling": Probe(
-        "/v1/disputes/{dispute}/ruling", json={"lead_department_id": NOBODY}
+        "/v1/disputes/{dispute}/ruling", json={"lead_department_id": NOBODY, **CITES_LAW}
     ),
     "routing GET /v1/extensions": Probe("/v1/extensions", {"state": "refused"}),
     "routing POST /v1/extensions/{extension_id}/decision": Probe(
-        "/v1/extensions/{extension}/decision", json={"approve": False}
+        "/v1/extensions/{extension}/decision", json={"approve": False, **CITES_LAW}
     ),
     "routing POST /v1/tasks/{task_id}/reassign": Probe(
-        "/v1/tasks/{d_lead}/reassign", json={"department_id": NOBODY, "reason": "职责不符合"}
+        "/v1/tasks/{d_lead}/reassign", json={"department_id": NOBODY, **CITES_LAW}
     ),
     "routing POST /v1/tasks/{task_id}/co-handlers": Probe(
         "/v1/tasks/{d_lead}/co-handlers", json={"department_id": NOBODY, "reason": "需要配合"}
@@ -477,7 +477,7 @@ async def build_world(client: httpx.AsyncClient, urls: Mapping[str, str]) -> Wor
     refused = await client.post(
         f"{routing}/v1/extensions/{extension['id']}/decision",
         headers=city,
-        json={"approve": False, "note": "时限内可以完成"},
+        json={"approve": False, "note": "时限内可以完成", **CITES_LAW},
     )
     assert refused.status_code == 200, refused.text
 
@@ -509,7 +509,7 @@ async def build_world(client: httpx.AsyncClient, urls: Mapping[str, str]) -> Wor
     ruled = await client.post(
         f"{routing}/v1/disputes/{world.ids['dispute']}/ruling",
         headers=city,
-        json={"lead_department_id": f"{DISTRICT}.ecology_environment"},
+        json={"lead_department_id": f"{DISTRICT}.ecology_environment", **CITES_LAW},
     )
     assert ruled.status_code == 200, ruled.text
     return world
