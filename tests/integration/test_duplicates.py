@@ -140,7 +140,8 @@ async def test_a_batch_dispatches_each_demand_as_alone_and_links_within_itself(s
         1,
         [],
     )
-    assert lead.chain == ["330500000000"]  # a district department: the city coordinates
+    # a district bureau: its district's 12345 sub-centre first, then the city (supervision)
+    assert lead.chain == ["330502000000", "330500000000"]
     assert next(t for t in tasks if t.role == "co_handler").citizen_phone is None
     assert link.task_id == leads[0]
     assert notes == ["assign", "link-duplicate"]
