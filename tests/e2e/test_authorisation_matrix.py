@@ -100,13 +100,13 @@ routing        GET    /v1/disputes                                      403 403 
 routing        GET    /v1/escalations                                   403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 routing        POST   /v1/disputes/{dispute_id}/ruling                  403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
 routing        GET    /v1/extensions                                    403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
-routing        POST   /v1/extensions/{extension_id}/decision            403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
+routing        POST   /v1/extensions/{extension_id}/decision            403 403  403 403  403  403   403   403 403   409  403  409  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/reassign                      403 403  403 403  403  403   403   403 403   422  403  422  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/co-handlers                   403 403  403 403  403  403   403   403 403   422  403  422  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/summons                       403 403  403 403  403  403   403   403 403   422  403  422  403 401   401  401  401  401
 routing        GET    /v1/duplicates                                    403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
 routing        POST   /v1/duplicates/{link_id}/undo                     403 403  403 403  403  403   403   403 403   404  404  404  403 401   401  401  401  401
-routing        GET    /v1/demands/{demand_id}/timeline                  404 404  404 404  404  404   200   404 200   200  404  200  404 401   401  401  401  401
+routing        GET    /v1/demands/{demand_id}/timeline                  404 404  404 404  404  404   200   200 200   200  404  200  404 401   401  401  401  401
 feedback       GET    /health/live                                      200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 feedback       GET    /health/ready                                     200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 feedback       GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
