@@ -92,6 +92,13 @@ async def test_returned_twice_the_city_coordinator_rules_over_http(system, infra
             "co_handler_department_ids": [POLICE_DEPT],
             "legal_basis_from_lists": True,
         }
+        unlawful = await client.post(  # a ruling with no legal basis: 422 naming the field
+            f"{disputes}/{dispute['dispute_id']}/ruling",
+            headers=_coordinator("330500000000"),
+            json={"lead_department_id": NOISE_DEPT, "legal_basis": " "},
+        )
+        assert unlawful.status_code == 422
+        assert [e["field"] for e in unlawful.json()["errors"]] == ["body.legal_basis"]
         outside = await client.post(
             f"{disputes}/{dispute['dispute_id']}/ruling",
             headers=_coordinator("330521000000"),
