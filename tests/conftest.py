@@ -27,6 +27,7 @@ from services.runtime.migrations import upgrade_all
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 AUTH_SECRET = "test-secret-" + "x" * 20
+CITES_LAW = {"legal_basis": "《职责清单》", "reason": "职责不符合"}  # a coordinator's decision
 
 
 @dataclass(frozen=True)

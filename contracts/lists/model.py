@@ -93,6 +93,28 @@ class Override:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class SummonRule:
+    """吹哨清单: on a matter, the department types at `level` that a coordinator beneath that
+    level may summon (吹哨报到) to a demand of its area, besides those the rules make owners."""
+
+    matter_code: str
+    level: Level
+    department_types: tuple[str, ...]
+    reason: str
+
+
+# The escalation chain by default: the coordinators above a department's unit, nearest first.
+# A city's `supervision` in lists.yaml may name others (a district bureau to the district's own
+# 12345 sub-centre first, then the city).
+DEFAULT_SUPERVISION: Mapping[Level, tuple[Level, ...]] = {
+    Level.city: (Level.city,),
+    Level.district: (Level.city,),
+    Level.street: (Level.district, Level.city),
+    Level.community: (Level.street, Level.district, Level.city),
+}
+
+
 class NoOwner(Exception):
     """No department owns this matter here; the coordinator of the level must act."""
 
@@ -138,6 +160,10 @@ class Lists:
     overrides: tuple[Override, ...]
     data_list: DataList
     calendar: BusinessCalendar
+    summon_rules: tuple[SummonRule, ...] = ()
+    supervision: Mapping[Level, tuple[Level, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_SUPERVISION)
+    )
 
     @cached_property
     def units_by_code(self) -> dict[str, Unit]:
@@ -171,6 +197,45 @@ class Lists:
 
     def departments_of_unit(self, unit_code: str) -> list[Department]:
         return [d for d in self.departments if d.unit_code == unit_code]
+
+    def supervision_chain(self, unit_code: str) -> list[str]:
+        """The coordinators a late department of this unit climbs to, nearest first, ending at
+        the city: the units of its own chain at the levels `supervision` names."""
+        levels = self.supervision.get(level_of(unit_code)) or DEFAULT_SUPERVISION[Level.city]
+        by_level = {level_of(code): code for code in chain_of(unit_code)}
+        return [by_level[at] for at in levels if at in by_level]
+
+    def summonable(self, matter_code: str, unit_code: str) -> dict[str, str]:
+        """The departments a coordinator may summon to a demand of this matter at this unit,
+        whatever their level: every owner the power list names on the unit's chain (lead and
+        co-handlers of each level's rule, an override's) and the supporting departments of the
+        summons list. Department id -> the rule that makes it summonable."""
+        found: dict[str, str] = {}
+        chain = chain_of(unit_code)
+        for code in chain:
+            at = level_of(code)
+            rule = self.rule(matter_code, at)
+            if rule is not None and rule.lead is not None:
+                for dept_type in (rule.lead, *rule.co_handlers):
+                    self._summonable_at(found, dept_type, code, f"power:{matter_code}@{at.value}")
+            for each in self.summon_rules:
+                if each.matter_code == matter_code and each.level is at:
+                    for dept_type in each.department_types:
+                        self._summonable_at(
+                            found, dept_type, code, f"summons:{matter_code}@{at.value}"
+                        )
+        for override in self.overrides:
+            if override.matter_code == matter_code and override.unit_code in chain:
+                target = next((c for c in chain if level_of(c) is override.level), None)
+                for dept_type in (override.lead, *override.co_handlers) if target else ():
+                    rule_name = f"override:{matter_code}@{override.unit_code}"
+                    self._summonable_at(found, dept_type, str(target), rule_name)
+        return found
+
+    def _summonable_at(self, found: dict[str, str], dept_type: str, code: str, why: str) -> None:
+        department = self.department_of_type(dept_type, code)
+        if department is not None:
+            found.setdefault(department.id, why)
 
     def rule(self, matter_code: str, level: Level) -> PowerRule | None:
         """The rule for a matter at a level, following `same_as` (the loader refuses cycles)."""

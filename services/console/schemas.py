@@ -91,6 +91,7 @@ class ExtensionForm(BaseModel):
 class RulingForm(BaseModel):
     model_config = _FORM
     lead_department_id: str = Field(min_length=3, max_length=100)
+    legal_basis: str = Field(default="", max_length=1000)  # empty: the matter's, from the lists
 
 
 class CoordinateForm(BaseModel):
@@ -101,12 +102,14 @@ class CoordinateForm(BaseModel):
     act: Literal["reassign", "co-handlers", "summons"]
     department_id: str = Field(min_length=3, max_length=400)
     reason: str = Field(min_length=4, max_length=1000)
+    legal_basis: str = Field(default="", max_length=1000)  # empty: the matter's, from the lists
 
 
 class DecisionForm(BaseModel):
     model_config = _FORM
     approve: Literal["yes", "no"]
     note: str = Field(default="", max_length=1000)
+    legal_basis: str = Field(default="", max_length=1000)  # empty: the matter's, from the lists
 
 
 Form = TypeVar("Form", bound=BaseModel)

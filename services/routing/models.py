@@ -114,7 +114,8 @@ class Task(Base):
 
 
 class TaskTransition(Base):
-    """Audit trail: who moved the task, when, from where to where and why."""
+    """Audit trail: who moved the task, when, from where to where and why. Append-only in the
+    database itself (a trigger refuses UPDATE and DELETE; migration routing_0018)."""
 
     __tablename__ = "task_transitions"
 
@@ -152,6 +153,24 @@ class Dispute(Base):
     # The demand's limits run in working time: so does the coordinators' time to rule (else on
     # the clock: critical demands, the emergency profile).
     working_clock: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Ruling(Base):
+    """A coordinator's ruling (裁定) of a dispute, with its legal basis: history, append-only in
+    the database (a trigger refuses UPDATE and DELETE; migration routing_0018)."""
+
+    __tablename__ = "rulings"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    dispute_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("disputes.id"), index=True)
+    demand_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    coordinator_unit_code: Mapped[str] = mapped_column(String(12))
+    ruled_by: Mapped[str] = mapped_column(String(200))
+    ruled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lead_department_id: Mapped[str] = mapped_column(String(100))
+    co_handler_department_ids: Mapped[list[str]] = mapped_column(ARRAY(String(100)))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Extension(Base):
@@ -233,7 +252,8 @@ class Deadline(Base):
 
 
 class Escalation(Base):
-    """One step of a task's climb up its chain; the history behind GET /v1/escalations."""
+    """One step of a task's climb up its chain; the history behind GET /v1/escalations. Written
+    open, closed once (climbed or resolved); a trigger refuses any other change and DELETE."""
 
     __tablename__ = "escalations"
 

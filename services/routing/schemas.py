@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from contracts.events import ReplyResult, ReturnReason, TaskRole
 from contracts.lists import DataList
@@ -133,9 +134,38 @@ class ReturnIn(BaseModel):
     )
 
 
-class RulingIn(BaseModel):
+class CitesLaw(BaseModel):
+    """依法: the legal basis of a decision, cited from the lists (the matter's own) or typed
+    in, and the reason. `law_required`: the body must carry one (422 naming `legal_basis`);
+    otherwise the use case decides (a reassignment and a refusal must, an added co-handler
+    and an approval need not)."""
+
     model_config = ConfigDict(extra="forbid")
 
+    legal_basis_from_lists: bool = Field(
+        default=False, description="cite the legal basis the matter catalogue gives the matter"
+    )
+    legal_basis: Text | None = Field(
+        default=None,
+        max_length=1000,
+        description="the law and article, typed in (required unless cited from the lists)",
+        validate_default=True,
+    )
+    reason: Text | None = Field(default=None, max_length=1000)
+    law_required: ClassVar[bool] = True
+
+    @field_validator("legal_basis")
+    @classmethod
+    def _cites_law(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value.strip() if value else None
+        if value is not None and len(value) < 4:
+            raise ValueError("a legal basis names a law and its article (at least 4 characters)")
+        if value is None and cls.law_required and not info.data.get("legal_basis_from_lists"):
+            raise ValueError("required: type the law and article, or set legal_basis_from_lists")
+        return value
+
+
+class RulingIn(CitesLaw):
     lead_department_id: Text = Field(examples=["330502000000.urban_management"])
     co_handler_department_ids: list[Text] = Field(default_factory=list, max_length=10)
 
@@ -217,11 +247,12 @@ class ExtensionIn(BaseModel):
         return value
 
 
-class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DecisionIn(CitesLaw):
+    """A refusal carries its legal basis (checked by the use case); an approval may."""
 
     approve: bool
     note: Text | None = Field(default=None, max_length=1000)
+    law_required: ClassVar[bool] = False
 
 
 class ExtensionView(BaseModel):
@@ -256,11 +287,13 @@ class TimelineStep(BaseModel):
     reason: str | None
 
 
-class ReassignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReassignIn(CitesLaw):
+    """A reassignment (改派) carries its legal basis (checked by the use case: adding a
+    co-handler, which shares this body, need not)."""
 
     department_id: Text = Field(examples=["330502000000.market_regulation"])
     reason: Text = Field(min_length=4, max_length=1000)
+    law_required: ClassVar[bool] = False
 
 
 class SummonIn(BaseModel):

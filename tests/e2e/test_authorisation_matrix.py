@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 
 from services.runtime.auth import Role, issue_token
-from tests.conftest import AUTH_SECRET
-from tests.e2e.matrix_table import operations, parse_matrix
+from tests.conftest import AUTH_SECRET, CITES_LAW
 from tests.e2e.matrix_front_desk import FRONT_DESK_MATRIX, PUBLIC_READS, front_desk_probes
+from tests.e2e.matrix_table import operations, parse_matrix
 from tests.kafka_helpers import eventually
 
 # --- who ------------------------------------------------------------------------------------------
@@ -103,13 +103,13 @@ routing        GET    /v1/disputes                                      403 403 
 routing        GET    /v1/escalations                                   403 403  403 403  403  403   403   403 403   200  403  200  403 401   401  401  401  401
 routing        POST   /v1/disputes/{dispute_id}/ruling                  403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
 routing        GET    /v1/extensions                                    403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
-routing        POST   /v1/extensions/{extension_id}/decision            403 403  403 403  403  403   403   403 403   403  403  409  403 401   401  401  401  401
+routing        POST   /v1/extensions/{extension_id}/decision            403 403  403 403  403  403   403   403 403   409  403  409  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/reassign                      403 403  403 403  403  403   403   403 403   422  403  422  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/co-handlers                   403 403  403 403  403  403   403   403 403   422  403  422  403 401   401  401  401  401
 routing        POST   /v1/tasks/{task_id}/summons                       403 403  403 403  403  403   403   403 403   422  403  422  403 401   401  401  401  401
 routing        GET    /v1/duplicates                                    403 403  403 403  403  403   403   403 403   200  200  200  403 401   401  401  401  401
 routing        POST   /v1/duplicates/{link_id}/undo                     403 403  403 403  403  403   403   403 403   404  404  404  403 401   401  401  401  401
-routing        GET    /v1/demands/{demand_id}/timeline                  404 404  404 404  404  404   200   404 200   200  404  200  404 401   401  401  401  401
+routing        GET    /v1/demands/{demand_id}/timeline                  404 404  404 404  404  404   200   200 200   200  404  200  404 401   401  401  401  401
 feedback       GET    /health/live                                      200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 feedback       GET    /health/ready                                     200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
 feedback       GET    /metrics                                          200 200  200 200  200  200   200   200 200   200  200  200  200 200   200  200  200  200
@@ -225,14 +225,14 @@ PROBES: dict[str, Probe] = {
     "routing GET /v1/disputes": Probe("/v1/disputes"),
     "routing GET /v1/escalations": Probe("/v1/escalations", {"unit": DISTRICT, "state": "all"}),
     "routing POST /v1/disputes/{dispute_id}/ruling": Probe(
-        "/v1/disputes/{dispute}/ruling", json={"lead_department_id": NOBODY}
+        "/v1/disputes/{dispute}/ruling", json={"lead_department_id": NOBODY, **CITES_LAW}
     ),
     "routing GET /v1/extensions": Probe("/v1/extensions", {"state": "refused"}),
     "routing POST /v1/extensions/{extension_id}/decision": Probe(
-        "/v1/extensions/{extension}/decision", json={"approve": False}
+        "/v1/extensions/{extension}/decision", json={"approve": False, **CITES_LAW}
     ),
     "routing POST /v1/tasks/{task_id}/reassign": Probe(
-        "/v1/tasks/{d_lead}/reassign", json={"department_id": NOBODY, "reason": "职责不符合"}
+        "/v1/tasks/{d_lead}/reassign", json={"department_id": NOBODY, **CITES_LAW}
     ),
     "routing POST /v1/tasks/{task_id}/co-handlers": Probe(
         "/v1/tasks/{d_lead}/co-handlers", json={"department_id": NOBODY, "reason": "需要配合"}
@@ -473,7 +473,7 @@ async def build_world(client: httpx.AsyncClient, urls: Mapping[str, str]) -> Wor
     refused = await client.post(
         f"{routing}/v1/extensions/{extension['id']}/decision",
         headers=city,
-        json={"approve": False, "note": "时限内可以完成"},
+        json={"approve": False, "note": "时限内可以完成", **CITES_LAW},
     )
     assert refused.status_code == 200, refused.text
 
@@ -505,7 +505,7 @@ async def build_world(client: httpx.AsyncClient, urls: Mapping[str, str]) -> Wor
     ruled = await client.post(
         f"{routing}/v1/disputes/{world.ids['dispute']}/ruling",
         headers=city,
-        json={"lead_department_id": f"{DISTRICT}.ecology_environment"},
+        json={"lead_department_id": f"{DISTRICT}.ecology_environment", **CITES_LAW},
     )
     assert ruled.status_code == 200, ruled.text
     return world

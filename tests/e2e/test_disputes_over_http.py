@@ -87,7 +87,18 @@ async def test_returned_twice_the_city_coordinator_rules_over_http(system, infra
         assert (waiting["status_text"], waiting["department_name"]) == ("人工分拨中", None)
         assert waiting["expected_reply_at"] is None
         assert waiting["timeline"][-1]["note"] == "承办部门存在争议，由上级协调员裁定承办部门。"
-        ruling = {"lead_department_id": NOISE_DEPT, "co_handler_department_ids": [POLICE_DEPT]}
+        ruling = {
+            "lead_department_id": NOISE_DEPT,
+            "co_handler_department_ids": [POLICE_DEPT],
+            "legal_basis_from_lists": True,
+        }
+        unlawful = await client.post(  # a ruling with no legal basis: 422 naming the field
+            f"{disputes}/{dispute['dispute_id']}/ruling",
+            headers=_coordinator("330500000000"),
+            json={"lead_department_id": NOISE_DEPT, "legal_basis": " "},
+        )
+        assert unlawful.status_code == 422
+        assert [e["field"] for e in unlawful.json()["errors"]] == ["body.legal_basis"]
         outside = await client.post(
             f"{disputes}/{dispute['dispute_id']}/ruling",
             headers=_coordinator("330521000000"),

@@ -50,7 +50,7 @@ async def test_reassigned_task_is_withdrawn_from_its_department_and_given_to_ano
                 lead.id,
                 act=service.CoordinatorAct(coordinator_unit="330503000000", actor="c", now=T0),
                 department_id=MARKET,
-                reason="属市场监管",
+                citation=service.Citation(from_lists=True, reason="属市场监管"),
             )
     async with sessions() as session, session.begin():
         new = await service.reassign_task(
@@ -62,7 +62,7 @@ async def test_reassigned_task_is_withdrawn_from_its_department_and_given_to_ano
                 coordinator_unit=CITY, actor="coordinator:city", now=T0 + timedelta(minutes=5)
             ),
             department_id=MARKET,
-            reason="烧烤店经营噪声属市场监管",
+            citation=service.Citation(from_lists=True, reason="烧烤店经营噪声属市场监管"),
         )
     assert (new.role, new.department_id, new.citizen_phone) == ("lead", MARKET, "13700000000")
     assert new.rule.startswith(f"reassigned by coordinator:city from {LEAD}")
@@ -80,7 +80,7 @@ async def test_reassigned_task_is_withdrawn_from_its_department_and_given_to_ano
                     coordinator_unit=CITY, actor="c", now=T0 + timedelta(minutes=6)
                 ),
                 department_id=LEAD,
-                reason="再改回",
+                citation=service.Citation(from_lists=True, reason="再改回"),
             )
 
 
@@ -96,7 +96,7 @@ async def test_added_co_handler_gets_a_task_without_the_citizens_contact(session
                 coordinator_unit="330502000000", actor="coordinator:district", now=T0
             ),
             department_id=MARKET,
-            reason="涉及无证经营",
+            citation=service.Citation(reason="涉及无证经营"),
         )
     assert (added.role, added.citizen_phone) == ("co_handler", None)
     async with sessions() as session, session.begin():
@@ -108,7 +108,7 @@ async def test_added_co_handler_gets_a_task_without_the_citizens_contact(session
                 lead.id,
                 act=service.CoordinatorAct(coordinator_unit=CITY, actor="c", now=T0),
                 department_id=CO,
-                reason="重复加派",
+                citation=service.Citation(reason="重复加派"),
             )
 
 
@@ -141,11 +141,11 @@ async def test_a_summons_whose_arrival_limit_passes_is_overdue_until_the_departm
     async with sessions() as session, session.begin():
         with pytest.raises(service.TaskNotFound):  # only the summoned department reports
             await service.report_arrival(
-                session, summons.id, department_id=LEAD, now=T0 + timedelta(minutes=40)
+                session, outbox, summons.id, department_id=LEAD, now=T0 + timedelta(minutes=40)
             )
     async with sessions() as session, session.begin():
         arrived = await service.report_arrival(
-            session, summons.id, department_id=MARKET, now=T0 + timedelta(minutes=40)
+            session, outbox, summons.id, department_id=MARKET, now=T0 + timedelta(minutes=40)
         )
     assert arrived.arrived_at == T0 + timedelta(minutes=40)
     assert summons.id not in await overdue(T0 + timedelta(hours=2))

@@ -140,7 +140,8 @@ async def test_a_batch_dispatches_each_demand_as_alone_and_links_within_itself(s
         1,
         [],
     )
-    assert lead.chain == ["330500000000"]  # a district department: the city coordinates
+    # a district bureau: its district's 12345 sub-centre first, then the city (supervision)
+    assert lead.chain == ["330502000000", "330500000000"]
     assert next(t for t in tasks if t.role == "co_handler").citizen_phone is None
     assert link.task_id == leads[0]
     assert notes == ["assign", "link-duplicate"]
@@ -200,6 +201,7 @@ async def test_a_merged_demand_follows_its_lead_through_returns_a_dispute_and_th
             ),
             lead_department_id=LEAD,
             co_handler_department_ids=[],
+            citation=service.Citation(from_lists=True),
         )
     assert (await _link(sessions, second.demand_id)).task_id == ruled.id
 
@@ -243,7 +245,7 @@ async def test_a_merged_demand_follows_a_reassigned_lead(sessions, outbox):
                 coordinator_unit="330500000000", actor="coordinator", now=T0 + timedelta(hours=1)
             ),
             department_id="330502000000.market_regulation",
-            reason="经营许可问题",
+            citation=service.Citation(from_lists=True, reason="经营许可问题"),
         )
     assert (await _link(sessions, second.demand_id)).task_id == new_lead.id
     assert any(
@@ -397,6 +399,7 @@ async def test_merged_demands_follow_an_extension_and_a_redo_and_a_closed_one_st
             ),
             approve=True,
             note="同意",
+            citation=service.Citation(from_lists=True),
         )
         task = await repository.get_task(session, original.id)
     assert task is not None

@@ -51,6 +51,7 @@ async def _decide(sessions, outbox, extension, *, approve, unit="330500000000"):
             ),
             approve=approve,
             note="同意" if approve else "不同意：可按期办结",
+            citation=service.Citation(from_lists=True),
         )
 
 
@@ -111,7 +112,7 @@ async def test_no_approval_once_the_task_has_moved_on(sessions, outbox):
                 coordinator_unit="330500000000", actor="c", now=T0 + timedelta(hours=1, minutes=30)
             ),
             department_id="330502000000.market_regulation",
-            reason="改派",
+            citation=service.Citation(from_lists=True, reason="改派"),
         )
     with pytest.raises(service.ExtensionRefused, match="now superseded"):
         await _decide(sessions, outbox, extension, approve=True)

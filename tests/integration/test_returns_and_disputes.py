@@ -132,6 +132,7 @@ async def test_a_demand_bounces_twice_and_the_coordinator_rules(sessions, outbox
                 ),
                 lead_department_id=LEAD,
                 co_handler_department_ids=[],
+                citation=service.Citation(from_lists=True),
             )
     async with sessions() as session, session.begin():
         ruled = await service.rule_dispute(
@@ -146,6 +147,7 @@ async def test_a_demand_bounces_twice_and_the_coordinator_rules(sessions, outbox
             ),
             lead_department_id=LEAD,
             co_handler_department_ids=["330502000000.market_regulation"],
+            citation=service.Citation(from_lists=True),
         )
     assert ruled.final is True
     assert ruled.rule == f"arbitration:{dispute.id} by coordinator:city"
@@ -164,6 +166,7 @@ async def test_a_demand_bounces_twice_and_the_coordinator_rules(sessions, outbox
                 ),
                 lead_department_id=CO,
                 co_handler_department_ids=[],
+                citation=service.Citation(from_lists=True),
             )
 
     # The ruling is final for the task: no further return.
@@ -228,6 +231,7 @@ async def test_a_demand_nobody_owns_becomes_a_dispute_and_the_coordinator_names_
                 act=service.CoordinatorAct(coordinator_unit="330502000000", actor="c", now=T0),
                 lead_department_id="330523000000.urban_management",
                 co_handler_department_ids=[],
+                citation=service.Citation(from_lists=True),
             )
     async with sessions() as session, session.begin():
         lead = await service.rule_dispute(
@@ -243,6 +247,7 @@ async def test_a_demand_nobody_owns_becomes_a_dispute_and_the_coordinator_names_
                 "330502000000.urban_management",
                 "330502000000.urban_management",
             ],
+            citation=service.Citation(from_lists=True),
         )
     assert (lead.department_name, lead.citizen_phone) == ("朝阳街道办事处", "13700000000")
     roles = sorted(t.role for t in await _tasks(sessions, demand_id))

@@ -2,8 +2,9 @@
 
 Every problem found is reported with its file, line and a plain message; a directory with any
 problem does not load at all, so a broken list never reaches a running service. One module per
-list: `places` (units and departments), `matters` (catalogue and limits), `power`, `data_list`,
-`calendar`; `files` reads them and collects the problems.
+list: `places` (units and departments), `matters` (catalogue and limits), `power`,
+`governance` (summons list, supervision chain), `data_list`, `calendar`; `files` reads them
+and collects the problems.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from contracts.jurisdiction import Level, level_of, validate_code
 from contracts.lists.loader.calendar import load_calendar, read_holidays
 from contracts.lists.loader.data_list import load_data_list
 from contracts.lists.loader.files import LINE, Collector, ListError, ListsInvalid, text
+from contracts.lists.loader.governance import load_summon_rules, load_supervision
 from contracts.lists.loader.matters import load_limit_profiles, load_matters
 from contracts.lists.loader.places import load_department_types, load_departments, load_units
 from contracts.lists.loader.power import PowerReader, check_owners
@@ -38,6 +40,8 @@ def load_lists_dir(root: Path) -> Lists:
     power = PowerReader(c, matters, declared, types, {u.code for u in units})
     power.read()
     check_owners(c, power.lines, power.rules, departments, units)
+    summon_rules = load_summon_rules(c, {m.code for m in matters}, types, departments, units)
+    supervision = load_supervision(c, manifest)
     data_list = load_data_list(c)
     if c.errors or calendar is None:
         raise ListsInvalid(c.errors)
@@ -52,6 +56,8 @@ def load_lists_dir(root: Path) -> Lists:
         overrides=tuple(power.overrides),
         data_list=data_list,
         calendar=calendar,
+        summon_rules=tuple(summon_rules),
+        supervision=supervision,
     )
 
 

@@ -50,11 +50,17 @@ class Collector:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.errors: list[ListError] = []
+        self._read: dict[str, dict[str, Any]] = {}  # a file read twice reports its problems once
 
     def add(self, file: str, line: int | None, message: str) -> None:
         self.errors.append(ListError(file, line, message))
 
     def yaml(self, name: str) -> dict[str, Any]:
+        if name not in self._read:
+            self._read[name] = self._load_yaml(name)
+        return self._read[name]
+
+    def _load_yaml(self, name: str) -> dict[str, Any]:
         path = self.root / name
         if not path.exists():
             self.add(name, None, "file is missing")

@@ -97,6 +97,13 @@ async def _post(
     return RedirectResponse(f"/coordinator?done={done}", status_code=303)
 
 
+def _cites(typed: str) -> dict[str, Any]:
+    """The legal basis a decision cites (依法): the one typed in, else the matter's own from the
+    lists (routing records which)."""
+    typed = typed.strip()
+    return {"legal_basis": typed} if typed else {"legal_basis_from_lists": True}
+
+
 @router.post("/disputes/{dispute_id}/ruling")
 async def rule(
     request: Request,
@@ -114,7 +121,8 @@ async def rule(
         )  # fmt: skip
     return await _post(
         request, console, session, f"/v1/disputes/{dispute_id}/ruling",
-        {"lead_department_id": ruling.lead_department_id}, key=str(dispute_id), done="ruled",
+        {"lead_department_id": ruling.lead_department_id, **_cites(ruling.legal_basis)},
+        key=str(dispute_id), done="ruled",
     )  # fmt: skip
 
 
@@ -133,7 +141,11 @@ async def decide(
             request, console, session, status_code=422, failure=refused(errors),
             errors={str(extension_id): errors},
         )  # fmt: skip
-    body = {"approve": decision.approve == "yes", "note": decision.note or None}
+    body = {
+        "approve": decision.approve == "yes",
+        "note": decision.note or None,
+        **_cites(decision.legal_basis),
+    }
     return await _post(
         request, console, session, f"/v1/extensions/{extension_id}/decision", body,
         key=str(extension_id), done="decided",
@@ -166,6 +178,7 @@ async def coordinate(
         body = {"department_ids": ids, "note": act.reason}
     else:
         body = {"department_id": act.department_id, "reason": act.reason}
+        body |= _cites(act.legal_basis)
     return await _post(
         request, console, session, f"/v1/tasks/{task_id}/{act.act}", body,
         key=str(task_id), done=act.act,

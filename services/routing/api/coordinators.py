@@ -17,6 +17,7 @@ from services.routing import repository, service, task_lists
 from services.routing.api.dependencies import RoutingRuntime
 from services.routing.models import Dispute, Extension
 from services.routing.schemas import (
+    CitesLaw,
     DecisionIn,
     DisputeView,
     EscalationView,
@@ -52,6 +53,10 @@ def _view(dispute: Dispute) -> DisputeView:
     )
 
 
+def _citation(body: CitesLaw) -> service.Citation:
+    return service.Citation(body.legal_basis, body.legal_basis_from_lists, body.reason)
+
+
 _NOT_FOUND = {
     service.TaskNotFound: "no such task",
     service.DisputeNotFound: "no such dispute",
@@ -83,6 +88,8 @@ async def _coordinate(
         raise HTTPException(403, f"outside your jurisdiction: {exc}") from exc
     except (service.NotALiveLeadTask, service.AlreadyRuled, service.ExtensionRefused) as exc:
         raise HTTPException(409, str(exc)) from exc
+    except service.MissingLegalBasis as exc:
+        raise Unprocessable("legal_basis", str(exc)) from exc
     except service.InvalidRuling as exc:
         raise Unprocessable("body", str(exc)) from exc
     runtime.outbox.notify()
@@ -196,7 +203,7 @@ async def count_open_tasks(
         403: {"description": "outside the coordinator's jurisdiction"},
         404: {"description": "no such dispute"},
         409: {"description": "already ruled"},
-        422: {"description": "unknown department"},
+        422: {"description": "unknown department, or no legal basis"},
     },
 )
 async def rule(
@@ -209,6 +216,7 @@ async def rule(
         dispute_id=dispute_id,
         lead_department_id=body.lead_department_id,
         co_handler_department_ids=body.co_handler_department_ids,
+        citation=_citation(body),
     )
     return TaskView.of(lead, runtime.lists.data_list, as_role="coordinator")
 
@@ -252,6 +260,7 @@ async def decide(
         extension_id=extension_id,
         approve=body.approve,
         note=body.note,
+        citation=_citation(body),
     )
     return _extension_view(extension)
 
@@ -277,7 +286,7 @@ def _assigning(role: TaskRole) -> Callable[..., Awaitable[TaskView]]:
             role=role,
             task_id=task_id,
             department_id=body.department_id,
-            reason=body.reason,
+            citation=_citation(body),
         )
         return TaskView.of(task, runtime.lists.data_list, as_role="coordinator")
 

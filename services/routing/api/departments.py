@@ -228,7 +228,7 @@ async def request_extension(
 @router.post(
     "/v1/summons/{summons_id}/arrival",
     response_model=SummonsView,
-    summary="The summoned department reports on site (报到)",
+    summary="The summoned department reports on site (报到); its co-handler task is signed",
     responses={404: {"description": "no such summons for this department"}},
 )
 async def arrive(
@@ -237,8 +237,13 @@ async def arrive(
     try:
         async with runtime.sessions() as session, session.begin():
             summons = await service.report_arrival(
-                session, summons_id, department_id=department.department_id, now=runtime.clock.now()
+                session,
+                runtime.outbox,
+                summons_id,
+                department_id=department.department_id,
+                now=runtime.clock.now(),
             )
     except service.TaskNotFound as exc:
         raise HTTPException(404, "no such summons for this department") from exc
+    runtime.outbox.notify()
     return SummonsView.model_validate(summons, from_attributes=True)

@@ -27,6 +27,8 @@ from services.routing.service.errors import (
     ExtensionNotFound,
     ExtensionRefused,
     InvalidRuling,
+    MissingLegalBasis,
+    NoPowerOverMatter,
     NotALiveLeadTask,
     OutsideJurisdiction,
     TaskNotFound,
@@ -34,10 +36,12 @@ from services.routing.service.errors import (
 )
 from services.routing.service.evaluation import close_after_evaluation, close_not_evaluated
 from services.routing.service.extensions import decide_extension, request_extension
+from services.routing.service.law import Citation
 from services.routing.service.tasks import DemandFacts
 
 __all__ = [
     "AlreadyRuled",
+    "Citation",
     "CoordinatorAct",
     "DemandFacts",
     "DepartmentAct",
@@ -46,6 +50,8 @@ __all__ = [
     "ExtensionNotFound",
     "ExtensionRefused",
     "InvalidRuling",
+    "MissingLegalBasis",
+    "NoPowerOverMatter",
     "NotALiveLeadTask",
     "OutsideJurisdiction",
     "TaskNotFound",

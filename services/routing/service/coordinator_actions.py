@@ -22,10 +22,12 @@ from services.routing.models import (
     Summons,
     Task,
 )
-from services.routing.service.acts import CoordinatorAct
-from services.routing.service.coordinators import coordinated_lead, department_within
+from services.routing.service.acts import CoordinatorAct, DepartmentAct
+from services.routing.service.coordinators import coordinated_lead, department_summonable
+from services.routing.service.department_actions import sign_task
 from services.routing.service.duplicates import links_follow
 from services.routing.service.errors import InvalidRuling, TaskNotFound
+from services.routing.service.law import Citation, legal_basis
 from services.routing.service.tasks import (
     Assignment,
     DemandFacts,
@@ -51,13 +53,23 @@ async def assign_by_coordinator(
     act: CoordinatorAct,
     role: TaskRole,
     department_id: str,
-    reason: str,
+    citation: Citation,
 ) -> Task:
-    """The coordinator gives a live lead task's demand to a department within its jurisdiction:
-    as its lead, taking the task from the department that led it (改派, `reassign_task`), or as
-    one more co-handler (加派, `add_co_handler`). Returns the new task."""
-    lead = await coordinated_lead(session, task_id, act.coordinator_unit)
-    department = department_within(lists, department_id, coordinator_unit=act.coordinator_unit)
+    """The coordinator gives a live lead task's demand to a department within its jurisdiction,
+    or above it when the power list gives that department a part in the matter there: as its
+    lead, taking the task from the department that led it (改派, `reassign_task`), or as one
+    more co-handler (加派, `add_co_handler`, on any demand of its area). `citation`: the reason
+    and, for a reassignment (required), the legal basis. Returns the new task."""
+    adding = role is TaskRole.co_handler
+    lead = await coordinated_lead(session, task_id, act.coordinator_unit, by_demand=adding)
+    department, power = department_summonable(
+        lists, department_id, coordinator_unit=act.coordinator_unit, task=lead
+    )
+    reason = citation.reason or "no reason given"
+    reason = f"{reason} ({power})" if power else reason
+    if role is TaskRole.lead:  # 改派 takes the task from a department: by law, on the record
+        basis = legal_basis(lists, lead.matter_code, citation, what="a reassignment")
+        reason = f"{reason}; legal basis: {basis}"
     if role is TaskRole.lead:
         if department.id == lead.department_id:
             raise InvalidRuling(f"{department_id} already leads this task")
@@ -104,15 +116,35 @@ async def summon(
     arrive_within_minutes: int,
     note: str,
 ) -> list[Summons]:
-    """吹哨报到: departments are called to the scene; each arrival deadline is tracked."""
-    lead = await coordinated_lead(session, task_id, act.coordinator_unit)
-    departments = [
-        department_within(lists, d, coordinator_unit=act.coordinator_unit)
+    """吹哨报到: departments are called to the scene of a demand in the coordinator's area,
+    whatever their level when the power list gives them a part in its matter there. Each one
+    not yet on the demand gets a co-handler task whose sign deadline is the arrival deadline:
+    its report (报到) signs it, and a late or missing one counts in its response rate."""
+    lead = await coordinated_lead(session, task_id, act.coordinator_unit, by_demand=True)
+    called = [
+        department_summonable(lists, d, coordinator_unit=act.coordinator_unit, task=lead)
         for d in dict.fromkeys(department_ids)
     ]
     arrive_by = act.now + timedelta(minutes=arrive_within_minutes)
+    withdrawn = (TaskState.returned.value, TaskState.superseded.value)
+    on_demand = {
+        t.department_id
+        for t in await repository.lock_tasks_of_demand(session, lead.demand_id)
+        if t.state not in withdrawn
+    }
     created = []
-    for department in departments:
+    for department, power in called:
+        if department.id not in on_demand:
+            why = f"summoned by {act.actor}" + (f" ({power})" if power else "")
+            facts = DemandFacts.of_task(lead)
+            await create_task(
+                session,
+                outbox,
+                lists,
+                facts,
+                Assignment(department, TaskRole.co_handler, rule=why, sign_by=arrive_by),
+                now=act.now,
+            )
         summons = Summons(
             id=uuid.uuid4(),
             task_id=lead.id,
@@ -141,23 +173,29 @@ async def summon(
                 note=mask_text(note),
             ),
         )
-    summoned = ",".join(d.id for d in departments)
+    summoned = ",".join(d.id for d, _ in called)
     timers.coordinator_acted(session, lead, by=act.actor, reason=f"summoned {summoned}")
     note_action(
         session,
         lead,
         "summon",
         actor=act.actor,
-        reason=f"{','.join(department_ids)} by {arrive_by.isoformat()}: {note}",
+        reason=f"{summoned} by {arrive_by.isoformat()}: {note}",
         now=act.now,
     )
     return created
 
 
 async def report_arrival(
-    session: AsyncSession, summons_id: uuid.UUID, *, department_id: str, now: datetime
+    session: AsyncSession,
+    outbox: Outbox,
+    summons_id: uuid.UUID,
+    *,
+    department_id: str,
+    now: datetime,
 ) -> Summons:
-    """报到: the summoned department is on site (a second report changes nothing)."""
+    """报到: the summoned department is on site (a second report changes nothing); its
+    co-handler task on the demand, if not yet signed, is signed by the report."""
     found = await repository.get_summons(session, summons_id)
     if found is None or found.department_id != department_id:
         raise TaskNotFound(str(summons_id))
@@ -172,4 +210,24 @@ async def report_arrival(
         task.version += 1
         task.updated_at = now
         note_action(session, task, "arrival", actor=department_id, reason=None, now=now)
+        await _sign_on_arrival(session, outbox, summons, now=now)
     return summons
+
+
+async def _sign_on_arrival(
+    session: AsyncSession, outbox: Outbox, summons: Summons, *, now: datetime
+) -> None:
+    tasks = await repository.lock_tasks_of_demand(session, summons.demand_id)
+    joining = next(
+        (
+            t
+            for t in tasks
+            if t.department_id == summons.department_id
+            and t.role == TaskRole.co_handler.value
+            and t.state == TaskState.assigned.value
+        ),
+        None,
+    )
+    if joining is not None:
+        act = DepartmentAct(joining.id, summons.department_id, summons.department_id, now)
+        await sign_task(session, outbox, act)

@@ -26,7 +26,7 @@ from services.routing.models import (
     Task,
 )
 from services.routing.service.acts import DepartmentAct
-from services.routing.service.coordinators import coordinator_unit_of
+from services.routing.service.coordinators import coordinator_chain
 from services.routing.service.disputes import DisputeToOpen, open_dispute
 from services.routing.service.duplicates import links_follow, status_for_linked
 from services.routing.service.tasks import (
@@ -186,7 +186,9 @@ async def return_task(
             lists,
             facts,
             DisputeToOpen(
-                coordinator_unit=coordinator_unit_of(task), returned_by=returned_by, reason=why
+                coordinator_unit=coordinator_chain(task.unit_code)[0],
+                returned_by=returned_by,
+                reason=why,
             ),
             now=act.now,
         )

@@ -24,6 +24,7 @@ from services.routing import repository
 from services.routing.deadlines import working_clock
 from services.routing.models import (
     Dispute,
+    Ruling,
     Task,
 )
 from services.routing.service.acts import CoordinatorAct
@@ -34,11 +35,13 @@ from services.routing.service.coordinators import (
 )
 from services.routing.service.duplicates import links_follow
 from services.routing.service.errors import AlreadyRuled, DisputeNotFound, OutsideJurisdiction
+from services.routing.service.law import Citation, legal_basis
 from services.routing.service.tasks import (
     DISPUTE_NOTE,
     Assignment,
     DemandFacts,
     create_task,
+    note_action,
     withdraw,
 )
 from services.routing.state import (
@@ -138,8 +141,10 @@ async def rule_dispute(
     act: CoordinatorAct,
     lead_department_id: str,
     co_handler_department_ids: list[str],
+    citation: Citation | None = None,
 ) -> Task:
-    """裁定: the coordinator names the lead and co-handlers; the ruling is final for the task."""
+    """裁定: the coordinator names the lead and co-handlers, citing the legal basis; the ruling
+    is final for the task and kept in `rulings`, which the database keeps append-only."""
     dispute = await repository.lock_dispute(session, dispute_id)
     if dispute is None:
         raise DisputeNotFound(str(dispute_id))
@@ -159,6 +164,8 @@ async def rule_dispute(
     else:  # a dispute opened before the facts were kept on it
         last = max((t for t in tasks if t.role == TaskRole.lead.value), key=lambda t: t.updated_at)
         facts = DemandFacts.of_task(last)
+    citation = citation or Citation()
+    basis = legal_basis(lists, facts.matter_code, citation, what="a ruling")
     rule = f"arbitration:{dispute.id} by {act.actor}"
     live = {
         (t.department_id, t.role): t
@@ -179,6 +186,9 @@ async def rule_dispute(
         now=act.now,
     )
     await links_follow(session, outbox, dispute.demand_id, lead, now=act.now)
+    note_action(
+        session, lead, "ruling", actor=act.actor, reason=f"legal basis: {basis}", now=act.now
+    )
     for department in departments[1:]:
         if (department.id, TaskRole.co_handler.value) in live:
             continue  # already co-handling this demand
@@ -195,6 +205,20 @@ async def rule_dispute(
     dispute.ruled_by = act.actor
     dispute.ruled_at = act.now
     dispute.ruling = ",".join(d.id for d in departments)
+    session.add(
+        Ruling(
+            id=uuid.uuid4(),
+            dispute_id=dispute.id,
+            demand_id=dispute.demand_id,
+            coordinator_unit_code=dispute.coordinator_unit_code,
+            ruled_by=act.actor,
+            ruled_at=act.now,
+            lead_department_id=departments[0].id,
+            co_handler_department_ids=[d.id for d in departments[1:]],
+            legal_basis=basis,
+            reason=citation.reason,
+        )
+    )
     await outbox.put(
         session,
         DisputeRuled(

@@ -23,8 +23,17 @@ class OutsideJurisdiction(Exception):
     pass
 
 
+class NoPowerOverMatter(OutsideJurisdiction):
+    """The department lies outside the coordinator's area and the power list gives it no part
+    in the matter there (HTTP 403, naming the rule)."""
+
+
 class InvalidRuling(Exception):
     pass
+
+
+class MissingLegalBasis(InvalidRuling):
+    """A decision that must cite the law cited none (HTTP 422 naming `legal_basis`)."""
 
 
 class AlreadyRuled(Exception):

@@ -29,6 +29,7 @@ from services.routing.service.coordinators import (
 )
 from services.routing.service.duplicates import status_for_linked
 from services.routing.service.errors import ExtensionNotFound, ExtensionRefused, OutsideJurisdiction
+from services.routing.service.law import Citation, legal_basis
 from services.routing.service.tasks import (
     department_task,
     note_action,
@@ -107,7 +108,9 @@ async def decide_extension(
     act: CoordinatorAct,
     approve: bool,
     note: str | None,
+    citation: Citation | None = None,
 ) -> Extension:
+    """Approve or refuse (a refusal cites its legal basis, kept in the task's history)."""
     extension = await repository.lock_extension(session, extension_id)
     if extension is None:
         raise ExtensionNotFound(str(extension_id))
@@ -128,6 +131,12 @@ async def decide_extension(
         raise ExtensionRefused(
             f"the task is now {task.state}: there is no reply deadline to extend"
         )
+    if not approve:
+        basis = legal_basis(
+            lists, task.matter_code, citation or Citation(), what="a refusal of an extension"
+        )
+        note = f"{note}; legal basis: {basis}" if note else f"legal basis: {basis}"
+        note_action(session, task, "extension-refused", actor=act.actor, reason=note, now=act.now)
     extension.state = "approved" if approve else "refused"
     extension.decided_by = act.actor
     extension.decided_at = act.now

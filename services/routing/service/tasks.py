@@ -34,7 +34,6 @@ from services.routing.models import (
     Task,
     TaskTransition,
 )
-from services.routing.service.coordinators import coordinator_chain
 from services.routing.service.errors import TaskNotFound, VersionConflict
 from services.routing.state import (
     TaskAction,
@@ -150,9 +149,13 @@ def new_task(
     rule: str,
     now: datetime,
     final: bool = False,
+    sign_by: datetime | None = None,
 ) -> tuple[dict[str, Any], list[Event]]:
-    """A new task: its row (the columns of `tasks`) and the events that announce it."""
+    """A new task: its row (the columns of `tasks`) and the events that announce it. `sign_by`:
+    a summoned department's arrival deadline, which is its sign deadline (报到 signs the task);
+    the summons's own timer escalates a missed arrival, so the task's sign clock never fires."""
     due = deadlines(lists, matter_code=facts.matter_code, urgency=facts.urgency, now=now)
+    sign_due_at = sign_by or due.sign_due_at
     is_lead = role is TaskRole.lead
     task_id = uuid.uuid4()
     row: dict[str, Any] = {
@@ -173,7 +176,7 @@ def new_task(
         "citizen_phone": facts.citizen.phone if is_lead else None,
         "state": TaskState.assigned.value,
         "version": 1,
-        "sign_due_at": due.sign_due_at,
+        "sign_due_at": sign_due_at,
         "first_contact_due_at": due.first_contact_due_at,
         "reply_due_at": due.reply_due_at,
         "reply_clock_from": None,
@@ -186,8 +189,8 @@ def new_task(
         "final": final,
         "created_at": now,
         "updated_at": now,
-        "chain": coordinator_chain(department.unit_code),
-        "fired": [],
+        "chain": lists.supervision_chain(department.unit_code),
+        "fired": ["remind:sign", "breach:sign"] if sign_by else [],
         "escalation_id": None,
         "escalation_level": None,
         "escalation_stage": None,
@@ -213,7 +216,7 @@ def new_task(
             # the task API.
             content=mask_known(mask_text(facts.content), [facts.citizen.name or ""]),
             address=facts.address,
-            sign_due_at=due.sign_due_at,
+            sign_due_at=sign_due_at,
             reply_due_at=due.reply_due_at,
             lists_version=lists.version,
             rule=row["rule"],
@@ -255,6 +258,7 @@ class Assignment:
     role: TaskRole
     rule: str
     final: bool = False
+    sign_by: datetime | None = None  # a summoned department: its arrival deadline
 
 
 async def create_task(
@@ -275,6 +279,7 @@ async def create_task(
         rule=assignment.rule,
         now=now,
         final=assignment.final,
+        sign_by=assignment.sign_by,
     )
     task = Task(**row)
     await repository.add_task(

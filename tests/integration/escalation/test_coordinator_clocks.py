@@ -95,6 +95,7 @@ async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
                 ),
                 lead_department_id=COMMITTEE,
                 co_handler_department_ids=[],
+                citation=service.Citation(from_lists=True),
             )
     async with sessions() as session, session.begin():
         await service.rule_dispute(
@@ -105,6 +106,7 @@ async def test_a_dispute_not_ruled_in_time_climbs_to_the_city_and_waits_there(
             act=service.CoordinatorAct(coordinator_unit=CITY, actor="city", now=clock.now()),
             lead_department_id=COMMITTEE,
             co_handler_department_ids=[],
+            citation=service.Citation(from_lists=True),
         )
     assert (
         await Auditor(sessions=sessions, clock=clock, interval_s=60).audit()
@@ -147,6 +149,7 @@ async def test_an_extension_not_decided_in_time_climbs_to_the_city_and_waits_the
                 ),
                 approve=True,
                 note="同意",
+                citation=service.Citation(from_lists=True),
             )
     async with sessions() as session, session.begin():
         await service.decide_extension(
@@ -157,6 +160,7 @@ async def test_an_extension_not_decided_in_time_climbs_to_the_city_and_waits_the
             act=service.CoordinatorAct(coordinator_unit=CITY, actor="city", now=clock.now()),
             approve=False,
             note="不同意",
+            citation=service.Citation(from_lists=True),
         )
     decided = await _extension(sessions, extension.id)
     assert (decided.state, decided.act_by) == ("refused", None)
@@ -185,6 +189,7 @@ async def test_an_extension_request_lapses_when_the_task_moves_on_first(
                 ),
                 approve=False,
                 note="不同意",
+                citation=service.Citation(from_lists=True),
             )
 
 
@@ -316,7 +321,7 @@ async def test_a_late_arrival_resolves_the_arrival_escalation(sessions, outbox, 
         clock.advance(timedelta(minutes=10))
         async with sessions() as session, session.begin():
             await service.report_arrival(
-                session, arrived.id, department_id=department, now=clock.now()
+                session, outbox, arrived.id, department_id=department, now=clock.now()
             )
         current = await _task(sessions, task.id)
         if department == late:
@@ -365,7 +370,9 @@ async def test_a_summons_missed_before_a_coordinator_acted_does_not_hold_a_later
     clock.advance(timedelta(minutes=1))
     made = await summon(second)
     async with sessions() as session, session.begin():
-        await service.report_arrival(session, made.id, department_id=second, now=clock.now())
+        await service.report_arrival(
+            session, outbox, made.id, department_id=second, now=clock.now()
+        )
     *_, (_, _, resolved) = await _events(sessions, task.id, "escalation-resolved")
     assert resolved["reason"] == "arrival done"
     assert (await _task(sessions, task.id)).escalation_id is None

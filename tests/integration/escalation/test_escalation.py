@@ -244,6 +244,7 @@ async def test_an_approved_extension_moves_the_reply_clock(sessions, outbox, clo
             act=service.CoordinatorAct(coordinator_unit=STREET, actor="street", now=T0),
             approve=True,
             note="同意",
+            citation=service.Citation(from_lists=True),
         )
     new_due = (await _task(sessions, task.id)).reply_due_at
     assert new_due == LISTS.calendar.add(old_due, TimeLimit.parse("3 working_days")).at
@@ -342,7 +343,7 @@ async def test_an_arrival_reported_in_time_stops_its_clock(sessions, outbox, clo
         )
     async with sessions() as session, session.begin():
         await service.report_arrival(
-            session, summons.id, department_id=department, now=T0 + timedelta(minutes=20)
+            session, outbox, summons.id, department_id=department, now=T0 + timedelta(minutes=20)
         )
     assert "arrival" not in {s for s, *_ in await _timers(sessions, task.id)}
     clock._now = T0 + timedelta(minutes=40)
