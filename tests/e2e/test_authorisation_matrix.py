@@ -22,8 +22,8 @@ import httpx
 
 from services.runtime.auth import Role, issue_token
 from tests.conftest import AUTH_SECRET
-from tests.e2e.matrix_table import operations, parse_matrix
 from tests.e2e.matrix_front_desk import FRONT_DESK_MATRIX, PUBLIC_READS, front_desk_probes
+from tests.e2e.matrix_table import operations, parse_matrix
 from tests.kafka_helpers import eventually
 
 # --- who ------------------------------------------------------------------------------------------
