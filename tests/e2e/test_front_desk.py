@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from contracts import topics
-from contracts.lists import load_lists
 from contracts.events import CallbackRequested
+from contracts.lists import load_lists
 from services.runtime.auth import Role, issue_token
 from tests.conftest import AUTH_SECRET
 from tests.e2e.test_demand_to_closed import CHANNEL
