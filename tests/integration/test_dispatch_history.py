@@ -39,7 +39,7 @@ async def _reassigned(sessions, outbox):
                 coordinator_unit="330500000000", actor="coordinator:city", now=T0
             ),
             department_id=MARKET,
-            reason="烧烤店经营噪声属市场监管",
+            citation=service.Citation(from_lists=True, reason="烧烤店经营噪声属市场监管"),
         )
     return event.demand_id
 
@@ -64,6 +64,7 @@ async def _ruled(sessions, outbox):
             ),
             lead_department_id=STREET,
             co_handler_department_ids=["330502000000.urban_management"],
+            citation=service.Citation(from_lists=True, reason="邻里纠纷由街道调处"),
         )
     return event.demand_id
 
