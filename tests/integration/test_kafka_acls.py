@@ -112,7 +112,9 @@ KAFKA_MATRIX: list[tuple[str, ...]] = [
     ("classification", "write", topics.DEMAND_TRIAGE, "allowed"),
     ("classification", "write", topics.DEMAND_STATUS, "allowed"),
     ("classification", "read", topics.DEMAND_CLASSIFIED, "denied"),
-    ("classification", "write", OWN, "denied"),
+    # praise recorded at the triage desk is passed on to the department on its task topic
+    ("classification", "write", OWN, "allowed"),
+    ("classification", "read", OWN, "denied"),
     ("routing", "read", topics.DEMAND_CLASSIFIED, "allowed"),
     ("routing", "read", topics.DEMAND_EVALUATED, "allowed"),
     ("routing", "write", OWN, "allowed"),
