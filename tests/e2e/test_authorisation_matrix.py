@@ -439,7 +439,7 @@ async def build_world(client: httpx.AsyncClient, urls: Mapping[str, str]) -> Wor
             "附近工厂车间机器设备日夜轰鸣，工业噪声扰民",
             {"matter_code": "ENV-NOISE-INDUSTRIAL"},
         ),
-        ("e", "楼下酒吧音乐声太大，深夜噪音扰民", {}),
+        ("e", "楼下酒吧音乐声太大，深夜噪音扰民，吵得睡不着", {}),
         ("f", "广场舞音响声音太大，晚上噪音扰民", {}),
     ):
         world.ids[name], world.tokens[name] = await _submit(client, intake, content, **extra)

@@ -435,7 +435,8 @@ async def test_low_confidence_demand_is_triaged_classified_by_an_operator_and_re
         + issue_token(AUTH_SECRET, sub="operator:0042", role=Role.operator, now=datetime.now(UTC))
     }
     async with httpx.AsyncClient(timeout=10) as client:
-        body = DEMAND | {"content": "晚上楼上一直很吵，已经好几天了，希望有人管管"}
+        # says nothing of what or who: no matter and no department type is sure of it
+        body = DEMAND | {"content": "这个问题拖了很久了，希望有人管管"}
         accepted = (
             await client.post(f"{urls['intake']}/v1/demands", json=body, headers=CHANNEL)
         ).json()

@@ -110,12 +110,14 @@ EXPECTED_NOVEMBER = {
         # evaluations: A1 satisfied, A2 dissatisfied, A2 again basically satisfied; A2's redo
         "evaluated": 3, "resolved": 2, "satisfied": 2, "redo": 1, "not_evaluated": 1,
         "response_rate": 0.6, "return_rate": 0.2, "on_time_reply_rate": 0.75,
-        "resolution_rate": 0.6667, "satisfaction_rate": 0.6667, "redo_rate": 0.3333},
+        "resolution_rate": 0.6667, "satisfaction_rate": 0.6667, "redo_rate": 0.3333,
+        "praised": 0, "withdrawn": 0},  # counted apart from every rate (front desk)
     B: {"assigned": 3, "responded_on_time": 2, "returned": 0,
         "replied": 3, "replied_on_time": 3,
         "evaluated": 2, "resolved": 2, "satisfied": 2, "redo": 0, "not_evaluated": 0,
         "response_rate": 0.6667, "return_rate": 0.0, "on_time_reply_rate": 1.0,
-        "resolution_rate": 1.0, "satisfaction_rate": 1.0, "redo_rate": 0.0},
+        "resolution_rate": 1.0, "satisfaction_rate": 1.0, "redo_rate": 0.0,
+        "praised": 0, "withdrawn": 0},
 }  # fmt: skip
 
 
