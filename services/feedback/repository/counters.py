@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, event, select, text
@@ -88,42 +89,29 @@ async def stored(session: AsyncSession) -> Counter[rates.Key]:
     return Counter({(m, d, k): v for m, d, k, v in rows if v})
 
 
+# Each kind of stored fact and the counters it adds (the same functions the live handlers use).
+_FACT_COUNTS: tuple[tuple[Any, Callable[[Any, ZoneInfo], Counter[rates.Key]]], ...] = (
+    (TaskFact, rates.task_counts),
+    (ReplyFact, rates.reply_counts),
+    (EvaluationFact, rates.evaluation_counts),
+    (RedoFact, rates.redo_counts),
+    (PraiseFact, rates.praise_counts),
+    (WithdrawalFact, rates.withdrawal_counts),
+)
+
+
 async def from_facts(
     session: AsyncSession, zone: ZoneInfo
 ) -> tuple[Counter[rates.Key], dict[str, tuple[str, str]]]:
     """Every counter recomputed from the stored facts, and each department's (name, unit)."""
     total: Counter[rates.Key] = Counter()
     departments: dict[str, tuple[str, str]] = {}
-    async for task in await session.stream_scalars(
-        select(TaskFact).execution_options(yield_per=2000)
-    ):
-        total.update(rates.task_counts(task, zone))
-        departments[task.department_id] = (task.department_name, task.unit_code)
-    async for reply in await session.stream_scalars(
-        select(ReplyFact).execution_options(yield_per=2000)
-    ):
-        total.update(rates.reply_counts(reply, zone))
-        departments[reply.department_id] = (reply.department_name, reply.unit_code)
-    async for evaluation in await session.stream_scalars(
-        select(EvaluationFact).execution_options(yield_per=2000)
-    ):
-        total.update(rates.evaluation_counts(evaluation, zone))
-        departments[evaluation.department_id] = (evaluation.department_name, evaluation.unit_code)
-    async for redo in await session.stream_scalars(
-        select(RedoFact).execution_options(yield_per=2000)
-    ):
-        total.update(rates.redo_counts(redo, zone))
-        departments[redo.department_id] = (redo.department_name, redo.unit_code)
-    async for praise in await session.stream_scalars(
-        select(PraiseFact).execution_options(yield_per=2000)
-    ):
-        total.update(rates.praise_counts(praise, zone))
-        departments[praise.department_id] = (praise.department_name, praise.unit_code)
-    async for withdrawal in await session.stream_scalars(
-        select(WithdrawalFact).execution_options(yield_per=2000)
-    ):
-        total.update(rates.withdrawal_counts(withdrawal, zone))
-        departments[withdrawal.department_id] = (withdrawal.department_name, withdrawal.unit_code)
+    for model, counts in _FACT_COUNTS:
+        async for fact in await session.stream_scalars(
+            select(model).execution_options(yield_per=2000)
+        ):
+            total.update(counts(fact, zone))
+            departments[fact.department_id] = (fact.department_name, fact.unit_code)
     return Counter({k: v for k, v in total.items() if v}), departments
 
 
